@@ -1,0 +1,161 @@
+//! Layer compression: detected from the stream's first bytes (as containerd
+//! does), never trusted from a media type alone.
+
+use std::io::{self, Read, Write};
+
+use crate::error::{Error, Result};
+
+/// How a layer blob is compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// A plain tar.
+    None,
+    /// gzip (the default of every registry).
+    #[default]
+    Gzip,
+    /// zstd.
+    Zstd,
+}
+
+impl Compression {
+    /// Recognises gzip and zstd by their magic numbers; anything else is
+    /// taken as plain tar (the tar reader will then complain if it is not).
+    pub fn sniff(head: &[u8]) -> Result<Self, &'static str> {
+        match head {
+            [0x1f, 0x8b, ..] => Ok(Compression::Gzip),
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Ok(Compression::Zstd),
+            [b'B', b'Z', b'h', ..] => Err("bzip2 layers"),
+            [0xfd, b'7', b'z', b'X', b'Z', ..] => Err("xz layers"),
+            _ => Ok(Compression::None),
+        }
+    }
+
+    /// The OCI layer media type for this compression.
+    pub fn oci_layer_media_type(self) -> &'static str {
+        match self {
+            Compression::None => "application/vnd.oci.image.layer.v1.tar",
+            Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
+            Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+        }
+    }
+
+    /// Parses a `--compression` value.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "none" | "uncompressed" => Some(Compression::None),
+            "gzip" => Some(Compression::Gzip),
+            "zstd" => Some(Compression::Zstd),
+            _ => None,
+        }
+    }
+}
+
+/// Layer media types pare reads; anything else in a manifest is refused.
+pub fn known_layer_media_type(media_type: &str) -> bool {
+    matches!(
+        media_type,
+        "application/vnd.oci.image.layer.v1.tar"
+            | "application/vnd.oci.image.layer.v1.tar+gzip"
+            | "application/vnd.oci.image.layer.v1.tar+zstd"
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar"
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
+            | "application/vnd.docker.image.rootfs.diff.tar"
+            | "application/vnd.docker.image.rootfs.diff.tar.gzip"
+            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+    )
+}
+
+/// Reads the first bytes of `reader` and returns a reader of the
+/// decompressed stream (those bytes put back in front).
+pub fn decompress<'a>(mut reader: impl Read + 'a, context: &str) -> Result<Box<dyn Read + 'a>> {
+    let mut head = [0u8; 6];
+    let mut filled = 0;
+    while filled < head.len() {
+        match reader.read(&mut head[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(context, e)),
+        }
+    }
+    let head = &head[..filled];
+    let kind = Compression::sniff(head).map_err(|what| Error::unsupported(context, what))?;
+    let stream = io::Cursor::new(head.to_vec()).chain(reader);
+    Ok(match kind {
+        Compression::None => Box::new(stream),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(stream)),
+        Compression::Zstd => {
+            Box::new(zstd::stream::read::Decoder::new(stream).map_err(|e| Error::io(context, e))?)
+        }
+    })
+}
+
+/// A writer that compresses into `inner`; `finish` flushes the trailer.
+pub enum Compressor<W: Write> {
+    None(W),
+    Gzip(flate2::write::GzEncoder<W>),
+    Zstd(zstd::stream::write::Encoder<'static, W>),
+}
+
+impl<W: Write> Compressor<W> {
+    pub fn new(inner: W, kind: Compression) -> io::Result<Self> {
+        Ok(match kind {
+            Compression::None => Compressor::None(inner),
+            // Level 6 is gzip's own default: what `docker push` and skopeo use.
+            Compression::Gzip => Compressor::Gzip(flate2::write::GzEncoder::new(
+                inner,
+                flate2::Compression::new(6),
+            )),
+            Compression::Zstd => Compressor::Zstd(zstd::stream::write::Encoder::new(inner, 3)?),
+        })
+    }
+
+    pub fn finish(self) -> io::Result<W> {
+        match self {
+            Compressor::None(w) => Ok(w),
+            Compressor::Gzip(w) => w.finish(),
+            Compressor::Zstd(w) => w.finish(),
+        }
+    }
+}
+
+impl<W: Write> Write for Compressor<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Compressor::None(w) => w.write(buf),
+            Compressor::Gzip(w) => w.write(buf),
+            Compressor::Zstd(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Compressor::None(w) => w.flush(),
+            Compressor::Gzip(w) => w.flush(),
+            Compressor::Zstd(w) => w.flush(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_every_kind() {
+        let data = b"layer bytes ".repeat(1000);
+        for kind in [Compression::None, Compression::Gzip, Compression::Zstd] {
+            let mut c = Compressor::new(Vec::new(), kind).unwrap();
+            c.write_all(&data).unwrap();
+            let packed = c.finish().unwrap();
+            assert_eq!(Compression::sniff(&packed).unwrap(), kind);
+            let mut out = Vec::new();
+            decompress(&packed[..], "t")
+                .unwrap()
+                .read_to_end(&mut out)
+                .unwrap();
+            assert_eq!(out, data, "{kind:?}");
+        }
+    }
+}

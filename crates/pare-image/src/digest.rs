@@ -1,0 +1,281 @@
+//! Content digests and the readers that check them while streaming.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+
+use sha2::{Digest as _, Sha256};
+
+use crate::error::{Error, Result};
+
+/// A `sha256:<64 hex>` content digest, the only algorithm images use in practice.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest {
+    hex: String,
+}
+
+impl Digest {
+    /// Parses `sha256:<64 lowercase hex digits>`.
+    pub fn parse(text: &str) -> Result<Self> {
+        let Some((algorithm, hex)) = text.split_once(':') else {
+            return Err(Error::malformed(
+                format!("digest {text:?}"),
+                "missing algorithm prefix",
+            ));
+        };
+        if algorithm != "sha256" {
+            return Err(Error::unsupported(
+                format!("digest {text:?}"),
+                format!("algorithm {algorithm:?} (only sha256)"),
+            ));
+        }
+        Self::from_hex(hex).ok_or_else(|| {
+            Error::malformed(
+                format!("digest {text:?}"),
+                "expected 64 lowercase hex digits",
+            )
+        })
+    }
+
+    /// Accepts exactly 64 lowercase hex digits.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        let valid = hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        valid.then(|| Digest {
+            hex: hex.to_string(),
+        })
+    }
+
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        Self::from_hasher(Sha256::new_with_prefix(bytes))
+    }
+
+    fn from_hasher(hasher: Sha256) -> Self {
+        Digest {
+            hex: hex::encode(hasher.finalize()),
+        }
+    }
+
+    /// The 64 hex digits without the algorithm.
+    pub fn hex(&self) -> &str {
+        &self.hex
+    }
+
+    /// Where a blob with this digest lives in an OCI layout.
+    pub fn blob_path(&self) -> String {
+        format!("blobs/sha256/{}", self.hex)
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sha256:{}", self.hex)
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl serde::Serialize for Digest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl std::str::FromStr for Digest {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse(s)
+    }
+}
+
+/// Wraps a reader, hashing and counting what passes through, and fails the
+/// read that reaches end of stream when the bytes do not match what was
+/// promised. Reading past the promised size fails at once, so a hostile blob
+/// cannot make us read more than its descriptor admits.
+pub struct VerifyingReader<R> {
+    inner: R,
+    name: String,
+    expected_digest: Option<Digest>,
+    expected_size: Option<u64>,
+    hasher: Sha256,
+    count: u64,
+    outcome: Option<Outcome>,
+}
+
+/// What a finished stream turned out to be. Kept (not the `Error` itself,
+/// which cannot be cloned) so every later read can report the same failure.
+#[derive(Clone)]
+enum Outcome {
+    Verified(Digest),
+    WrongSize { expected: u64, actual: u64 },
+    WrongDigest { expected: Digest, actual: Digest },
+}
+
+impl<R: Read> VerifyingReader<R> {
+    /// `name` is how errors refer to the stream (usually the blob's digest or path).
+    pub fn new(
+        inner: R,
+        name: impl Into<String>,
+        expected_digest: Option<Digest>,
+        expected_size: Option<u64>,
+    ) -> Self {
+        VerifyingReader {
+            inner,
+            name: name.into(),
+            expected_digest,
+            expected_size,
+            hasher: Sha256::new(),
+            count: 0,
+            outcome: None,
+        }
+    }
+
+    /// Bytes seen so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Reads whatever is left and returns the verified digest.
+    pub fn finish(&mut self) -> Result<Digest> {
+        io::copy(self, &mut io::sink()).map_err(|e| Error::io(&self.name, e))?;
+        match &self.outcome {
+            Some(Outcome::Verified(digest)) => Ok(digest.clone()),
+            _ => Err(self
+                .failure()
+                .unwrap_or_else(|| Error::malformed(self.name.clone(), "stream did not end"))),
+        }
+    }
+
+    /// If the stream has already shown itself to be wrong (too long, too
+    /// short, or the wrong digest), that error: report it in preference to
+    /// whatever a decoder reading from this stream complained about.
+    pub fn failure(&self) -> Option<Error> {
+        match &self.outcome {
+            Some(Outcome::WrongSize { expected, actual }) => Some(Error::SizeMismatch {
+                blob: self.name.clone(),
+                expected: *expected,
+                actual: *actual,
+            }),
+            Some(Outcome::WrongDigest { expected, actual }) => Some(Error::DigestMismatch {
+                blob: self.name.clone(),
+                expected: expected.to_string(),
+                actual: actual.to_string(),
+            }),
+            Some(Outcome::Verified(_)) | None => None,
+        }
+    }
+
+    fn conclude(&mut self) -> Outcome {
+        if let Some(expected) = self.expected_size
+            && expected != self.count
+        {
+            return Outcome::WrongSize {
+                expected,
+                actual: self.count,
+            };
+        }
+        let actual = Digest::from_hasher(std::mem::take(&mut self.hasher));
+        match &self.expected_digest {
+            Some(expected) if *expected != actual => Outcome::WrongDigest {
+                expected: expected.clone(),
+                actual,
+            },
+            _ => Outcome::Verified(actual),
+        }
+    }
+}
+
+impl<R: Read> Read for VerifyingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.outcome.is_none() {
+            let n = self.inner.read(buf)?;
+            self.hasher.update(&buf[..n]);
+            self.count += n as u64;
+            let too_long = self.expected_size.is_some_and(|size| self.count > size);
+            if n > 0 && !too_long {
+                return Ok(n);
+            }
+            self.outcome = Some(self.conclude());
+        }
+        match self.failure() {
+            None => Ok(0),
+            Some(err) => Err(io::Error::new(io::ErrorKind::InvalidData, err)),
+        }
+    }
+}
+
+/// A writer that hashes and counts what it passes on.
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    pub fn new(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
+    }
+
+    /// The digest and size of everything written, and the inner writer.
+    pub fn finish(self) -> (Digest, u64, W) {
+        (Digest::from_hasher(self.hasher), self.count, self.inner)
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_only_well_formed_sha256() {
+        let good = format!("sha256:{}", "a".repeat(64));
+        assert_eq!(Digest::parse(&good).unwrap().to_string(), good);
+        for bad in [
+            "sha256:abc",
+            "md5:0123",
+            "nocolon",
+            &format!("sha256:{}", "A".repeat(64)),
+            &format!("sha256:../{}", "a".repeat(61)),
+        ] {
+            assert!(Digest::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn verifying_reader_accepts_matching_stream() {
+        let data = b"hello world";
+        let mut r = VerifyingReader::new(&data[..], "x", Some(Digest::of(data)), Some(11));
+        assert_eq!(r.finish().unwrap(), Digest::of(data));
+    }
+
+    #[test]
+    fn verifying_reader_rejects_wrong_digest_size_and_overlong() {
+        let data = b"hello world";
+        let mut r = VerifyingReader::new(&data[..], "x", Some(Digest::of(b"other")), None);
+        assert!(matches!(r.finish(), Err(Error::DigestMismatch { .. })));
+        let mut r = VerifyingReader::new(&data[..], "x", None, Some(12));
+        assert!(matches!(r.finish(), Err(Error::SizeMismatch { .. })));
+        let mut r = VerifyingReader::new(&data[..], "x", None, Some(5));
+        assert!(matches!(r.finish(), Err(Error::SizeMismatch { .. })));
+    }
+}

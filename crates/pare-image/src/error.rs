@@ -1,0 +1,81 @@
+//! The one error type of this crate.
+//!
+//! Every variant carries enough context to become a single clear line for the
+//! user: *what* went wrong and *where* (which blob, which layer, which entry).
+
+use std::io;
+
+/// Everything that can go wrong while reading or writing an image.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An operating-system error while touching `path`.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    /// The input is not what its format says it must be.
+    #[error("{context}: {message}")]
+    Malformed { context: String, message: String },
+    /// A blob's bytes do not hash to the digest its descriptor promises.
+    #[error("blob {blob}: digest mismatch: expected {expected}, got {actual}")]
+    DigestMismatch {
+        blob: String,
+        expected: String,
+        actual: String,
+    },
+    /// A blob is shorter or longer than its descriptor promises.
+    #[error("blob {blob}: size mismatch: expected {expected} bytes, got {actual}")]
+    SizeMismatch {
+        blob: String,
+        expected: u64,
+        actual: u64,
+    },
+    /// A path in the input points outside the image or the archive.
+    #[error("{context}: path {path:?} escapes the root")]
+    Escape { context: String, path: String },
+    /// The input is valid but uses something pare does not handle.
+    #[error("{context}: unsupported: {message}")]
+    Unsupported { context: String, message: String },
+    /// An image reference could not be understood.
+    #[error("bad image reference {reference:?}: {message}")]
+    Reference { reference: String, message: String },
+    /// The destination cannot be written.
+    #[error("{path}: {message}")]
+    Destination { path: String, message: String },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl std::fmt::Display, source: io::Error) -> Self {
+        // A verification failure travels through `io::Read` as an io::Error;
+        // unwrap it so the user sees the blob, not a generic read error.
+        match source.get_ref().and_then(|e| e.downcast_ref::<Error>()) {
+            Some(_) => *source
+                .into_inner()
+                .and_then(|e| e.downcast::<Error>().ok())
+                .expect("checked above"),
+            None => Error::Io {
+                path: path.to_string(),
+                source,
+            },
+        }
+    }
+
+    pub(crate) fn malformed(context: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Malformed {
+            context: context.into(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn unsupported(context: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Unsupported {
+            context: context.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Shorthand used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

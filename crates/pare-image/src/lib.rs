@@ -1,0 +1,40 @@
+//! # pare-image
+//!
+//! The ground floor of pare: naming images (`docker-archive:`, `oci:`,
+//! `oci-archive:`, `dir:` …), opening them without trusting them (every blob
+//! checked against its digest while it streams), flattening their layers
+//! into the [`FileTree`] a container would see without extracting anything,
+//! and writing images back out atomically.
+//!
+//! ```no_run
+//! use pare_image::{ImageRef, Platform, Source};
+//! let source = Source::open(&ImageRef::parse("dir:/")?, &Platform::default())?;
+//! let flat = source.flatten()?;
+//! println!("{} files", flat.tree.non_dir_count());
+//! # Ok::<(), pare_image::Error>(())
+//! ```
+
+pub mod compression;
+pub mod digest;
+mod docker_archive;
+pub mod error;
+pub mod flatten;
+pub mod image;
+pub mod inspect;
+mod oci;
+pub mod paths;
+pub mod reference;
+pub mod rootfs;
+pub mod source;
+pub mod store;
+pub mod tree;
+pub mod write;
+
+pub use compression::Compression;
+pub use digest::Digest;
+pub use error::{Error, Result};
+pub use flatten::LayerChanges;
+pub use image::{Image, Layer, Platform};
+pub use reference::ImageRef;
+pub use source::{Flattened, Source};
+pub use tree::{Content, DataSource, FileTree, Node, NodeKind};

@@ -1,0 +1,540 @@
+//! Writing images: OCI layouts, OCI archives and docker archives.
+//!
+//! Everything is staged in a temporary folder next to the destination and
+//! moved into place only when complete, so a failure (a bad blob found
+//! half-way, a full disk) leaves nothing at the destination.
+//!
+//! The docker-archive writer is hand-written (no crate writes this layout).
+//! It writes what Docker 25 and later write with `docker save`: an OCI
+//! layout (`oci-layout`, `index.json`, `blobs/sha256/…`) plus the
+//! `manifest.json` that `docker load` reads, with uncompressed layers.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::compression::{Compression, Compressor};
+use crate::digest::{Digest, HashingWriter};
+use crate::error::{Error, Result};
+use crate::image::Image;
+use crate::oci::{CONTAINERD_NAME, REF_NAME};
+use crate::reference::ImageRef;
+use crate::source::Source;
+use crate::tree::{DataSource, FileTree, NodeKind};
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+
+/// How to write.
+#[derive(Clone, Debug, Default)]
+pub struct WriteOptions {
+    /// Layer compression; by default gzip for OCI, none for docker archives
+    /// (what `docker save` and skopeo write).
+    pub compression: Option<Compression>,
+}
+
+/// What was written.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Written {
+    pub destination: String,
+    pub manifest_digest: Digest,
+    pub config_digest: Digest,
+    pub layers: Vec<Digest>,
+}
+
+/// A blob written to the staging folder.
+struct Blob {
+    digest: Digest,
+    size: u64,
+    media_type: String,
+}
+
+/// Writes `source` to `destination`.
+pub fn write_image(
+    source: &Source,
+    destination: &ImageRef,
+    options: &WriteOptions,
+) -> Result<Written> {
+    let (target, name, archive) = match destination {
+        ImageRef::DockerArchive { path, name } => (path, name, Format::DockerArchive),
+        ImageRef::Oci { dir, name } => (dir, name, Format::OciDir),
+        ImageRef::OciArchive { path, name } => (path, name, Format::OciArchive),
+        other => {
+            return Err(Error::unsupported(
+                other.to_string(),
+                format!("writing to the {} transport", other.transport()),
+            ));
+        }
+    };
+    let shown = target.display().to_string();
+    let compression = options.compression.unwrap_or(match archive {
+        Format::DockerArchive => Compression::None,
+        _ => Compression::Gzip,
+    });
+    if archive == Format::OciDir && target.exists() {
+        let empty = fs::read_dir(target)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !empty {
+            return Err(Error::Destination {
+                path: shown,
+                message: "already exists; remove it first or name a new folder".into(),
+            });
+        }
+    }
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(|e| Error::io(parent.display(), e))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".pare-tmp-")
+        .tempdir_in(&parent)
+        .map_err(|e| Error::io(parent.display(), e))?;
+    let layout = Layout::new(staging.path())?;
+
+    let (config_bytes, layers) = match source {
+        Source::Image(image) => {
+            let mut layers = Vec::new();
+            for index in 0..image.layers.len() {
+                layers.push(layout.copy_layer(image, index, compression)?);
+            }
+            (image.config_bytes.clone(), layers)
+        }
+        Source::Root { reference, config } => {
+            let ImageRef::Dir { path } = reference else {
+                unreachable!("a Root source is always dir:")
+            };
+            let (tree, _) = crate::rootfs::read_root(path)?;
+            let (blob, diff_id) =
+                layout.write_layer(compression, |out| write_layer_tar(&tree, out, None))?;
+            let mut config = config.clone();
+            config.rootfs_mut().diff_ids_mut().push(diff_id.to_string());
+            config.set_history(Some(vec![
+                oci_spec::image::HistoryBuilder::default()
+                    .created_by(format!("pare copy {reference}"))
+                    .build()
+                    .expect("all fields optional"),
+            ]));
+            let bytes = serde_json::to_vec(&config).expect("config serialises");
+            (bytes, vec![blob])
+        }
+    };
+    let config = layout.put_bytes(&config_bytes, OCI_CONFIG)?;
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": descriptor(&config),
+        "layers": layers.iter().map(descriptor).collect::<Vec<_>>(),
+    });
+    let manifest = layout.put_bytes(&to_json(&manifest), OCI_MANIFEST)?;
+
+    let source_name = match source {
+        Source::Image(image) => image.names.first().cloned(),
+        Source::Root { .. } => None,
+    };
+    let name = name.clone().or(source_name);
+    let mut manifest_entry = descriptor(&manifest);
+    if let Some(name) = &name {
+        let mut annotations = serde_json::Map::new();
+        if archive == Format::DockerArchive {
+            annotations.insert(CONTAINERD_NAME.into(), json!(full_docker_name(name)));
+            annotations.insert(REF_NAME.into(), json!(tag_of(&full_docker_name(name))));
+        } else {
+            annotations.insert(REF_NAME.into(), json!(name));
+        }
+        manifest_entry["annotations"] = serde_json::Value::Object(annotations);
+    }
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [manifest_entry],
+    });
+    layout.put_file("index.json", &to_json(&index))?;
+    layout.put_file("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    if archive == Format::DockerArchive {
+        let tags: Vec<String> = name.iter().map(|n| full_docker_name(n)).collect();
+        let docker_manifest = json!([{
+            "Config": config.digest.blob_path(),
+            "RepoTags": if tags.is_empty() { serde_json::Value::Null } else { json!(tags) },
+            "Layers": layers.iter().map(|l| l.digest.blob_path()).collect::<Vec<_>>(),
+        }]);
+        layout.put_file("manifest.json", &to_json(&docker_manifest))?;
+    }
+
+    match archive {
+        Format::OciDir => {
+            let kept = staging.keep();
+            if let Err(e) = fs::rename(&kept, target) {
+                let _ = fs::remove_dir_all(&kept);
+                return Err(Error::io(&shown, e));
+            }
+        }
+        Format::DockerArchive | Format::OciArchive => {
+            let tmp = tempfile::Builder::new()
+                .prefix(".pare-tmp-")
+                .tempfile_in(&parent)
+                .map_err(|e| Error::io(parent.display(), e))?;
+            let mut out = BufWriter::with_capacity(1 << 20, tmp);
+            pack_folder(staging.path(), &mut out).map_err(|e| Error::io(&shown, e))?;
+            let tmp = out
+                .into_inner()
+                .map_err(|e| Error::io(&shown, e.into_error()))?;
+            tmp.as_file().sync_all().map_err(|e| Error::io(&shown, e))?;
+            tmp.persist(target)
+                .map_err(|e| Error::io(&shown, e.error))?;
+        }
+    }
+    Ok(Written {
+        destination: destination.to_string(),
+        manifest_digest: manifest.digest,
+        config_digest: config.digest,
+        layers: layers.into_iter().map(|l| l.digest).collect(),
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    DockerArchive,
+    OciDir,
+    OciArchive,
+}
+
+fn descriptor(blob: &Blob) -> serde_json::Value {
+    json!({"mediaType": blob.media_type, "digest": blob.digest.to_string(), "size": blob.size})
+}
+
+fn to_json(value: &serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(value).expect("JSON values serialise")
+}
+
+/// `redis` → `redis:latest`, as Docker names images in RepoTags.
+fn full_docker_name(name: &str) -> String {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    if last.contains(':') || last.contains('@') {
+        name.to_string()
+    } else {
+        format!("{name}:latest")
+    }
+}
+
+fn tag_of(name: &str) -> &str {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    last.rsplit_once(':').map_or("latest", |(_, tag)| tag)
+}
+
+/// The staging folder, laid out as an OCI image layout.
+struct Layout {
+    root: PathBuf,
+    blobs: PathBuf,
+}
+
+impl Layout {
+    fn new(root: &Path) -> Result<Self> {
+        let blobs = root.join("blobs/sha256");
+        fs::create_dir_all(&blobs).map_err(|e| Error::io(blobs.display(), e))?;
+        Ok(Layout {
+            root: root.to_path_buf(),
+            blobs,
+        })
+    }
+
+    fn put_file(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.root.join(name);
+        fs::write(&path, bytes).map_err(|e| Error::io(path.display(), e))
+    }
+
+    fn put_bytes(&self, bytes: &[u8], media_type: &str) -> Result<Blob> {
+        let digest = Digest::of(bytes);
+        let path = self.blobs.join(digest.hex());
+        fs::write(&path, bytes).map_err(|e| Error::io(path.display(), e))?;
+        Ok(Blob {
+            digest,
+            size: bytes.len() as u64,
+            media_type: media_type.to_string(),
+        })
+    }
+
+    /// Streams a blob into the layout through `fill`, naming it by digest.
+    fn put_stream(
+        &self,
+        media_type: &str,
+        fill: impl FnOnce(&mut HashingWriter<BufWriter<File>>) -> Result<()>,
+    ) -> Result<Blob> {
+        let tmp = tempfile::NamedTempFile::new_in(&self.blobs)
+            .map_err(|e| Error::io(self.blobs.display(), e))?;
+        let file = tmp
+            .reopen()
+            .map_err(|e| Error::io(tmp.path().display(), e))?;
+        let mut out = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
+        fill(&mut out)?;
+        let (digest, size, buffered) = out.finish();
+        buffered
+            .into_inner()
+            .map_err(|e| Error::io(tmp.path().display(), e.into_error()))?;
+        let path = self.blobs.join(digest.hex());
+        tmp.persist(&path)
+            .map_err(|e| Error::io(path.display(), e.error))?;
+        Ok(Blob {
+            digest,
+            size,
+            media_type: media_type.to_string(),
+        })
+    }
+
+    /// Writes an uncompressed layer tar produced by `produce`, compressed
+    /// as asked; returns the blob and the diff_id.
+    fn write_layer(
+        &self,
+        compression: Compression,
+        produce: impl FnOnce(&mut dyn Write) -> Result<()>,
+    ) -> Result<(Blob, Digest)> {
+        let mut diff_id = None;
+        let blob = self.put_stream(compression.oci_layer_media_type(), |out| {
+            let compressor =
+                Compressor::new(out, compression).map_err(|e| Error::io("compressor", e))?;
+            let mut tar = HashingWriter::new(compressor);
+            produce(&mut tar)?;
+            let (digest, _, compressor) = tar.finish();
+            compressor
+                .finish()
+                .map_err(|e| Error::io("compressor", e))?;
+            diff_id = Some(digest);
+            Ok(())
+        })?;
+        Ok((blob, diff_id.expect("set by the closure")))
+    }
+
+    /// Copies layer `index` of `image`: byte for byte when it already has
+    /// the wanted compression (its digest checked as it streams), otherwise
+    /// decompressed (blob digest and diff_id checked) and compressed again.
+    fn copy_layer(&self, image: &Image, index: usize, compression: Compression) -> Result<Blob> {
+        let layer = &image.layers[index];
+        let mut blob = image.layer_blob(index)?;
+        let mut head = [0u8; 6];
+        let filled =
+            read_head(&mut blob, &mut head).map_err(|e| Error::io(layer.blob_name(), e))?;
+        let have = Compression::sniff(&head[..filled])
+            .map_err(|what| Error::unsupported(layer.blob_name(), what))?;
+        // A blob without a named digest is verified by its diff_id, which
+        // only works byte for byte when it is uncompressed.
+        let verbatim = have == compression && (layer.digest.is_some() || have == Compression::None);
+        if verbatim {
+            let written = self.put_stream(compression.oci_layer_media_type(), |out| {
+                let mut stream = io::Cursor::new(head[..filled].to_vec()).chain(&mut blob);
+                io::copy(&mut stream, out).map_err(|e| Error::io(layer.blob_name(), e))?;
+                blob.finish()?;
+                Ok(())
+            })?;
+            if layer.digest.is_none() && written.digest != layer.diff_id {
+                return Err(Error::DigestMismatch {
+                    blob: layer.blob_name(),
+                    expected: layer.diff_id.to_string(),
+                    actual: written.digest.to_string(),
+                });
+            }
+            return Ok(written);
+        }
+        drop(blob);
+        let (written, diff_id) = self.write_layer(compression, |out| {
+            image.with_layer(index, |tar| {
+                io::copy(tar, out).map_err(|e| Error::io(layer.blob_name(), e))?;
+                Ok(())
+            })
+        })?;
+        debug_assert_eq!(diff_id, layer.diff_id, "with_layer checked the diff_id");
+        Ok(written)
+    }
+}
+
+fn read_head(reader: &mut impl Read, head: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < head.len() {
+        match reader.read(&mut head[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// Writes `tree` as a layer tar: sorted paths, numeric owners, hardlinks
+/// for paths that share content, xattrs as PAX records. Only host-backed
+/// contents can be written yet. `mtime_clamp` caps timestamps (for
+/// reproducible output).
+pub fn write_layer_tar(
+    tree: &FileTree,
+    out: &mut dyn Write,
+    mtime_clamp: Option<u64>,
+) -> Result<()> {
+    let mut builder = tar::Builder::new(out);
+    let mut first_path: Vec<Option<String>> = vec![None; tree.contents().len()];
+    for (path, node) in tree.iter() {
+        if path.is_empty() {
+            continue;
+        }
+        let context = || format!("/{path}");
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(node.mode);
+        header.set_uid(node.uid);
+        header.set_gid(node.gid);
+        header.set_mtime(mtime_clamp.map_or(node.mtime, |c| node.mtime.min(c)));
+        header.set_size(0);
+        if !node.xattrs.is_empty() {
+            let keys: Vec<String> = node
+                .xattrs
+                .iter()
+                .map(|(k, _)| format!("SCHILY.xattr.{k}"))
+                .collect();
+            let records = keys
+                .iter()
+                .zip(&node.xattrs)
+                .map(|(k, (_, v))| (k.as_str(), v.as_slice()));
+            builder
+                .append_pax_extensions(records)
+                .map_err(|e| Error::io(context(), e))?;
+        }
+        let result = match &node.kind {
+            NodeKind::Dir => {
+                header.set_entry_type(tar::EntryType::Directory);
+                builder.append_data(&mut header, format!("{path}/"), io::empty())
+            }
+            NodeKind::File(id) => {
+                if let Some(first) = &first_path[*id] {
+                    header.set_entry_type(tar::EntryType::Link);
+                    builder.append_link(&mut header, path, first)
+                } else {
+                    first_path[*id] = Some(path.to_string());
+                    let content = tree.content(*id);
+                    header.set_entry_type(tar::EntryType::Regular);
+                    header.set_size(content.size);
+                    let reader = open_content(&content.source, content.size, &context())?;
+                    builder.append_data(&mut header, path, reader)
+                }
+            }
+            NodeKind::Symlink(target) => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                builder.append_link(&mut header, path, target)
+            }
+            NodeKind::CharDevice { major, minor } | NodeKind::BlockDevice { major, minor } => {
+                header.set_entry_type(if matches!(node.kind, NodeKind::CharDevice { .. }) {
+                    tar::EntryType::Char
+                } else {
+                    tar::EntryType::Block
+                });
+                header
+                    .set_device_major(*major)
+                    .map_err(|e| Error::io(context(), e))?;
+                header
+                    .set_device_minor(*minor)
+                    .map_err(|e| Error::io(context(), e))?;
+                builder.append_data(&mut header, path, io::empty())
+            }
+            NodeKind::Fifo => {
+                header.set_entry_type(tar::EntryType::Fifo);
+                builder.append_data(&mut header, path, io::empty())
+            }
+        };
+        result.map_err(|e| Error::io(context(), e))?;
+    }
+    builder.finish().map_err(|e| Error::io("layer", e))?;
+    Ok(())
+}
+
+/// Opens a file's bytes, insisting on exactly `size` of them: a file that
+/// grows or shrinks while being copied would corrupt the tar.
+fn open_content(source: &DataSource, size: u64, context: &str) -> Result<Box<dyn Read>> {
+    match source {
+        DataSource::Host(path) => {
+            let file = fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+                .open(path)
+                .map_err(|e| Error::io(path.display(), e))?;
+            let meta = file.metadata().map_err(|e| Error::io(path.display(), e))?;
+            if !meta.is_file() || meta.len() != size {
+                return Err(Error::malformed(
+                    path.display().to_string(),
+                    "changed while being read",
+                ));
+            }
+            Ok(Box::new(ExactReader {
+                inner: io::BufReader::with_capacity(256 * 1024, file).take(size),
+                remaining: size,
+            }))
+        }
+        DataSource::Layer { .. } => Err(Error::unsupported(
+            context,
+            "writing files that live in layers (not yet implemented)",
+        )),
+    }
+}
+
+/// Fails instead of ending early when the source runs short.
+struct ExactReader<R> {
+    inner: R,
+    remaining: u64,
+}
+
+impl<R: Read> Read for ExactReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && self.remaining > 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "file shrank while being read",
+            ));
+        }
+        self.remaining -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Packs the staging folder into a tar: sorted, fixed owner, mode and time,
+/// so the same image gives the same archive.
+fn pack_folder(root: &Path, out: &mut dyn Write) -> io::Result<()> {
+    let mut builder = tar::Builder::new(out);
+    let mut stack = vec![PathBuf::new()];
+    let mut files = Vec::new();
+    while let Some(rel) = stack.pop() {
+        let mut entries: Vec<_> = fs::read_dir(root.join(&rel))?.collect::<io::Result<_>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let child = rel.join(entry.file_name());
+            if entry.file_type()?.is_dir() {
+                files.push((child.clone(), true));
+                stack.push(child);
+            } else {
+                files.push((child, false));
+            }
+        }
+    }
+    files.sort();
+    for (rel, is_dir) in files {
+        let mut header = tar::Header::new_ustar();
+        header.set_mtime(0);
+        header.set_uid(0);
+        header.set_gid(0);
+        if is_dir {
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_mode(0o755);
+            header.set_size(0);
+            builder.append_data(&mut header, format!("{}/", rel.display()), io::empty())?;
+        } else {
+            let file = File::open(root.join(&rel))?;
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_mode(0o644);
+            header.set_size(file.metadata()?.len());
+            builder.append_data(
+                &mut header,
+                &rel,
+                io::BufReader::with_capacity(1 << 20, file),
+            )?;
+        }
+    }
+    builder.finish()
+}

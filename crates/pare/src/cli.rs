@@ -1,0 +1,77 @@
+//! Command-line syntax. See DESIGN.md "Contracts" for what users rely on.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const IMAGE_HELP: &str = "\
+IMAGE references (the skopeo convention):
+  docker-archive:PATH[:NAME:TAG]   a `docker save` tar
+  oci:DIR[:REF]                    an OCI image layout folder
+  oci-archive:PATH[:REF]           an OCI image layout in a tar
+  dir:PATH                         a root filesystem folder (dir:/ is this machine)
+  PATH                             detected: archive, layout or folder";
+
+/// Cut container images down to what their application needs, and prove it.
+#[derive(Debug, Parser)]
+#[command(name = "pare", version, about, after_help = IMAGE_HELP, max_term_width = 100)]
+pub struct Cli {
+    /// Platform to pick from a multi-platform image (OS/ARCH[/VARIANT]).
+    #[arg(
+        long,
+        global = true,
+        default_value = "linux/amd64",
+        value_name = "PLATFORM"
+    )]
+    pub platform: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show an image's config, layers, size, wasted space and largest files.
+    #[command(after_help = IMAGE_HELP)]
+    Inspect(InspectArgs),
+    /// Copy an image between transports, keeping its config and diff_ids.
+    #[command(after_help = IMAGE_HELP)]
+    Copy(CopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The image to inspect.
+    pub image: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
+    /// How many of the largest files and folders to list.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// Where to read the image from.
+    pub source: String,
+    /// Where to write it (docker-archive:, oci:, oci-archive:).
+    pub destination: String,
+    /// Layer compression to write (default: gzip for OCI, none for docker-archive).
+    #[arg(long, value_enum)]
+    pub compression: Option<CompressionArg>,
+    /// Print what was written as JSON.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TextOrJson {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompressionArg {
+    Gzip,
+    Zstd,
+    None,
+}

@@ -1,0 +1,32 @@
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use pare_image::write::{WriteOptions, write_image};
+use pare_image::{Compression, ImageRef, Platform};
+
+use crate::cli::{CompressionArg, CopyArgs, TextOrJson};
+use crate::output;
+
+pub fn run(args: CopyArgs, platform: &Platform) -> Result<ExitCode> {
+    let source = super::open_source(&args.source, platform)?;
+    let destination = ImageRef::parse(&args.destination)?;
+    let options = WriteOptions {
+        compression: args.compression.map(|c| match c {
+            CompressionArg::Gzip => Compression::Gzip,
+            CompressionArg::Zstd => Compression::Zstd,
+            CompressionArg::None => Compression::None,
+        }),
+    };
+    let written = write_image(&source, &destination, &options)
+        .with_context(|| format!("copying {} to {destination}", source.reference()))?;
+    match args.format {
+        TextOrJson::Json => output::print_json(&written)?,
+        TextOrJson::Text => output::print_text(&format!(
+            "Wrote {} ({} layers, manifest {})\n",
+            written.destination,
+            written.layers.len(),
+            written.manifest_digest
+        ))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

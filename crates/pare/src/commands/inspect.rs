@@ -1,0 +1,18 @@
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use pare_image::Platform;
+
+use crate::cli::{InspectArgs, TextOrJson};
+use crate::output;
+
+pub fn run(args: InspectArgs, platform: &Platform) -> Result<ExitCode> {
+    let source = super::open_source(&args.image, platform)?;
+    let report = pare_image::inspect::inspect(&source, args.top)
+        .with_context(|| format!("reading {}", source.reference()))?;
+    match args.format {
+        TextOrJson::Json => output::print_json(&report)?,
+        TextOrJson::Text => output::print_text(&output::inspection_text(&report))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

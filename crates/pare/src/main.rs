@@ -1,0 +1,24 @@
+//! The `pare` command: a thin layer that parses arguments, calls the
+//! libraries and prints. Errors become one line on stderr and exit status 1;
+//! bad usage exits 2 (clap); a matched `--fail-on` policy exits 3.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cli;
+mod commands;
+mod output;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            // `{:#}` joins the context chain with ": " on one line.
+            let line = format!("{err:#}").replace('\n', " ");
+            eprintln!("pare: error: {line}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The one place that prints: JSON for machines, aligned text for people.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use anyhow::Result;
+use pare_image::inspect::{Inspection, PathSize};
+use serde::Serialize;
+
+/// Pretty JSON on stdout. A closed pipe (`| head`) is not an error.
+pub fn print_json(value: &impl Serialize) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    print_text(&text)
+}
+
+pub fn print_text(text: &str) -> Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// Sizes the way `docker images` shows them (powers of 1000).
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// A simple left-aligned table with a header row.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<String>| {
+        let mut text = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                let _ = write!(text, "{cell:<w$}  ");
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(row.clone());
+    }
+    out
+}
+
+fn list(items: &Option<Vec<String>>) -> String {
+    match items {
+        Some(v) => serde_json::to_string(v).unwrap_or_default(),
+        None => "-".into(),
+    }
+}
+
+fn short(digest: &str) -> String {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    hex.chars().take(12).collect()
+}
+
+pub fn inspection_text(r: &Inspection) -> String {
+    let mut out = String::new();
+    let names = if r.names.is_empty() {
+        String::new()
+    } else {
+        format!("  ({})", r.names.join(", "))
+    };
+    let _ = writeln!(out, "Image       {}{names}", r.reference);
+    let _ = writeln!(out, "Platform    {}/{}", r.os, r.architecture);
+    if let Some(d) = &r.manifest_digest {
+        let _ = writeln!(out, "Manifest    {d}");
+    }
+    if let Some(d) = &r.config_digest {
+        let _ = writeln!(out, "Config      {d}");
+    }
+    let c = &r.config;
+    let _ = writeln!(out, "Entrypoint  {}", list(&c.entrypoint));
+    let _ = writeln!(out, "Cmd         {}", list(&c.cmd));
+    let _ = writeln!(out, "User        {}", c.user.as_deref().unwrap_or("-"));
+    let _ = writeln!(out, "Workdir     {}", c.workdir.as_deref().unwrap_or("-"));
+    if !c.exposed_ports.is_empty() {
+        let _ = writeln!(out, "Ports       {}", c.exposed_ports.join(", "));
+    }
+    for (i, env) in c.env.iter().enumerate() {
+        let label = if i == 0 { "Env" } else { "" };
+        let _ = writeln!(out, "{label:<11} {env}");
+    }
+    let _ = writeln!(
+        out,
+        "Contents    {} files, {} folders, {} in regular files",
+        r.files,
+        r.directories,
+        human_bytes(r.size_bytes)
+    );
+    if !r.layers.is_empty() {
+        let _ = writeln!(
+            out,
+            "Wasted      {} in layers, hidden by later ones",
+            human_bytes(r.wasted_bytes)
+        );
+        out.push('\n');
+        let rows: Vec<Vec<String>> = r
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let created = l.created_by.as_deref().unwrap_or("");
+                let created: String = created.chars().take(60).collect();
+                vec![
+                    (i + 1).to_string(),
+                    short(&l.diff_id.to_string()),
+                    human_bytes(l.size),
+                    l.files.to_string(),
+                    l.added.to_string(),
+                    l.changed.to_string(),
+                    l.removed.to_string(),
+                    human_bytes(l.wasted_bytes),
+                    created,
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &[
+                "LAYER",
+                "DIFF_ID",
+                "SIZE",
+                "FILES",
+                "ADDED",
+                "CHANGED",
+                "REMOVED",
+                "WASTED",
+                "CREATED BY",
+            ],
+            &rows,
+        ));
+    }
+    let sizes = |title: &str, items: &[PathSize], out: &mut String| {
+        if items.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "\n{title}");
+        for item in items {
+            let _ = writeln!(out, "  {:>9}  {}", human_bytes(item.size), item.path);
+        }
+    };
+    sizes("Largest files", &r.largest_files, &mut out);
+    sizes("Largest folders", &r.largest_directories, &mut out);
+    if !r.warnings.is_empty() {
+        let _ = writeln!(out, "\nSkipped");
+        for w in &r.warnings {
+            let _ = writeln!(out, "  {w}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_bytes_table() {
+        for (n, want) in [
+            (0, "0 B"),
+            (999, "999 B"),
+            (1000, "1.0 kB"),
+            (1_500_000, "1.5 MB"),
+        ] {
+            assert_eq!(human_bytes(n), want);
+        }
+    }
+}
