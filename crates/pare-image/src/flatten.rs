@@ -363,3 +363,234 @@ fn read_xattrs<R: Read>(
     }
     Ok(xattrs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{E, layer};
+
+    /// What a path must be after flattening.
+    #[derive(Debug)]
+    enum Want {
+        File(&'static [u8]),
+        Dir,
+        Sym(&'static str),
+        Absent,
+    }
+
+    fn flatten(layers: &[Vec<E>]) -> Result<(FileTree, Vec<LayerChanges>)> {
+        let mut f = Flattener::new();
+        for (i, entries) in layers.iter().enumerate() {
+            let bytes = layer(entries);
+            f.apply_layer(&bytes[..], &format!("layer {i}"))?;
+        }
+        Ok(f.finish())
+    }
+
+    /// Reads a file's bytes back out of the test layers by its offset.
+    fn bytes_of(layers: &[Vec<E>], tree: &FileTree, node: &Node) -> Vec<u8> {
+        let NodeKind::File(id) = node.kind else {
+            panic!("not a file")
+        };
+        let content = tree.content(id);
+        let DataSource::Layer { layer: l, offset } = content.source else {
+            panic!("not in a layer")
+        };
+        let raw = layer(&layers[l]);
+        raw[offset as usize..(offset + content.size) as usize].to_vec()
+    }
+
+    #[test]
+    fn flattening_rules() {
+        use E::*;
+        let cases: Vec<(&str, Vec<Vec<E>>, Vec<(&str, Want)>)> = vec![
+            (
+                "whiteout removes a lower file",
+                vec![
+                    vec![File("a/x", b"1"), File("a/y", b"2")],
+                    vec![Whiteout("a/x")],
+                ],
+                vec![("a/x", Want::Absent), ("a/y", Want::File(b"2"))],
+            ),
+            (
+                "whiteout removes a lower folder and all below it",
+                vec![
+                    vec![File("a/b/c", b"1"), File("a/b/d/e", b"2")],
+                    vec![Whiteout("a/b")],
+                ],
+                vec![
+                    ("a/b", Want::Absent),
+                    ("a/b/d/e", Want::Absent),
+                    ("a", Want::Dir),
+                ],
+            ),
+            (
+                "whiteout does not hide an entry of its own layer",
+                vec![
+                    vec![File("x", b"old")],
+                    vec![File("x", b"new"), Whiteout("x")],
+                ],
+                vec![("x", Want::File(b"new"))],
+            ),
+            (
+                "opaque folder hides lower entries, keeps its own layer's",
+                vec![
+                    vec![
+                        File("d/old", b"1"),
+                        File("d/sub/deep", b"2"),
+                        File("other", b"3"),
+                    ],
+                    vec![Dir("d"), File("d/new", b"4"), Opaque("d")],
+                ],
+                vec![
+                    ("d/old", Want::Absent),
+                    ("d/sub", Want::Absent),
+                    ("d/new", Want::File(b"4")),
+                    ("other", Want::File(b"3")),
+                ],
+            ),
+            (
+                "later duplicate wins within a layer and across layers",
+                vec![
+                    vec![File("f", b"one"), File("f", b"two")],
+                    vec![File("g", b"a")],
+                    vec![File("g", b"b")],
+                ],
+                vec![("f", Want::File(b"two")), ("g", Want::File(b"b"))],
+            ),
+            (
+                "hardlink shares its target's bytes, even after the target is deleted",
+                vec![
+                    vec![File("bin/a", b"data"), Hard("bin/b", "bin/a")],
+                    vec![Whiteout("bin/a")],
+                ],
+                vec![("bin/a", Want::Absent), ("bin/b", Want::File(b"data"))],
+            ),
+            (
+                "hardlink to a symlink is a symlink",
+                vec![vec![Sym("s", "target"), Hard("h", "s")]],
+                vec![("h", Want::Sym("target"))],
+            ),
+            (
+                "entries under a lower symlinked folder land in its target",
+                vec![
+                    vec![Dir("usr/lib"), Sym("lib", "usr/lib")],
+                    vec![File("lib/x.so", b"elf")],
+                ],
+                vec![
+                    ("usr/lib/x.so", Want::File(b"elf")),
+                    ("lib", Want::Sym("usr/lib")),
+                ],
+            ),
+            (
+                "absolute symlinked folder stays inside the image",
+                vec![
+                    vec![Dir("real"), Sym("etc", "/../../real")],
+                    vec![File("etc/conf", b"c")],
+                ],
+                vec![("real/conf", Want::File(b"c"))],
+            ),
+            (
+                "a folder over a symlink replaces the symlink",
+                vec![
+                    vec![Sym("d", "elsewhere")],
+                    vec![Dir("d"), File("d/f", b"1")],
+                ],
+                vec![("d", Want::Dir), ("d/f", Want::File(b"1"))],
+            ),
+            (
+                "a file replaces a lower folder and its contents",
+                vec![vec![File("p/q", b"1")], vec![File("p", b"now a file")]],
+                vec![("p", Want::File(b"now a file")), ("p/q", Want::Absent)],
+            ),
+            (
+                "missing parents are made; whiteout of nothing is harmless",
+                vec![
+                    vec![File("deep/er/file", b"z")],
+                    vec![Whiteout("never/was")],
+                ],
+                vec![("deep/er", Want::Dir), ("deep/er/file", Want::File(b"z"))],
+            ),
+        ];
+        for (name, layers, wants) in cases {
+            let (tree, _) = flatten(&layers).unwrap_or_else(|e| panic!("{name}: {e}"));
+            for (path, want) in wants {
+                let node = tree.get(path);
+                match (&want, node) {
+                    (Want::Absent, None) => {}
+                    (Want::Dir, Some(n)) if n.is_dir() => {}
+                    (
+                        Want::Sym(t),
+                        Some(Node {
+                            kind: NodeKind::Symlink(s),
+                            ..
+                        }),
+                    ) if s == t => {}
+                    (Want::File(b), Some(n)) if matches!(n.kind, NodeKind::File(_)) => {
+                        assert_eq!(bytes_of(&layers, &tree, n), *b, "{name}: {path}");
+                    }
+                    _ => panic!("{name}: {path}: want {want:?}, got {node:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn counts_hardlinks_once_and_attributes_waste() {
+        use E::*;
+        let layers = vec![
+            vec![
+                File("a", b"12345"),
+                Hard("b", "a"),
+                File("c", b"xx"),
+                File("c", b"yyy"),
+            ],
+            vec![Whiteout("c"), File("d", b"1")],
+        ];
+        let (tree, changes) = flatten(&layers).unwrap();
+        assert_eq!(tree.non_dir_count(), 3); // a, b, d
+        assert_eq!(tree.regular_bytes(), 6); // a/b once + d
+        assert_eq!(changes[0].wasted_bytes, 5); // both versions of c
+        assert_eq!(changes[1].removed, 1);
+        assert_eq!(changes[1].added, 1);
+        assert_eq!(changes[0].files, 4);
+    }
+
+    #[test]
+    fn records_devices_fifos_and_xattrs() {
+        use E::*;
+        let layers = vec![vec![
+            Char("dev/null", 1, 3),
+            Fifo("run/pipe"),
+            WithXattr("usr/bin/ping", "security.capability", b"\x01\x02"),
+        ]];
+        let (tree, _) = flatten(&layers).unwrap();
+        assert_eq!(
+            tree.get("dev/null").unwrap().kind,
+            NodeKind::CharDevice { major: 1, minor: 3 }
+        );
+        assert_eq!(tree.get("run/pipe").unwrap().kind, NodeKind::Fifo);
+        assert_eq!(
+            tree.get("usr/bin/ping").unwrap().xattrs,
+            vec![("security.capability".to_string(), b"\x01\x02".to_vec())]
+        );
+    }
+
+    #[test]
+    fn refuses_hostile_names() {
+        use E::*;
+        let cases: Vec<(&str, Vec<E>)> = vec![
+            ("dot-dot entry", vec![File("../../etc/evil", b"x")]),
+            ("absolute entry", vec![File("/etc/evil", b"x")]),
+            ("dot-dot hardlink", vec![Hard("x", "../../etc/shadow")]),
+            ("hardlink to nothing", vec![Hard("x", "missing")]),
+            (
+                "entry below a file",
+                vec![File("f", b"1"), File("f/g", b"2")],
+            ),
+        ];
+        for (name, entries) in cases {
+            assert!(flatten(&[entries]).is_err(), "{name} accepted");
+        }
+    }
+}

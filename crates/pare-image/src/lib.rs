@@ -30,6 +30,9 @@ pub mod store;
 pub mod tree;
 pub mod write;
 
+#[cfg(test)]
+mod testutil;
+
 pub use compression::Compression;
 pub use digest::Digest;
 pub use error::{Error, Result};

@@ -220,7 +220,11 @@ impl FileTree {
     /// missing folder is assumed (it will be created), as when a layer adds
     /// `a/b/c` before or without `a/b`.
     pub fn resolve_for_create(&self, dir: &str) -> Result<String, ResolveError> {
-        self.resolve_inner(dir, true, true)
+        let resolved = self.resolve_inner(dir, true, true)?;
+        match self.nodes.get(&resolved) {
+            Some(node) if !node.is_dir() => Err(ResolveError::NotADirectory(resolved)),
+            _ => Ok(resolved),
+        }
     }
 
     fn resolve_inner(

@@ -1,0 +1,156 @@
+//! Helpers shared by the integration tests.
+
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// Whether a missing prerequisite must fail the test.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Skips (locally) or fails (in CI) for a missing prerequisite.
+#[macro_export]
+macro_rules! require {
+    ($e:expr) => {
+        match $e {
+            Some(v) => v,
+            None => return,
+        }
+    };
+}
+
+fn missing(what: &str) -> Option<()> {
+    if in_ci() {
+        panic!("prerequisite missing in CI: {what}");
+    }
+    eprintln!("skipping: {what} is missing");
+    None
+}
+
+/// A cached test image (`tests/images/build.sh` makes them).
+pub fn test_image(name: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("PARE_TEST_IMAGES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/pare-test-images/v1"));
+    let path = dir.join(format!("{name}.tar"));
+    if path.is_file() {
+        Some(path)
+    } else {
+        missing(&format!(
+            "test image {} (run tests/images/build.sh)",
+            path.display()
+        ))?;
+        None
+    }
+}
+
+/// A command on PATH, or a skip.
+pub fn tool(name: &str) -> Option<()> {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()));
+    if found {
+        Some(())
+    } else {
+        missing(&format!("command {name}"))
+    }
+}
+
+/// A running Docker Engine, or a skip.
+pub fn docker() -> Option<()> {
+    tool("docker")?;
+    let ok = Command::new("docker")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        Some(())
+    } else {
+        missing("a running Docker Engine")
+    }
+}
+
+pub fn pare() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_pare"))
+}
+
+/// Runs pare, insisting on success; returns stdout.
+pub fn pare_ok(args: &[&str]) -> String {
+    let out = pare().args(args).output().expect("pare runs");
+    assert!(
+        out.status.success(),
+        "pare {args:?} failed ({:?}): {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// `pare inspect --format json`.
+pub fn inspect_json(image: &str) -> Value {
+    serde_json::from_str(&pare_ok(&["inspect", "--format", "json", image])).expect("JSON")
+}
+
+/// Runs an external command, insisting on success.
+pub fn run(program: &str, args: &[&str]) -> Output {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Independent count of an unpacked root: non-directory entries, and
+/// regular-file bytes with each inode counted once (what `find ! -type d`
+/// and `du`-style hardlink dedup give).
+pub fn count_unpacked(root: &Path) -> (u64, u64) {
+    let mut files = 0;
+    let mut bytes = 0;
+    let mut seen = HashSet::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let meta = std::fs::symlink_metadata(entry.path()).unwrap();
+            if meta.is_dir() {
+                stack.push(entry.path());
+                continue;
+            }
+            files += 1;
+            if meta.is_file() && seen.insert((meta.dev(), meta.ino())) {
+                bytes += meta.len();
+            }
+        }
+    }
+    (files, bytes)
+}
+
+/// The diff_ids pare reports for an image.
+pub fn diff_ids(inspection: &Value) -> Vec<String> {
+    inspection["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["diff_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Names of leftovers a failed write might leave in `dir`.
+pub fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".pare-tmp"))
+        .collect()
+}

@@ -1,0 +1,10 @@
+//! pare's integration tests: one binary, shared helpers in `common`.
+//!
+//! Tests that need the real test images, Docker, skopeo or umoci skip with a
+//! message when those are missing on a developer's machine, and fail when
+//! `CI=true`: CI must never pass by skipping.
+
+mod bad_input;
+mod common;
+mod copy;
+mod inspect;
