@@ -9,12 +9,13 @@ use std::io;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// An operating-system error while touching `path`.
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: io::Error,
-    },
+    /// (The io::Error is part of the message, not a `source`, so the
+    /// one-line report does not repeat it.)
+    #[error("{path}: {error}")]
+    Io { path: String, error: io::Error },
+    /// A file the image's metadata refers to is not there.
+    #[error("{what}: missing from the image")]
+    Missing { what: String },
     /// The input is not what its format says it must be.
     #[error("{context}: {message}")]
     Malformed { context: String, message: String },
@@ -57,7 +58,7 @@ impl Error {
                 .expect("checked above"),
             None => Error::Io {
                 path: path.to_string(),
-                source,
+                error: source,
             },
         }
     }

@@ -323,8 +323,8 @@ fn layer_path(raw: &str, context: &str) -> Result<String> {
 
 fn layer_error(context: &str, err: std::io::Error) -> Error {
     match Error::io(context, err) {
-        Error::Io { path, source } => {
-            Error::malformed(path, format!("corrupt or truncated layer: {source}"))
+        Error::Io { path, error } => {
+            Error::malformed(path, format!("corrupt or truncated layer: {error}"))
         }
         other => other,
     }

@@ -1,7 +1,7 @@
 //! An image opened from a transport: verified manifest and config, and
 //! layers that are streamed (never loaded) with their digests checked.
 
-use std::io::Read;
+use std::io::{Read, Write};
 
 use oci_spec::image::ImageConfiguration;
 
@@ -186,29 +186,50 @@ impl Image {
         index: usize,
         read: impl FnOnce(&mut dyn Read) -> Result<T>,
     ) -> Result<T> {
+        self.with_layer_tee(index, None, read)
+    }
+
+    /// Like [`Image::with_layer`], and every raw blob byte read is also
+    /// written to `tee` (to copy a blob while checking what is inside it).
+    pub fn with_layer_tee<T>(
+        &self,
+        index: usize,
+        tee: Option<&mut dyn Write>,
+        read: impl FnOnce(&mut dyn Read) -> Result<T>,
+    ) -> Result<T> {
         let layer = &self.layers[index];
         let mut blob = self.layer_blob(index)?;
         let outcome = (|| {
+            let mut raw = TeeReader {
+                inner: &mut blob,
+                tee,
+            };
             let context = format!("layer {} ({})", index + 1, layer.blob_name());
-            let decoded = decompress(&mut blob, &context)?;
-            // An uncompressed blob whose digest is its diff_id is checked
-            // once, by the blob reader.
-            let expected =
-                (layer.digest.as_ref() != Some(&layer.diff_id)).then(|| layer.diff_id.clone());
-            let mut tar = VerifyingReader::new(
-                decoded,
-                format!(
-                    "{} (uncompressed, diff_id {})",
-                    layer.blob_name(),
-                    layer.diff_id
-                ),
-                expected,
-                None,
-            );
-            match read(&mut tar) {
-                Ok(value) => tar.finish().map(|_| value),
-                Err(err) => Err(tar.failure().unwrap_or(err)),
-            }
+            let value = {
+                let decoded = decompress(&mut raw, &context)?;
+                // An uncompressed blob whose digest is its diff_id is checked
+                // once, by the blob reader.
+                let expected =
+                    (layer.digest.as_ref() != Some(&layer.diff_id)).then(|| layer.diff_id.clone());
+                let mut tar = VerifyingReader::new(
+                    decoded,
+                    format!(
+                        "layer {} uncompressed (diff_id {})",
+                        index + 1,
+                        layer.diff_id
+                    ),
+                    expected,
+                    None,
+                );
+                match read(&mut tar) {
+                    Ok(value) => tar.finish().map(|_| value)?,
+                    Err(err) => return Err(tar.failure().unwrap_or(err)),
+                }
+            };
+            // Whatever follows the compressed stream still belongs to the blob.
+            std::io::copy(&mut raw, &mut std::io::sink())
+                .map_err(|e| Error::io(layer.blob_name(), e))?;
+            Ok(value)
         })();
         match outcome {
             Ok(value) => blob.finish().map(|_| value),
@@ -241,15 +262,7 @@ pub(crate) fn read_blob(store: &dyn Store, digest: &Digest, size: u64) -> Result
             format!("{size} bytes is too large for metadata"),
         ));
     }
-    let (reader, actual) = store.open(&digest.blob_path()).map_err(|e| match e {
-        Error::Malformed { message, .. } if message.starts_with("missing member") => {
-            Error::malformed(format!("blob {digest}"), "missing from the image")
-        }
-        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-            Error::malformed(format!("blob {digest}"), "missing from the image")
-        }
-        other => other,
-    })?;
+    let (reader, actual) = store.open(&digest.blob_path())?;
     if actual != size {
         return Err(Error::SizeMismatch {
             blob: digest.to_string(),
@@ -282,4 +295,20 @@ pub(crate) fn diff_ids(
         ));
     }
     ids.iter().map(|id| Digest::parse(id)).collect()
+}
+
+/// Passes reads through and copies every byte read to `tee`.
+pub(crate) struct TeeReader<'a, R> {
+    pub(crate) inner: R,
+    pub(crate) tee: Option<&'a mut dyn Write>,
+}
+
+impl<R: Read> Read for TeeReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(tee) = self.tee.as_mut() {
+            tee.write_all(&buf[..n])?;
+        }
+        Ok(n)
+    }
 }

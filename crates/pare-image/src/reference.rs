@@ -103,8 +103,12 @@ impl ImageRef {
         let entries = archive.entries().map_err(|e| Error::io(&shown, e))?;
         // Only top-level metadata files matter; stop after a bounded look.
         for entry in entries.take(100_000) {
-            let entry = entry
-                .map_err(|_| Error::malformed(&shown, "not a tar archive (and not a folder)"))?;
+            let entry = entry.map_err(|_| {
+                Error::malformed(
+                    &shown,
+                    "not a folder, and unreadable as a tar archive (corrupt or truncated?)",
+                )
+            })?;
             let name = entry.path_bytes();
             let name = name.strip_prefix(b"./").unwrap_or(&name);
             has_manifest |= name == b"manifest.json";

@@ -53,7 +53,12 @@ impl Store for DirStore {
         let mut path = self.root.clone();
         for part in name.split('/') {
             path.push(part);
-            let meta = std::fs::symlink_metadata(&path).map_err(|e| Error::io(&context, e))?;
+            let meta = std::fs::symlink_metadata(&path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Error::Missing {
+                    what: member_label(&name),
+                },
+                _ => Error::io(&context, e),
+            })?;
             if meta.file_type().is_symlink() {
                 return Err(Error::malformed(
                     context,
@@ -164,10 +169,9 @@ impl TarStore {
                 Some(ArchiveMember::Data { offset, size }) => return Ok((*offset, *size)),
                 Some(ArchiveMember::Link { target }) => current = target.clone(),
                 None => {
-                    return Err(Error::malformed(
-                        self.describe(),
-                        format!("missing member {name:?}"),
-                    ));
+                    return Err(Error::Missing {
+                        what: format!("{}: {}", self.describe(), member_label(name)),
+                    });
                 }
             }
         }
@@ -194,6 +198,14 @@ impl Store for TarStore {
 
     fn describe(&self) -> String {
         self.path.display().to_string()
+    }
+}
+
+/// How messages name a member: blobs by digest, other files by name.
+fn member_label(name: &str) -> String {
+    match name.strip_prefix("blobs/sha256/") {
+        Some(hex) => format!("blob sha256:{hex}"),
+        None => name.to_string(),
     }
 }
 

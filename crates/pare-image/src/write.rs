@@ -19,7 +19,8 @@ use serde_json::json;
 use crate::compression::{Compression, Compressor};
 use crate::digest::{Digest, HashingWriter};
 use crate::error::{Error, Result};
-use crate::image::Image;
+use crate::flatten::Flattener;
+use crate::image::{Image, TeeReader};
 use crate::oci::{CONTAINERD_NAME, REF_NAME};
 use crate::reference::ImageRef;
 use crate::source::Source;
@@ -100,8 +101,9 @@ pub fn write_image(
     let (config_bytes, layers) = match source {
         Source::Image(image) => {
             let mut layers = Vec::new();
+            let mut flattener = Flattener::new();
             for index in 0..image.layers.len() {
-                layers.push(layout.copy_layer(image, index, compression)?);
+                layers.push(layout.copy_layer(image, index, compression, &mut flattener)?);
             }
             (image.config_bytes.clone(), layers)
         }
@@ -310,43 +312,43 @@ impl Layout {
     }
 
     /// Copies layer `index` of `image`: byte for byte when it already has
-    /// the wanted compression (its digest checked as it streams), otherwise
-    /// decompressed (blob digest and diff_id checked) and compressed again.
-    fn copy_layer(&self, image: &Image, index: usize, compression: Compression) -> Result<Blob> {
+    /// the wanted compression, otherwise decompressed and compressed again.
+    /// Either way the layer is parsed on the way through (`flattener`), so
+    /// a hostile layer is refused, and its digest and diff_id are checked.
+    fn copy_layer(
+        &self,
+        image: &Image,
+        index: usize,
+        compression: Compression,
+        flattener: &mut Flattener,
+    ) -> Result<Blob> {
         let layer = &image.layers[index];
-        let mut blob = image.layer_blob(index)?;
-        let mut head = [0u8; 6];
-        let filled =
-            read_head(&mut blob, &mut head).map_err(|e| Error::io(layer.blob_name(), e))?;
-        let have = Compression::sniff(&head[..filled])
-            .map_err(|what| Error::unsupported(layer.blob_name(), what))?;
-        // A blob without a named digest is verified by its diff_id, which
-        // only works byte for byte when it is uncompressed.
-        let verbatim = have == compression && (layer.digest.is_some() || have == Compression::None);
-        if verbatim {
+        let context = format!("layer {} ({})", index + 1, layer.blob_name());
+        let have = {
+            let mut blob = image.layer_blob(index)?;
+            let mut head = [0u8; 6];
+            let filled =
+                read_head(&mut blob, &mut head).map_err(|e| Error::io(layer.blob_name(), e))?;
+            Compression::sniff(&head[..filled])
+                .map_err(|what| Error::unsupported(&context, what))?
+        };
+        if have == compression {
             let written = self.put_stream(compression.oci_layer_media_type(), |out| {
-                let mut stream = io::Cursor::new(head[..filled].to_vec()).chain(&mut blob);
-                io::copy(&mut stream, out).map_err(|e| Error::io(layer.blob_name(), e))?;
-                blob.finish()?;
-                Ok(())
+                image.with_layer_tee(index, Some(out), |tar| flattener.apply_layer(tar, &context))
             })?;
-            if layer.digest.is_none() && written.digest != layer.diff_id {
-                return Err(Error::DigestMismatch {
-                    blob: layer.blob_name(),
-                    expected: layer.diff_id.to_string(),
-                    actual: written.digest.to_string(),
-                });
-            }
             return Ok(written);
         }
-        drop(blob);
-        let (written, diff_id) = self.write_layer(compression, |out| {
+        let (written, _) = self.write_layer(compression, |out| {
             image.with_layer(index, |tar| {
-                io::copy(tar, out).map_err(|e| Error::io(layer.blob_name(), e))?;
+                let mut tee = TeeReader {
+                    inner: tar,
+                    tee: Some(out),
+                };
+                flattener.apply_layer(&mut tee, &context)?;
+                io::copy(&mut tee, &mut io::sink()).map_err(|e| Error::io(&context, e))?;
                 Ok(())
             })
         })?;
-        debug_assert_eq!(diff_id, layer.diff_id, "with_layer checked the diff_id");
         Ok(written)
     }
 }

@@ -1,1 +1,329 @@
+//! Hostile and broken images: every one must give exit status 1, one clear
+//! line on stderr naming what and where, no panic, and nothing written at
+//! the destination.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+
+use crate::common::*;
+
+fn sha(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A layer tar with raw entry names (so `..` and `/` names can be made).
+fn layer_tar(names: &[&str]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for name in names {
+        let data = b"hello\n";
+        let mut h = tar::Header::new_gnu();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_cksum();
+        b.append(&h, &data[..]).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// The parts of a one-layer image, each open to tampering before writing.
+struct Parts {
+    layer: Vec<u8>,
+    config: serde_json::Value,
+    layer_media_type: String,
+}
+
+impl Parts {
+    fn new(names: &[&str]) -> Self {
+        let layer = layer_tar(names);
+        let config = json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Cmd": ["/bin/true"]},
+            "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", sha(&layer))]},
+        });
+        Parts {
+            layer,
+            config,
+            layer_media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+        }
+    }
+
+    /// Writes an OCI layout; `tamper` may change files before returning.
+    fn oci(&self, dir: &Path) -> PathBuf {
+        let blobs = dir.join("blobs/sha256");
+        std::fs::create_dir_all(&blobs).unwrap();
+        let put = |bytes: &[u8]| {
+            let hex = sha(bytes);
+            std::fs::write(blobs.join(&hex), bytes).unwrap();
+            json!({"digest": format!("sha256:{hex}"), "size": bytes.len()})
+        };
+        let layer = gzip(&self.layer);
+        let mut layer_desc = put(&layer);
+        layer_desc["mediaType"] = json!(self.layer_media_type);
+        let mut config_desc = put(self.config.to_string().as_bytes());
+        config_desc["mediaType"] = json!("application/vnd.oci.image.config.v1+json");
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": config_desc,
+            "layers": [layer_desc],
+        });
+        let mut manifest_desc = put(manifest.to_string().as_bytes());
+        manifest_desc["mediaType"] = json!("application/vnd.oci.image.manifest.v1+json");
+        let index = json!({"schemaVersion": 2, "manifests": [manifest_desc]});
+        std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
+        std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+        blobs.join(sha(&layer))
+    }
+
+    /// Writes a docker archive with the given members (name → bytes).
+    fn docker_archive(&self, path: &Path, edit: impl FnOnce(&mut Vec<(String, Vec<u8>)>)) {
+        let config = self.config.to_string().into_bytes();
+        let config_name = format!("blobs/sha256/{}", sha(&config));
+        let layer_name = format!("blobs/sha256/{}", sha(&self.layer));
+        let manifest =
+            json!([{"Config": config_name, "RepoTags": ["bad:1"], "Layers": [layer_name]}]);
+        let mut members = vec![
+            (config_name, config),
+            (layer_name, self.layer.clone()),
+            (
+                "manifest.json".to_string(),
+                manifest.to_string().into_bytes(),
+            ),
+        ];
+        edit(&mut members);
+        let mut b = tar::Builder::new(std::fs::File::create(path).unwrap());
+        for (name, data) in members {
+            let mut h = tar::Header::new_gnu();
+            h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_cksum();
+            b.append(&h, &data[..]).unwrap();
+        }
+        b.finish().unwrap();
+    }
+}
+
+/// Runs `inspect` and `copy` to both kinds of destination on `source`,
+/// expecting a clean failure that mentions `needle`.
+fn assert_refused(source: &str, needle: &str) {
+    let out_dir = tempfile::tempdir().unwrap();
+    let destinations = [
+        format!("oci:{}", out_dir.path().join("out-oci").display()),
+        format!(
+            "docker-archive:{}",
+            out_dir.path().join("out.tar").display()
+        ),
+    ];
+    let mut runs: Vec<Vec<String>> = vec![vec!["inspect".into(), source.into()]];
+    for d in &destinations {
+        runs.push(vec!["copy".into(), source.into(), d.clone()]);
+    }
+    for args in runs {
+        let out = pare().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{args:?}: not one line: {stderr}"
+        );
+        assert!(stderr.starts_with("pare: error: "), "{args:?}: {stderr}");
+        assert!(
+            stderr.to_lowercase().contains(&needle.to_lowercase()),
+            "{args:?}: {stderr:?} does not say {needle:?}"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(out_dir.path()).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "{source}: left {left:?} at the destination"
+    );
+}
+
+#[test]
+fn a_good_synthetic_image_is_accepted() {
+    // The baseline the tampered cases start from must itself work.
+    let dir = tempfile::tempdir().unwrap();
+    let parts = Parts::new(&["etc/hello"]);
+    parts.oci(&dir.path().join("oci"));
+    parts.docker_archive(&dir.path().join("a.tar"), |_| {});
+    for source in [
+        format!("oci:{}", dir.path().join("oci").display()),
+        format!("docker-archive:{}", dir.path().join("a.tar").display()),
+    ] {
+        let v = inspect_json(&source);
+        assert_eq!(v["files"], 1, "{source}");
+        assert_eq!(v["size_bytes"], 6, "{source}");
+    }
+}
+
+#[test]
+fn truncated_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.tar");
+    Parts::new(&["etc/hello"]).docker_archive(&path, |members| {
+        // A big layer, so cutting the archive cuts into a member.
+        members[1].1 = vec![0; 64 * 1024];
+    });
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    assert_refused(&format!("docker-archive:{}", path.display()), "truncated");
+}
+
+#[test]
+fn missing_blob() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer = Parts::new(&["etc/hello"]).oci(dir.path());
+    std::fs::remove_file(&layer).unwrap();
+    assert_refused(&format!("oci:{}", dir.path().display()), "sha256:");
+}
+
+#[test]
+fn wrong_layer_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer = Parts::new(&["etc/hello"]).oci(dir.path());
+    let mut bytes = std::fs::read(&layer).unwrap();
+    let last = bytes.len() - 10;
+    bytes[last] ^= 0xff;
+    std::fs::write(&layer, bytes).unwrap();
+    assert_refused(&format!("oci:{}", dir.path().display()), "digest mismatch");
+}
+
+#[test]
+fn wrong_config_digest_in_docker_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.tar");
+    Parts::new(&["etc/hello"]).docker_archive(&path, |members| {
+        members[0].1 =
+            br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#
+                .to_vec();
+    });
+    assert_refused(
+        &format!("docker-archive:{}", path.display()),
+        "digest mismatch",
+    );
+}
+
+#[test]
+fn wrong_diff_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut parts = Parts::new(&["etc/hello"]);
+    parts.config["rootfs"]["diff_ids"][0] = json!(format!("sha256:{}", "0".repeat(64)));
+    parts.oci(dir.path());
+    assert_refused(&format!("oci:{}", dir.path().display()), "diff_id");
+}
+
+#[test]
+fn non_json_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.tar");
+    Parts::new(&["etc/hello"]).docker_archive(&path, |members| {
+        members[2].1 = b"this is not json".to_vec();
+    });
+    assert_refused(
+        &format!("docker-archive:{}", path.display()),
+        "manifest.json: invalid JSON",
+    );
+}
+
+#[test]
+fn unknown_media_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut parts = Parts::new(&["etc/hello"]);
+    parts.layer_media_type = "application/x-not-a-layer".into();
+    parts.oci(dir.path());
+    assert_refused(
+        &format!("oci:{}", dir.path().display()),
+        "unknown media type",
+    );
+}
+
+#[test]
+fn dot_dot_names_in_a_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    Parts::new(&["etc/ok", "../../../etc/evil"]).oci(dir.path());
+    assert_refused(&format!("oci:{}", dir.path().display()), "escapes the root");
+}
+
+#[test]
+fn absolute_names_in_a_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.tar");
+    Parts::new(&["/etc/evil"]).docker_archive(&path, |_| {});
+    assert_refused(
+        &format!("docker-archive:{}", path.display()),
+        "escapes the root",
+    );
+}
+
+#[test]
+fn manifest_json_pointing_outside_the_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.tar");
+    Parts::new(&["etc/hello"]).docker_archive(&path, |members| {
+        let manifest = json!([{"Config": members[0].0, "Layers": ["../../../../etc/passwd"]}]);
+        members[2].1 = manifest.to_string().into_bytes();
+    });
+    assert_refused(
+        &format!("docker-archive:{}", path.display()),
+        "escapes the root",
+    );
+}
+
+#[test]
+fn archive_member_named_outside() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.tar");
+    Parts::new(&["etc/hello"]).docker_archive(&path, |members| {
+        members.push(("../outside".into(), b"x".to_vec()));
+    });
+    assert_refused(
+        &format!("docker-archive:{}", path.display()),
+        "escapes the root",
+    );
+}
+
+#[test]
+fn blob_symlinked_out_of_the_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer = Parts::new(&["etc/hello"]).oci(dir.path());
+    std::fs::remove_file(&layer).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", &layer).unwrap();
+    assert_refused(&format!("oci:{}", dir.path().display()), "symlink");
+}
+
+#[test]
+fn not_an_image_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("random.bin");
+    std::fs::write(&path, vec![0x5a; 4096]).unwrap();
+    assert_refused(path.to_str().unwrap(), "random.bin");
+    assert_refused(&format!("docker-archive:{}", path.display()), "random.bin");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        vec!["inspect"],
+        vec!["frobnicate"],
+        vec!["inspect", "--format", "yaml", "x"],
+    ] {
+        let out = pare().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
