@@ -378,6 +378,9 @@ mod tests {
         Absent,
     }
 
+    /// A named case: the layers, and what paths must be afterwards.
+    type Case = (&'static str, Vec<Vec<E>>, Vec<(&'static str, Want)>);
+
     fn flatten(layers: &[Vec<E>]) -> Result<(FileTree, Vec<LayerChanges>)> {
         let mut f = Flattener::new();
         for (i, entries) in layers.iter().enumerate() {
@@ -403,7 +406,7 @@ mod tests {
     #[test]
     fn flattening_rules() {
         use E::*;
-        let cases: Vec<(&str, Vec<Vec<E>>, Vec<(&str, Want)>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "whiteout removes a lower file",
                 vec![

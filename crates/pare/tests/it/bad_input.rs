@@ -327,3 +327,84 @@ fn usage_errors_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
 }
+
+/// Writes an OCI layout whose index points at a nested image index with
+/// one image per platform; each image holds one file named after it.
+fn multi_platform_layout(dir: &Path, platforms: &[(&str, &str)]) {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |bytes: &[u8], media: &str| {
+        let hex = sha(bytes);
+        std::fs::write(blobs.join(&hex), bytes).unwrap();
+        json!({"mediaType": media, "digest": format!("sha256:{hex}"), "size": bytes.len()})
+    };
+    let mut manifests = Vec::new();
+    for (os, arch) in platforms {
+        let name = format!("etc/built-for-{arch}");
+        let parts = Parts::new(&[name.as_str()]);
+        let mut config = parts.config.clone();
+        config["architecture"] = json!(arch);
+        config["os"] = json!(os);
+        let layer = put(
+            &gzip(&parts.layer),
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+        );
+        let config = put(
+            config.to_string().as_bytes(),
+            "application/vnd.oci.image.config.v1+json",
+        );
+        let manifest = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": config, "layers": [layer]});
+        let mut desc = put(
+            manifest.to_string().as_bytes(),
+            "application/vnd.oci.image.manifest.v1+json",
+        );
+        desc["platform"] = json!({"os": os, "architecture": arch});
+        manifests.push(desc);
+    }
+    let index = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests});
+    let mut top = put(
+        index.to_string().as_bytes(),
+        "application/vnd.oci.image.index.v1+json",
+    );
+    top["annotations"] = json!({"org.opencontainers.image.ref.name": "multi"});
+    std::fs::write(
+        dir.join("index.json"),
+        json!({"schemaVersion": 2, "manifests": [top]}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+}
+
+#[test]
+fn multi_platform_index_picks_linux_amd64_unless_told() {
+    let dir = tempfile::tempdir().unwrap();
+    multi_platform_layout(dir.path(), &[("linux", "arm64"), ("linux", "amd64")]);
+    let source = format!("oci:{}:multi", dir.path().display());
+    let largest =
+        |v: &serde_json::Value| v["largest_files"][0]["path"].as_str().unwrap().to_string();
+    let default = inspect_json(&source);
+    assert_eq!(default["architecture"], "amd64");
+    assert_eq!(largest(&default), "/etc/built-for-amd64");
+    let arm: serde_json::Value = serde_json::from_str(&pare_ok(&[
+        "inspect",
+        "--platform",
+        "linux/arm64",
+        "--format",
+        "json",
+        &source,
+    ]))
+    .unwrap();
+    assert_eq!(arm["architecture"], "arm64");
+    assert_eq!(largest(&arm), "/etc/built-for-arm64");
+    // A platform the index does not offer is an error that lists what it has.
+    let out = pare()
+        .args(["inspect", "--platform", "linux/s390x", &source])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("linux/arm64") && stderr.contains("linux/amd64"),
+        "{stderr}"
+    );
+}
