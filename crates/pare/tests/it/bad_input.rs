@@ -172,139 +172,138 @@ fn a_good_synthetic_image_is_accepted() {
     }
 }
 
-#[test]
-fn truncated_archive() {
+/// Writes a docker archive of `parts` with `edit` applied to its members,
+/// optionally corrupts the written file, and expects a refusal.
+fn refuse_archive(
+    parts: Parts,
+    edit: impl FnOnce(&mut Vec<(String, Vec<u8>)>),
+    corrupt: impl FnOnce(&Path),
+    needle: &str,
+) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.tar");
-    Parts::new(&["etc/hello"]).docker_archive(&path, |members| {
-        // A big layer, so cutting the archive cuts into a member.
-        members[1].1 = vec![0; 64 * 1024];
-    });
-    let bytes = std::fs::read(&path).unwrap();
-    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-    assert_refused(&format!("docker-archive:{}", path.display()), "truncated");
+    parts.docker_archive(&path, edit);
+    corrupt(&path);
+    assert_refused(&format!("docker-archive:{}", path.display()), needle);
+}
+
+/// Writes an OCI layout of `parts`, lets `tamper` change the layer blob
+/// file, and expects a refusal.
+fn refuse_oci(parts: Parts, tamper: impl FnOnce(&Path), needle: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let layer = parts.oci(dir.path());
+    tamper(&layer);
+    assert_refused(&format!("oci:{}", dir.path().display()), needle);
+}
+
+fn hello() -> Parts {
+    Parts::new(&["etc/hello"])
+}
+
+#[test]
+fn truncated_archive() {
+    // A big layer, so cutting the archive in half cuts into a member.
+    let big_layer = |members: &mut Vec<(String, Vec<u8>)>| members[1].1 = vec![0; 64 * 1024];
+    let cut = |path: &Path| {
+        let bytes = std::fs::read(path).unwrap();
+        std::fs::write(path, &bytes[..bytes.len() / 2]).unwrap();
+    };
+    refuse_archive(hello(), big_layer, cut, "truncated");
 }
 
 #[test]
 fn missing_blob() {
-    let dir = tempfile::tempdir().unwrap();
-    let layer = Parts::new(&["etc/hello"]).oci(dir.path());
-    std::fs::remove_file(&layer).unwrap();
-    assert_refused(&format!("oci:{}", dir.path().display()), "sha256:");
+    refuse_oci(
+        hello(),
+        |layer| std::fs::remove_file(layer).unwrap(),
+        "missing from the image",
+    );
 }
 
 #[test]
 fn wrong_layer_digest() {
-    let dir = tempfile::tempdir().unwrap();
-    let layer = Parts::new(&["etc/hello"]).oci(dir.path());
-    let mut bytes = std::fs::read(&layer).unwrap();
-    let last = bytes.len() - 10;
-    bytes[last] ^= 0xff;
-    std::fs::write(&layer, bytes).unwrap();
-    assert_refused(&format!("oci:{}", dir.path().display()), "digest mismatch");
+    let flip = |layer: &Path| {
+        let mut bytes = std::fs::read(layer).unwrap();
+        let at = bytes.len() - 10;
+        bytes[at] ^= 0xff;
+        std::fs::write(layer, bytes).unwrap();
+    };
+    refuse_oci(hello(), flip, "digest mismatch");
 }
 
 #[test]
 fn wrong_config_digest_in_docker_archive() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("a.tar");
-    Parts::new(&["etc/hello"]).docker_archive(&path, |members| {
+    let other_config = |members: &mut Vec<(String, Vec<u8>)>| {
         members[0].1 =
             br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#
                 .to_vec();
-    });
-    assert_refused(
-        &format!("docker-archive:{}", path.display()),
-        "digest mismatch",
-    );
+    };
+    refuse_archive(hello(), other_config, |_| {}, "digest mismatch");
 }
 
 #[test]
 fn wrong_diff_id() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut parts = Parts::new(&["etc/hello"]);
+    let mut parts = hello();
     parts.config["rootfs"]["diff_ids"][0] = json!(format!("sha256:{}", "0".repeat(64)));
-    parts.oci(dir.path());
-    assert_refused(&format!("oci:{}", dir.path().display()), "diff_id");
+    refuse_oci(parts, |_| {}, "diff_id");
 }
 
 #[test]
 fn non_json_manifest() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("a.tar");
-    Parts::new(&["etc/hello"]).docker_archive(&path, |members| {
-        members[2].1 = b"this is not json".to_vec();
-    });
-    assert_refused(
-        &format!("docker-archive:{}", path.display()),
-        "manifest.json: invalid JSON",
-    );
+    let garbage =
+        |members: &mut Vec<(String, Vec<u8>)>| members[2].1 = b"this is not json".to_vec();
+    refuse_archive(hello(), garbage, |_| {}, "manifest.json: invalid JSON");
 }
 
 #[test]
 fn unknown_media_type() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut parts = Parts::new(&["etc/hello"]);
+    let mut parts = hello();
     parts.layer_media_type = "application/x-not-a-layer".into();
-    parts.oci(dir.path());
-    assert_refused(
-        &format!("oci:{}", dir.path().display()),
-        "unknown media type",
-    );
+    refuse_oci(parts, |_| {}, "unknown media type");
 }
 
 #[test]
 fn dot_dot_names_in_a_layer() {
-    let dir = tempfile::tempdir().unwrap();
-    Parts::new(&["etc/ok", "../../../etc/evil"]).oci(dir.path());
-    assert_refused(&format!("oci:{}", dir.path().display()), "escapes the root");
+    refuse_oci(
+        Parts::new(&["etc/ok", "../../../etc/evil"]),
+        |_| {},
+        "escapes the root",
+    );
 }
 
 #[test]
 fn absolute_names_in_a_layer() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("a.tar");
-    Parts::new(&["/etc/evil"]).docker_archive(&path, |_| {});
-    assert_refused(
-        &format!("docker-archive:{}", path.display()),
+    refuse_archive(
+        Parts::new(&["/etc/evil"]),
+        |_| {},
+        |_| {},
         "escapes the root",
     );
 }
 
 #[test]
 fn manifest_json_pointing_outside_the_archive() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("a.tar");
-    Parts::new(&["etc/hello"]).docker_archive(&path, |members| {
+    let outside = |members: &mut Vec<(String, Vec<u8>)>| {
         let manifest = json!([{"Config": members[0].0, "Layers": ["../../../../etc/passwd"]}]);
         members[2].1 = manifest.to_string().into_bytes();
-    });
-    assert_refused(
-        &format!("docker-archive:{}", path.display()),
-        "escapes the root",
-    );
+    };
+    refuse_archive(hello(), outside, |_| {}, "escapes the root");
 }
 
 #[test]
 fn archive_member_named_outside() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("a.tar");
-    Parts::new(&["etc/hello"]).docker_archive(&path, |members| {
-        members.push(("../outside".into(), b"x".to_vec()));
-    });
-    assert_refused(
-        &format!("docker-archive:{}", path.display()),
-        "escapes the root",
-    );
+    let outside =
+        |members: &mut Vec<(String, Vec<u8>)>| members.push(("../outside".into(), b"x".to_vec()));
+    refuse_archive(hello(), outside, |_| {}, "escapes the root");
 }
 
 #[test]
 fn blob_symlinked_out_of_the_layout() {
-    let dir = tempfile::tempdir().unwrap();
-    let layer = Parts::new(&["etc/hello"]).oci(dir.path());
-    std::fs::remove_file(&layer).unwrap();
-    std::os::unix::fs::symlink("/etc/passwd", &layer).unwrap();
-    assert_refused(&format!("oci:{}", dir.path().display()), "symlink");
+    let link = |layer: &Path| {
+        std::fs::remove_file(layer).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", layer).unwrap();
+    };
+    refuse_oci(hello(), link, "symlink");
 }
 
 #[test]
