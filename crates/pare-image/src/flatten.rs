@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::paths::{self, PathProblem};
-use crate::tree::{Content, DataSource, FileTree, Node, NodeKind, ResolveError};
+use crate::tree::{Content, ContentId, DataSource, FileTree, Node, NodeKind, ResolveError};
 
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE_MARKER: &str = ".wh..wh..opq";
@@ -50,12 +50,30 @@ pub struct LayerChanges {
     pub wasted_bytes: u64,
 }
 
+/// Decides which regular files to keep the bytes of while flattening:
+/// given the entry's path and size, true to capture it. Used for package
+/// databases and other metadata, never for bulk data.
+pub type CapturePredicate = dyn Fn(&str, u64) -> bool + Send + Sync;
+
+/// Captured files larger than this are refused: metadata is never this big.
+pub const MAX_CAPTURED_FILE: u64 = 256 * 1024 * 1024;
+
+/// The bytes of one captured file version, and the path it was written at.
+#[derive(Clone, Debug)]
+pub struct Captured {
+    pub path: String,
+    pub layer: usize,
+    pub bytes: Vec<u8>,
+}
+
 /// Builds a [`FileTree`] one layer at a time.
 #[derive(Default)]
 pub struct Flattener {
     tree: FileTree,
     changes: Vec<LayerChanges>,
     content_layer: Vec<usize>,
+    capture: Option<Box<CapturePredicate>>,
+    captured: std::collections::HashMap<ContentId, Captured>,
 }
 
 enum PendingKind {
@@ -72,6 +90,7 @@ struct Pending {
     path: String,
     kind: PendingKind,
     node: Node,
+    captured: Option<Vec<u8>>,
 }
 
 impl Flattener {
@@ -79,6 +98,15 @@ impl Flattener {
         Flattener {
             tree: FileTree::new(),
             ..Default::default()
+        }
+    }
+
+    /// A flattener that keeps the bytes of the files `capture` picks (every
+    /// version of them, superseded ones included, with their layer).
+    pub fn with_capture(capture: Box<CapturePredicate>) -> Self {
+        Flattener {
+            capture: Some(capture),
+            ..Flattener::new()
         }
     }
 
@@ -162,7 +190,28 @@ impl Flattener {
             if !matches!(kind, PendingKind::Dir) {
                 changes.files += 1;
             }
-            pending.push(Pending { path, kind, node });
+            let captured = match (&kind, &self.capture) {
+                (PendingKind::File { size, .. }, Some(capture)) if capture(&path, *size) => {
+                    if *size > MAX_CAPTURED_FILE {
+                        return Err(Error::malformed(
+                            format!("{context}: entry {raw:?}"),
+                            format!("{size} bytes is too large for a metadata file"),
+                        ));
+                    }
+                    let mut bytes = Vec::with_capacity(*size as usize);
+                    entry
+                        .read_to_end(&mut bytes)
+                        .map_err(|e| layer_error(context, e))?;
+                    Some(bytes)
+                }
+                _ => None,
+            };
+            pending.push(Pending {
+                path,
+                kind,
+                node,
+                captured,
+            });
         }
 
         // Deletions see only the lower layers.
@@ -203,6 +252,7 @@ impl Flattener {
             path,
             kind,
             mut node,
+            captured,
         } = item;
         let entry_context = || format!("{context}: entry {path:?}");
         let target = if path.is_empty() {
@@ -219,10 +269,15 @@ impl Flattener {
             PendingKind::File { offset, size } => {
                 changes.bytes += size;
                 self.content_layer.push(layer);
-                NodeKind::File(self.tree.add_content(Content {
+                let id = self.tree.add_content(Content {
                     source: DataSource::Layer { layer, offset },
                     size,
-                }))
+                });
+                if let Some(bytes) = captured {
+                    let path = target.clone();
+                    self.captured.insert(id, Captured { path, layer, bytes });
+                }
+                NodeKind::File(id)
             }
             PendingKind::Hardlink(link) => {
                 let resolved = self
@@ -288,10 +343,24 @@ impl Flattener {
 
     /// The final tree and what each layer did.
     pub fn finish(self) -> (FileTree, Vec<LayerChanges>) {
+        let (tree, changes, _) = self.finish_with_captures();
+        (tree, changes)
+    }
+
+    /// Like [`Flattener::finish`], with the captured file versions.
+    pub fn finish_with_captures(
+        self,
+    ) -> (
+        FileTree,
+        Vec<LayerChanges>,
+        std::collections::HashMap<ContentId, Captured>,
+    ) {
         let Flattener {
             tree,
             mut changes,
             content_layer,
+            captured,
+            ..
         } = self;
         let mut visible = vec![false; tree.contents().len()];
         for (_, node) in tree.iter() {
@@ -304,7 +373,7 @@ impl Flattener {
                 changes[content_layer[id]].wasted_bytes += tree.content(id).size;
             }
         }
-        (tree, changes)
+        (tree, changes, captured)
     }
 }
 

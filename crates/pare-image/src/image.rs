@@ -246,11 +246,17 @@ impl Image {
     /// and what each layer changed.
     pub fn flatten(&self) -> Result<(FileTree, Vec<LayerChanges>)> {
         let mut flattener = Flattener::new();
+        self.apply_layers(&mut flattener)?;
+        Ok(flattener.finish())
+    }
+
+    /// Feeds every layer, in order, to `flattener`.
+    pub fn apply_layers(&self, flattener: &mut Flattener) -> Result<()> {
         for index in 0..self.layers.len() {
             let context = format!("layer {} ({})", index + 1, self.layers[index].blob_name());
             self.with_layer(index, |tar| flattener.apply_layer(tar, &context))?;
         }
-        Ok(flattener.finish())
+        Ok(())
     }
 }
 

@@ -9,7 +9,12 @@ use crate::flatten::LayerChanges;
 use crate::image::{Image, Platform};
 use crate::reference::ImageRef;
 use crate::rootfs::{RootWarnings, read_root};
-use crate::tree::FileTree;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use crate::flatten::{CapturePredicate, Captured, Flattener, MAX_CAPTURED_FILE};
+use crate::reference::read_bounded;
+use crate::tree::{ContentId, DataSource, FileTree, NodeKind};
 
 /// An opened source of files.
 pub enum Source {
@@ -54,15 +59,27 @@ impl Source {
         }
     }
 
-    /// The flattened tree; a root folder counts as one layer.
+    /// The flattened tree; a root folder has no layers.
     pub fn flatten(&self) -> Result<Flattened> {
+        self.flatten_capturing(None)
+    }
+
+    /// Flattens, keeping the bytes of the files `capture` picks so they
+    /// can be read back with [`Flattened::read`] without another pass.
+    pub fn flatten_capturing(&self, capture: Option<Box<CapturePredicate>>) -> Result<Flattened> {
         match self {
             Source::Image(image) => {
-                let (tree, layers) = image.flatten()?;
+                let mut flattener = match capture {
+                    Some(capture) => Flattener::with_capture(capture),
+                    None => Flattener::new(),
+                };
+                image.apply_layers(&mut flattener)?;
+                let (tree, layers, captured) = flattener.finish_with_captures();
                 Ok(Flattened {
                     tree,
                     layers,
                     warnings: RootWarnings::default(),
+                    captured,
                 })
             }
             Source::Root { reference, .. } => {
@@ -74,6 +91,7 @@ impl Source {
                     tree,
                     layers: Vec::new(),
                     warnings,
+                    captured: HashMap::new(),
                 })
             }
         }
@@ -85,6 +103,40 @@ pub struct Flattened {
     pub tree: FileTree,
     pub layers: Vec<LayerChanges>,
     pub warnings: RootWarnings,
+    /// Captured file versions by content id (superseded ones included).
+    pub captured: HashMap<ContentId, Captured>,
+}
+
+impl Flattened {
+    /// The bytes of the regular file at `path` (symlinks followed inside
+    /// the image): captured bytes for images, the file itself for root
+    /// folders. `None` when there is no such file or it was not captured.
+    pub fn read(&self, path: &str) -> Result<Option<Cow<'_, [u8]>>> {
+        let Ok(resolved) = self.tree.resolve(path, true) else {
+            return Ok(None);
+        };
+        let Some(NodeKind::File(id)) = self.tree.get(&resolved).map(|n| &n.kind) else {
+            return Ok(None);
+        };
+        if let Some(captured) = self.captured.get(id) {
+            return Ok(Some(Cow::Borrowed(&captured.bytes)));
+        }
+        match &self.tree.content(*id).source {
+            DataSource::Host(host) => {
+                let file = std::fs::File::open(host).map_err(|e| Error::io(host.display(), e))?;
+                let bytes = read_bounded(file, MAX_CAPTURED_FILE, &host.display().to_string())?;
+                Ok(Some(Cow::Owned(bytes)))
+            }
+            DataSource::Layer { .. } => Ok(None),
+        }
+    }
+
+    /// Every captured version of files at `path`, oldest layer first.
+    pub fn versions(&self, path: &str) -> Vec<&Captured> {
+        let mut found: Vec<&Captured> = self.captured.values().filter(|c| c.path == path).collect();
+        found.sort_by_key(|c| c.layer);
+        found
+    }
 }
 
 /// The config given to a root folder: the platform, nothing to run.

@@ -35,6 +35,30 @@ pub enum Command {
     /// Copy an image between transports, keeping its config and diff_ids.
     #[command(after_help = IMAGE_HELP)]
     Copy(CopyArgs),
+    /// List the packages in an image (an SBOM, like Syft's).
+    #[command(after_help = IMAGE_HELP)]
+    Sbom(SbomArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// The image to catalog.
+    pub image: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SbomFormat::Table)]
+    pub format: SbomFormat,
+    /// Write to FILE instead of stdout (atomically).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SbomFormat {
+    Table,
+    /// pare's own JSON: the package model.
+    Json,
+    CyclonedxJson,
+    SpdxJson,
 }
 
 #[derive(Debug, Args)]

@@ -9,9 +9,51 @@ use serde::Serialize;
 
 /// Pretty JSON on stdout. A closed pipe (`| head`) is not an error.
 pub fn print_json(value: &impl Serialize) -> Result<()> {
+    print_text(&json_text(value)?)
+}
+
+/// Pretty JSON with a final newline.
+pub fn json_text(value: &impl Serialize) -> Result<String> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
-    print_text(&text)
+    Ok(text)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it.
+pub fn write_file_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use anyhow::Context;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".pare-tmp-")
+        .tempfile_in(dir)
+        .with_context(|| format!("{}", dir.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("{}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("{}", path.display()))?;
+    Ok(())
+}
+
+/// Packages as Syft's table: NAME, VERSION, TYPE.
+pub fn packages_table(catalog: &pare_sbom::Catalog) -> String {
+    let rows: Vec<Vec<String>> = catalog
+        .packages
+        .iter()
+        .map(|p| {
+            vec![
+                p.name.clone(),
+                p.version.clone(),
+                p.kind.as_str().to_string(),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return "No packages discovered\n".to_string();
+    }
+    table(&["NAME", "VERSION", "TYPE"], &rows)
 }
 
 pub fn print_text(text: &str) -> Result<()> {

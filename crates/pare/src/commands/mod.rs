@@ -9,12 +9,14 @@ use crate::cli::{Cli, Command};
 
 mod copy;
 mod inspect;
+mod sbom;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let platform = Platform::parse(&cli.platform)?;
     match cli.command {
         Command::Inspect(args) => inspect::run(args, &platform),
         Command::Copy(args) => copy::run(args, &platform),
+        Command::Sbom(args) => sbom::run(args, &platform),
     }
 }
 

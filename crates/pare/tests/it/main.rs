@@ -8,3 +8,4 @@ mod bad_input;
 mod common;
 mod copy;
 mod inspect;
+mod sbom;

@@ -1,0 +1,60 @@
+//! # pare-sbom
+//!
+//! Lists what is installed in an image, at Syft's level of detail: OS
+//! packages (dpkg, apk), language packages (Python, npm), the distribution,
+//! and the files each package owns. Catalogers read a [`Flattened`] image
+//! whose metadata files were captured during the single flattening pass (see
+//! [`capture_predicate`]), so nothing is extracted and layers are read once.
+//!
+//! Writers turn a [`Catalog`] into CycloneDX 1.6 or SPDX 2.3 JSON.
+
+pub mod apk;
+pub mod control;
+pub mod cyclonedx;
+pub mod dpkg;
+pub mod model;
+pub mod npm;
+pub mod osrelease;
+pub mod purl;
+pub mod python;
+pub mod spdx;
+
+use pare_image::Flattened;
+use pare_image::flatten::CapturePredicate;
+
+pub use model::{Catalog, Distro, Package, PackageType};
+
+const OS_RELEASE: [&str; 2] = ["etc/os-release", "usr/lib/os-release"];
+
+/// The files the catalogers read, to capture while flattening.
+pub fn capture_predicate() -> Box<CapturePredicate> {
+    Box::new(|path: &str, _size: u64| {
+        OS_RELEASE.contains(&path)
+            || dpkg::wants(path)
+            || apk::wants(path)
+            || python::wants(path)
+            || npm::wants(path)
+    })
+}
+
+/// Runs every cataloger over a flattened image.
+pub fn catalog(flat: &Flattened) -> Catalog {
+    let mut out = Catalog::default();
+    for path in OS_RELEASE {
+        if let Some(text) = dpkg::read_text(flat, path, &mut out) {
+            out.distro = osrelease::parse(&text);
+            if out.distro.is_some() {
+                break;
+            }
+        }
+    }
+    let distro = out.distro.clone();
+    dpkg::catalog(flat, distro.as_ref(), &mut out);
+    apk::catalog(flat, distro.as_ref(), &mut out);
+    python::catalog(flat, &mut out);
+    npm::catalog(flat, &mut out);
+    out.packages.sort_by(|a, b| {
+        (a.kind, &a.name, &a.version, &a.found_at).cmp(&(b.kind, &b.name, &b.version, &b.found_at))
+    });
+    out
+}

@@ -1,0 +1,199 @@
+//! The real package databases in `shared/reference/package-dbs` (Syft's own
+//! test fixtures), placed at their image paths in a root folder and
+//! cataloged. Corrupt samples must give warnings and partial results.
+
+use std::path::{Path, PathBuf};
+
+use pare_image::{ImageRef, Platform, Source};
+use pare_sbom::{Catalog, PackageType};
+
+fn reference(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/reference/package-dbs")
+        .join(name)
+}
+
+/// Catalogs a root folder holding `files` (image path ← reference sample).
+fn catalog_of(files: &[(&str, &str)]) -> Catalog {
+    let root = tempfile::tempdir().unwrap();
+    for (path, sample) in files {
+        let target = root.path().join(path);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(reference(sample), &target).unwrap_or_else(|e| panic!("{sample}: {e}"));
+    }
+    let source = Source::open(
+        &ImageRef::Dir {
+            path: root.path().into(),
+        },
+        &Platform::default(),
+    )
+    .unwrap();
+    let flat = source
+        .flatten_capturing(Some(pare_sbom::capture_predicate()))
+        .unwrap();
+    pare_sbom::catalog(&flat)
+}
+
+#[test]
+fn distroless_status_d_entry_with_md5sums() {
+    let c = catalog_of(&[
+        (
+            "var/lib/dpkg/status.d/libsqlite3-0",
+            "syft__pkg__cataloger__debian__testdata__image-distroless-deb__var__lib__dpkg__status.d__libsqlite3-0",
+        ),
+        (
+            "var/lib/dpkg/status.d/libsqlite3-0.md5sums",
+            "syft__pkg__cataloger__debian__testdata__image-distroless-deb__var__lib__dpkg__status.d__libsqlite3-0.md5sums",
+        ),
+    ]);
+    assert_eq!(c.packages.len(), 1, "{c:?}");
+    let p = &c.packages[0];
+    assert_eq!(
+        (p.name.as_str(), p.version.as_str(), p.kind),
+        ("libsqlite3-0", "3.34.1-3", PackageType::Deb)
+    );
+    assert_eq!(
+        p.purl,
+        "pkg:deb/debian/libsqlite3-0@3.34.1-3?arch=arm64&upstream=sqlite3"
+    );
+    assert_eq!(p.files.len(), 6);
+    assert!(
+        p.files
+            .contains(&"/usr/lib/aarch64-linux-gnu/libsqlite3.so.0.8.6".to_string())
+    );
+}
+
+#[test]
+fn deinstalled_entries_are_skipped() {
+    let c = catalog_of(&[(
+        "var/lib/dpkg/status",
+        "syft__pkg__cataloger__debian__testdata__var__lib__dpkg__status.d__deinstall",
+    )]);
+    let names: Vec<&str> = c.packages.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["linux-image-6.14.0-1012-aws"]);
+}
+
+#[test]
+fn several_packages_in_one_status_file() {
+    let c = catalog_of(&[(
+        "var/lib/dpkg/status",
+        "syft__pkg__cataloger__debian__testdata__var__lib__dpkg__status.d__coreutils-relationships",
+    )]);
+    let text = std::fs::read_to_string(reference(
+        "syft__pkg__cataloger__debian__testdata__var__lib__dpkg__status.d__coreutils-relationships",
+    ))
+    .unwrap();
+    assert_eq!(
+        c.packages.len(),
+        text.lines().filter(|l| l.starts_with("Package:")).count()
+    );
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let libc = c.packages.iter().find(|p| p.name == "libc6").unwrap();
+    assert_eq!(libc.source.as_deref(), Some("glibc"));
+}
+
+#[test]
+fn entries_without_name_or_version_are_warned_about_and_skipped() {
+    let c = catalog_of(&[(
+        "var/lib/dpkg/status",
+        "syft__pkg__cataloger__debian__testdata__var__lib__dpkg__status.d__multiple",
+    )]);
+    let names: Vec<&str> = c.packages.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["tzdata", "util-linux"]);
+    assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+}
+
+#[test]
+fn corrupt_dpkg_entry_warns_without_packages() {
+    let c = catalog_of(&[(
+        "var/lib/dpkg/status.d/corrupt",
+        "syft__pkg__cataloger__debian__testdata__var__lib__dpkg__status.d__corrupt",
+    )]);
+    assert!(c.packages.is_empty());
+    assert!(!c.warnings.is_empty());
+}
+
+#[test]
+fn apk_databases_with_files() {
+    for (sample, min) in [
+        (
+            "syft__pkg__cataloger__alpine__testdata__multiple-1__lib__apk__db__installed",
+            2,
+        ),
+        (
+            "syft__pkg__cataloger__alpine__testdata__multiple-2__lib__apk__db__installed",
+            2,
+        ),
+        (
+            "cmd__syft__internal__test__integration__testdata__image-pkg-coverage__pkgs__lib__apk__db__installed",
+            1,
+        ),
+    ] {
+        let text = std::fs::read_to_string(reference(sample)).unwrap();
+        let want = text.lines().filter(|l| l.starts_with("P:")).count();
+        let c = catalog_of(&[("lib/apk/db/installed", sample)]);
+        assert_eq!(c.packages.len(), want, "{sample}");
+        assert!(c.packages.len() >= min);
+        assert!(
+            c.packages
+                .iter()
+                .all(|p| p.kind == PackageType::Apk && p.purl.starts_with("pkg:apk/alpine/"))
+        );
+    }
+    let bash = catalog_of(&[(
+        "lib/apk/db/installed",
+        "syft__pkg__cataloger__alpine__testdata__multiple-1__lib__apk__db__installed",
+    )]);
+    let bash = bash.packages.iter().find(|p| p.name == "bash").unwrap();
+    assert_eq!(bash.purl, "pkg:apk/alpine/bash@5.2.21-r0?arch=x86_64");
+    assert_eq!(bash.licenses, ["GPL-3.0-or-later"]);
+}
+
+#[test]
+fn corrupt_apk_database_gives_partial_results() {
+    let c = catalog_of(&[(
+        "lib/apk/db/installed",
+        "syft__pkg__cataloger__alpine__testdata__corrupt__lib__apk__db__installed",
+    )]);
+    assert!(!c.warnings.is_empty(), "the corrupt paragraph is reported");
+    let names: Vec<&str> = c.packages.iter().map(|p| p.name.as_str()).collect();
+    assert!(names.contains(&"alpine-baselayout-data"), "{names:?}");
+    let data = c
+        .packages
+        .iter()
+        .find(|p| p.name == "alpine-baselayout-data")
+        .unwrap();
+    assert!(
+        data.files.contains(&"/etc/fstab".to_string()),
+        "{:?}",
+        data.files
+    );
+}
+
+#[test]
+fn os_release_gives_the_distro_qualifier() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("usr/lib")).unwrap();
+    std::fs::create_dir_all(root.path().join("etc")).unwrap();
+    std::fs::write(
+        root.path().join("usr/lib/os-release"),
+        "ID=debian\nVERSION_ID=\"12\"\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("../usr/lib/os-release", root.path().join("etc/os-release"))
+        .unwrap();
+    let source = Source::open(
+        &ImageRef::Dir {
+            path: root.path().into(),
+        },
+        &Platform::default(),
+    )
+    .unwrap();
+    let flat = source
+        .flatten_capturing(Some(pare_sbom::capture_predicate()))
+        .unwrap();
+    assert_eq!(
+        pare_sbom::catalog(&flat).distro.unwrap().qualifier(),
+        "debian-12"
+    );
+}

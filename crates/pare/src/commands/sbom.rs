@@ -1,0 +1,40 @@
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use pare_image::{Platform, Source};
+use pare_sbom::cyclonedx::Subject;
+
+use crate::cli::{SbomArgs, SbomFormat};
+use crate::output;
+
+pub fn run(args: SbomArgs, platform: &Platform) -> Result<ExitCode> {
+    let source = super::open_source(&args.image, platform)?;
+    let flat = source
+        .flatten_capturing(Some(pare_sbom::capture_predicate()))
+        .with_context(|| format!("reading {}", source.reference()))?;
+    let catalog = pare_sbom::catalog(&flat);
+    for warning in &catalog.warnings {
+        eprintln!("pare: warning: {warning}");
+    }
+    let digest = match &source {
+        Source::Image(image) => Some(image.config_digest.to_string()),
+        Source::Root { .. } => None,
+    };
+    let subject = Subject {
+        name: &args.image,
+        digest: digest.as_deref(),
+    };
+    let text = match args.format {
+        SbomFormat::Table => output::packages_table(&catalog),
+        SbomFormat::Json => output::json_text(&catalog)?,
+        SbomFormat::CyclonedxJson => {
+            output::json_text(&pare_sbom::cyclonedx::document(&catalog, &subject))?
+        }
+        SbomFormat::SpdxJson => output::json_text(&pare_sbom::spdx::document(&catalog, &subject))?,
+    };
+    match &args.output {
+        Some(path) => output::write_file_atomically(path, text.as_bytes())?,
+        None => output::print_text(&text)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
