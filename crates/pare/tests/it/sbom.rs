@@ -44,7 +44,7 @@ fn sbom_matches_syft_on_every_test_image() {
         let ours: serde_json::Value =
             serde_json::from_str(&pare_ok(&["sbom", "--format", "json", &reference])).unwrap();
         let syft: serde_json::Value =
-            serde_json::from_slice(&run("syft", &["-q", &reference, "-o", "json"]).stdout).unwrap();
+            serde_json::from_slice(&syft(&["-q", &reference, "-o", "json"]).stdout).unwrap();
         let ours_set = triples(&ours["packages"], "type");
         let syft_set = triples(&syft["artifacts"], "type");
         let missing: Vec<_> = syft_set.difference(&ours_set).collect();
@@ -112,6 +112,21 @@ fn sbom_knows_which_layer_brought_a_package() {
         .map(|f| f.as_str().unwrap())
         .collect();
     assert!(files.contains(&"/lib64/ld-linux-x86-64.so.2"), "{files:?}");
+}
+
+/// Syft without its update check (no network here).
+fn syft(args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new("syft")
+        .args(args)
+        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "syft {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 fn schemas() -> PathBuf {
