@@ -21,13 +21,13 @@ fn catalog_of(files: &[(&str, &str)]) -> Catalog {
         std::fs::create_dir_all(target.parent().unwrap()).unwrap();
         std::fs::copy(reference(sample), &target).unwrap_or_else(|e| panic!("{sample}: {e}"));
     }
-    let source = Source::open(
-        &ImageRef::Dir {
-            path: root.path().into(),
-        },
-        &Platform::default(),
-    )
-    .unwrap();
+    catalog_root(root.path())
+}
+
+/// Catalogs a root folder as `pare sbom dir:ROOT` would.
+fn catalog_root(root: &Path) -> Catalog {
+    let reference = ImageRef::Dir { path: root.into() };
+    let source = Source::open(&reference, &Platform::default()).unwrap();
     let flat = source
         .flatten_capturing(Some(pare_sbom::capture_predicate()))
         .unwrap();
@@ -182,18 +182,6 @@ fn os_release_gives_the_distro_qualifier() {
     .unwrap();
     std::os::unix::fs::symlink("../usr/lib/os-release", root.path().join("etc/os-release"))
         .unwrap();
-    let source = Source::open(
-        &ImageRef::Dir {
-            path: root.path().into(),
-        },
-        &Platform::default(),
-    )
-    .unwrap();
-    let flat = source
-        .flatten_capturing(Some(pare_sbom::capture_predicate()))
-        .unwrap();
-    assert_eq!(
-        pare_sbom::catalog(&flat).distro.unwrap().qualifier(),
-        "debian-12"
-    );
+    let distro = catalog_root(root.path()).distro.unwrap();
+    assert_eq!(distro.qualifier(), "debian-12");
 }
