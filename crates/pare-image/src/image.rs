@@ -191,55 +191,81 @@ impl Image {
 
     /// Like [`Image::with_layer`], and every raw blob byte read is also
     /// written to `tee` (to copy a blob while checking what is inside it).
+    ///
+    /// Two threads share the work: one reads the blob, hashes it and
+    /// inflates it; the caller's thread hashes the uncompressed stream and
+    /// runs `read`. Errors are ranked: a blob that does not match its
+    /// digest or size first, then a stream that cannot be decompressed,
+    /// then whatever `read` made of it.
     pub fn with_layer_tee<T>(
         &self,
         index: usize,
-        tee: Option<&mut dyn Write>,
+        tee: Option<&mut (dyn Write + Send)>,
         read: impl FnOnce(&mut dyn Read) -> Result<T>,
     ) -> Result<T> {
         let layer = &self.layers[index];
         let mut blob = self.layer_blob(index)?;
-        let outcome = (|| {
-            let mut raw = TeeReader {
-                inner: &mut blob,
-                tee,
-            };
-            let context = format!("layer {} ({})", index + 1, layer.blob_name());
-            let value = {
-                let decoded = decompress(&mut raw, &context)?;
-                // An uncompressed blob whose digest is its diff_id is checked
-                // once, by the blob reader.
-                let expected =
-                    (layer.digest.as_ref() != Some(&layer.diff_id)).then(|| layer.diff_id.clone());
-                let mut tar = VerifyingReader::new(
-                    decoded,
-                    format!(
-                        "layer {} uncompressed (diff_id {})",
-                        index + 1,
-                        layer.diff_id
-                    ),
-                    expected,
-                    None,
-                );
-                match read(&mut tar) {
-                    Ok(value) => tar.finish().map(|_| value)?,
-                    Err(err) => return Err(tar.failure().unwrap_or(err)),
+        let context = format!("layer {} ({})", index + 1, layer.blob_name());
+        let (mut writer, pipe_reader) = crate::pipe::pipe();
+        std::thread::scope(|scope| {
+            let producer = scope.spawn(|| -> Result<()> {
+                let (decoded, drained) = {
+                    let mut raw = TeeReader {
+                        inner: &mut blob,
+                        tee: tee.map(|t| t as &mut dyn Write),
+                    };
+                    let decoded = (|| {
+                        let mut decoded = decompress(&mut raw, &context)?;
+                        std::io::copy(&mut decoded, &mut writer)
+                            .map_err(|e| Error::io(&context, e))?;
+                        writer.flush().map_err(|e| Error::io(&context, e))
+                    })();
+                    drop(writer); // the consumer sees the end of the stream
+                    // Whatever follows the compressed stream still belongs
+                    // to the blob, and its digest is the most specific verdict.
+                    let drained = std::io::copy(&mut raw, &mut std::io::sink())
+                        .map_err(|e| Error::io(layer.blob_name(), e));
+                    (decoded, drained)
+                };
+                match blob.finish() {
+                    Err(e) => Err(e),
+                    Ok(_) => decoded.and(drained.map(|_| ())),
                 }
+            });
+            // An uncompressed blob whose digest is its diff_id is checked
+            // once, by the blob reader.
+            let expected =
+                (layer.digest.as_ref() != Some(&layer.diff_id)).then(|| layer.diff_id.clone());
+            let mut tar = VerifyingReader::new(
+                pipe_reader,
+                format!(
+                    "layer {} uncompressed (diff_id {})",
+                    index + 1,
+                    layer.diff_id
+                ),
+                expected,
+                None,
+            );
+            let consumed = match read(&mut tar) {
+                Ok(value) => tar.finish().map(|_| value),
+                Err(err) => Err(tar.failure().unwrap_or(err)),
             };
-            // Whatever follows the compressed stream still belongs to the blob.
-            std::io::copy(&mut raw, &mut std::io::sink())
-                .map_err(|e| Error::io(layer.blob_name(), e))?;
-            Ok(value)
-        })();
-        match outcome {
-            Ok(value) => blob.finish().map(|_| value),
-            Err(err) => match blob.finish() {
-                Err(blob_err @ (Error::DigestMismatch { .. } | Error::SizeMismatch { .. })) => {
-                    Err(blob_err)
+            drop(tar); // a producer still writing sees a broken pipe
+            let produced = producer
+                .join()
+                .unwrap_or_else(|_| Err(Error::malformed(&context, "reader thread failed")));
+            match (produced, consumed) {
+                (Err(e @ (Error::DigestMismatch { .. } | Error::SizeMismatch { .. })), _) => Err(e),
+                (Err(Error::Io { error, .. }), consumed)
+                    if error.kind() == std::io::ErrorKind::BrokenPipe =>
+                {
+                    // The consumer stopped first; its error is the story.
+                    consumed.and(Err(Error::malformed(&context, "stream ended early")))
                 }
-                _ => Err(err),
-            },
-        }
+                (Err(e), _) => Err(e),
+                (Ok(()), consumed) => consumed,
+            }
+        })
     }
 
     /// Applies every layer in order: the file tree a container would see,

@@ -23,6 +23,7 @@ pub mod image;
 pub mod inspect;
 mod oci;
 pub mod paths;
+mod pipe;
 pub mod reference;
 pub mod rootfs;
 pub mod source;
