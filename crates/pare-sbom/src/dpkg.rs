@@ -214,8 +214,13 @@ pub fn licenses(flat: &Flattened, name: &str, out: &mut Catalog) -> Vec<String> 
 }
 
 pub(crate) fn read_text(flat: &Flattened, path: &str, out: &mut Catalog) -> Option<String> {
+    read_text_bytes(flat, path, out).map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The bytes of a captured (or host) file; a read error becomes a warning.
+pub(crate) fn read_text_bytes(flat: &Flattened, path: &str, out: &mut Catalog) -> Option<Vec<u8>> {
     match flat.read(path) {
-        Ok(Some(bytes)) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        Ok(Some(bytes)) => Some(bytes.into_owned()),
         Ok(None) => None,
         Err(e) => {
             out.warnings.push(format!("/{path}: {e}"));

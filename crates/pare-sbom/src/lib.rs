@@ -9,6 +9,7 @@
 //! Writers turn a [`Catalog`] into CycloneDX 1.6 or SPDX 2.3 JSON.
 
 pub mod apk;
+pub mod binary;
 pub mod control;
 pub mod cyclonedx;
 pub mod dpkg;
@@ -17,6 +18,7 @@ pub mod npm;
 pub mod osrelease;
 pub mod purl;
 pub mod python;
+pub mod rpm;
 pub mod spdx;
 
 use pare_image::Flattened;
@@ -32,8 +34,10 @@ pub fn capture_predicate() -> Box<CapturePredicate> {
         OS_RELEASE.contains(&path)
             || dpkg::wants(path)
             || apk::wants(path)
+            || rpm::wants(path)
             || python::wants(path)
             || npm::wants(path)
+            || binary::wants(path)
     })
 }
 
@@ -51,8 +55,26 @@ pub fn catalog(flat: &Flattened) -> Catalog {
     let distro = out.distro.clone();
     dpkg::catalog(flat, distro.as_ref(), &mut out);
     apk::catalog(flat, distro.as_ref(), &mut out);
+    rpm::catalog(flat, distro.as_ref(), &mut out);
     python::catalog(flat, &mut out);
     npm::catalog(flat, &mut out);
+    // Last: binaries owned by a package found above are left to it.
+    binary::catalog(flat, &mut out);
+    if out.distro.is_none() {
+        // A scratch image with only BusyBox is "busybox", as Syft says.
+        if let Some(bb) = out
+            .packages
+            .iter()
+            .find(|p| p.kind == PackageType::Binary && p.name == "busybox")
+        {
+            out.distro = Some(Distro {
+                id: "busybox".into(),
+                version_id: Some(bb.version.clone()),
+                pretty_name: Some(format!("BusyBox v{}", bb.version)),
+                ..Distro::default()
+            });
+        }
+    }
     out.packages.sort_by(|a, b| {
         (a.kind, &a.name, &a.version, &a.found_at).cmp(&(b.kind, &b.name, &b.version, &b.found_at))
     });

@@ -24,14 +24,41 @@ fn catalog_of(files: &[(&str, &str)]) -> Catalog {
     catalog_root(root.path())
 }
 
-/// Catalogs a root folder as `pare sbom dir:ROOT` would.
+/// Catalogs a root folder as `pare sbom dir:ROOT` would, and checks that
+/// the same folder packed into an image (where catalogers only see files
+/// captured during flattening) gives the same packages.
 fn catalog_root(root: &Path) -> Catalog {
     let reference = ImageRef::Dir { path: root.into() };
     let source = Source::open(&reference, &Platform::default()).unwrap();
     let flat = source
         .flatten_capturing(Some(pare_sbom::capture_predicate()))
         .unwrap();
-    pare_sbom::catalog(&flat)
+    let from_dir = pare_sbom::catalog(&flat);
+
+    let work = tempfile::tempdir().unwrap();
+    let archive = ImageRef::DockerArchive {
+        path: work.path().join("image.tar"),
+        name: None,
+    };
+    pare_image::write::write_image(&source, &archive, &Default::default()).unwrap();
+    let image = Source::open(&archive, &Platform::default()).unwrap();
+    let flat = image
+        .flatten_capturing(Some(pare_sbom::capture_predicate()))
+        .unwrap();
+    let from_image = pare_sbom::catalog(&flat);
+    let names = |c: &Catalog| -> Vec<(String, String, Vec<String>)> {
+        c.packages
+            .iter()
+            .map(|p| (p.name.clone(), p.version.clone(), p.files.clone()))
+            .collect()
+    };
+    assert_eq!(
+        names(&from_image),
+        names(&from_dir),
+        "image and folder disagree"
+    );
+    assert_eq!(from_image.distro, from_dir.distro);
+    from_dir
 }
 
 #[test]
@@ -184,4 +211,99 @@ fn os_release_gives_the_distro_qualifier() {
         .unwrap();
     let distro = catalog_root(root.path()).distro.unwrap();
     assert_eq!(distro.qualifier(), "debian-12");
+}
+
+/// What the real `rpm` tool reads from a Berkeley DB `Packages` file:
+/// `NAME VERSION-RELEASE ARCH FILE…` lines.
+fn rpm_oracle(sample: &str) -> Option<Vec<String>> {
+    let found = std::process::Command::new("rpm")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !found {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("prerequisite missing in CI: rpm");
+        }
+        eprintln!("skipping: rpm is missing");
+        return None;
+    }
+    let dbpath = tempfile::tempdir().unwrap();
+    std::fs::copy(reference(sample), dbpath.path().join("Packages")).unwrap();
+    let out = std::process::Command::new("rpm")
+        .arg("--dbpath")
+        .arg(dbpath.path())
+        .args([
+            "--define",
+            "_db_backend bdb_ro",
+            "-qa",
+            "--qf",
+            "%{NAME} %{VERSION}-%{RELEASE} %{ARCH}[ %{FILENAMES}]\\n",
+        ])
+        .output()
+        .unwrap();
+    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    Some(lines)
+}
+
+#[test]
+fn rpm_berkeley_db_matches_the_rpm_tool() {
+    for sample in [
+        "syft__pkg__cataloger__redhat__testdata__Packages",
+        "cmd__syft__internal__test__integration__testdata__image-pkg-coverage__pkgs__var__lib__rpm__Packages",
+    ] {
+        let Some(want) = rpm_oracle(sample) else {
+            return;
+        };
+        assert!(!want.is_empty(), "{sample}: rpm read nothing");
+        let c = catalog_of(&[("var/lib/rpm/Packages", sample)]);
+        assert!(c.warnings.is_empty(), "{sample}: {:?}", c.warnings);
+        let mut got: Vec<String> = c
+            .packages
+            .iter()
+            .map(|p| {
+                let mut line = format!(
+                    "{} {} {}",
+                    p.name,
+                    p.version,
+                    p.architecture.as_deref().unwrap_or("")
+                );
+                for f in &p.files {
+                    line.push(' ');
+                    line.push_str(f);
+                }
+                line
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "{sample}");
+        assert!(c.packages.iter().all(|p| p.purl.starts_with("pkg:rpm/")));
+    }
+}
+
+#[test]
+fn corrupt_rpm_databases_warn_and_never_panic() {
+    let good = std::fs::read(reference(
+        "syft__pkg__cataloger__redhat__testdata__Packages",
+    ))
+    .unwrap();
+    // Truncations and single-byte flips across the whole file.
+    let mut variants: Vec<Vec<u8>> = (0..good.len())
+        .step_by(509)
+        .map(|n| good[..n].to_vec())
+        .collect();
+    for at in (0..good.len()).step_by(97) {
+        let mut bad = good.clone();
+        bad[at] ^= 0xa5;
+        variants.push(bad);
+    }
+    for bad in variants {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("var/lib/rpm")).unwrap();
+        std::fs::write(root.path().join("var/lib/rpm/Packages"), &bad).unwrap();
+        let _ = catalog_root(root.path()); // must return, whatever it finds
+    }
 }

@@ -1,0 +1,293 @@
+//! RPM packages from the Berkeley DB `Packages` database (RHEL/CentOS ≤ 8,
+//! Amazon Linux 2, older SUSE).
+//!
+//! Hand-written because no maintained Rust crate reads either format: only
+//! the small part of Berkeley DB's hash-database layout that rpm uses is
+//! read (hash pages of key/value items, values that spill onto chains of
+//! overflow pages), then each value is an rpm header blob whose tag index
+//! gives name, version, release, epoch, arch, license, source rpm and the
+//! file list. Every offset is bounds-checked: a corrupt database yields a
+//! warning, not a panic.
+
+use pare_image::Flattened;
+
+use crate::dpkg::{layer_of, read_text_bytes};
+use crate::model::{Catalog, Distro, Package, PackageType};
+use crate::purl;
+
+pub const BDB_PATHS: [&str; 2] = ["var/lib/rpm/Packages", "usr/lib/sysimage/rpm/Packages"];
+const HASH_MAGIC: u32 = 0x0006_1561;
+const PAGE_HASH: u8 = 13;
+const PAGE_HASH_UNSORTED: u8 = 2;
+const PAGE_OVERFLOW: u8 = 7;
+const ITEM_KEYDATA: u8 = 1;
+const ITEM_OFFPAGE: u8 = 3;
+const PAGE_HEADER: usize = 26;
+/// rpm headers above this are refused (real ones are well under 1 MiB).
+const MAX_HEADER: usize = 64 * 1024 * 1024;
+
+pub fn wants(path: &str) -> bool {
+    BDB_PATHS.contains(&path)
+}
+
+pub fn catalog(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog) {
+    for path in BDB_PATHS {
+        let Some(bytes) = read_text_bytes(flat, path, out) else {
+            continue;
+        };
+        let layer = layer_of(flat, path);
+        match values(&bytes) {
+            Ok(blobs) => {
+                // Record 0 holds rpm's 4-byte instance counter, not a header.
+                for (i, blob) in blobs.iter().enumerate().filter(|(_, b)| b.len() > 8) {
+                    match parse_header(blob) {
+                        Ok(header) => {
+                            if let Some(mut p) = header.into_package(path, distro) {
+                                p.layer = layer;
+                                out.packages.push(p);
+                            }
+                        }
+                        Err(e) => out.warnings.push(format!("/{path}: record {}: {e}", i + 1)),
+                    }
+                }
+            }
+            Err(e) => out.warnings.push(format!("/{path}: {e}")),
+        }
+    }
+}
+
+fn u16_at(b: &[u8], at: usize, le: bool) -> Option<u16> {
+    let s: [u8; 2] = b.get(at..at + 2)?.try_into().ok()?;
+    Some(if le {
+        u16::from_le_bytes(s)
+    } else {
+        u16::from_be_bytes(s)
+    })
+}
+
+fn u32_at(b: &[u8], at: usize, le: bool) -> Option<u32> {
+    let s: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
+    Some(if le {
+        u32::from_le_bytes(s)
+    } else {
+        u32::from_be_bytes(s)
+    })
+}
+
+/// Every value stored in a Berkeley DB hash database.
+pub fn values(db: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let le = match (u32_at(db, 12, true), u32_at(db, 12, false)) {
+        (Some(HASH_MAGIC), _) => true,
+        (_, Some(HASH_MAGIC)) => false,
+        _ => return Err("not a Berkeley DB hash database".into()),
+    };
+    let page_size = u32_at(db, 20, le).ok_or("truncated metadata page")? as usize;
+    if !(512..=65_536).contains(&page_size) || !page_size.is_power_of_two() {
+        return Err(format!("bad page size {page_size}"));
+    }
+    let pages = db.len() / page_size;
+    let page = |n: usize| db.get(n * page_size..(n + 1) * page_size);
+    let mut found = Vec::new();
+    for n in 1..pages {
+        let p = page(n).ok_or("truncated page")?;
+        if p[25] != PAGE_HASH && p[25] != PAGE_HASH_UNSORTED {
+            continue;
+        }
+        let entries = u16_at(p, 20, le).ok_or("bad page")? as usize;
+        // Items are key, value, key, value…; values are the odd ones.
+        for i in (1..entries).step_by(2) {
+            let offset = u16_at(p, PAGE_HEADER + 2 * i, le).ok_or("bad item index")? as usize;
+            let end = if i == 0 {
+                page_size
+            } else {
+                u16_at(p, PAGE_HEADER + 2 * (i - 1), le).ok_or("bad item index")? as usize
+            };
+            let item = p
+                .get(offset..end.max(offset))
+                .ok_or("item outside its page")?;
+            match item.first() {
+                Some(&ITEM_KEYDATA) => found.push(item[1..].to_vec()),
+                Some(&ITEM_OFFPAGE) => {
+                    let start = u32_at(item, 4, le).ok_or("bad overflow item")? as usize;
+                    let total = u32_at(item, 8, le).ok_or("bad overflow item")? as usize;
+                    found.push(overflow(db, page_size, start, total, le)?);
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn overflow(
+    db: &[u8],
+    page_size: usize,
+    mut n: usize,
+    total: usize,
+    le: bool,
+) -> Result<Vec<u8>, String> {
+    if total > MAX_HEADER {
+        return Err(format!("value of {total} bytes is too large"));
+    }
+    let mut out = Vec::with_capacity(total);
+    let mut hops = 0;
+    while n != 0 && out.len() < total {
+        hops += 1;
+        if hops > db.len() / page_size + 1 {
+            return Err("overflow chain loops".into());
+        }
+        let p = db
+            .get(n * page_size..(n + 1) * page_size)
+            .ok_or("overflow page outside the file")?;
+        if p[25] != PAGE_OVERFLOW {
+            return Err(format!("page {n} is not an overflow page"));
+        }
+        let used = u16_at(p, 22, le).ok_or("bad overflow page")? as usize;
+        out.extend_from_slice(
+            p.get(PAGE_HEADER..PAGE_HEADER + used)
+                .ok_or("overflow data outside its page")?,
+        );
+        n = u32_at(p, 16, le).ok_or("bad overflow page")? as usize;
+    }
+    if out.len() < total {
+        return Err("overflow chain ends early".into());
+    }
+    out.truncate(total);
+    Ok(out)
+}
+
+/// The fields of an rpm header that pare uses.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Header {
+    pub name: String,
+    pub version: String,
+    pub release: String,
+    pub epoch: Option<u32>,
+    pub arch: String,
+    pub license: String,
+    pub source_rpm: String,
+    pub files: Vec<String>,
+}
+
+const TAG_NAME: u32 = 1000;
+const TAG_VERSION: u32 = 1001;
+const TAG_RELEASE: u32 = 1002;
+const TAG_EPOCH: u32 = 1003;
+const TAG_LICENSE: u32 = 1014;
+const TAG_ARCH: u32 = 1022;
+const TAG_SOURCERPM: u32 = 1044;
+const TAG_DIRINDEXES: u32 = 1116;
+const TAG_BASENAMES: u32 = 1117;
+const TAG_DIRNAMES: u32 = 1118;
+
+/// Parses an rpm header blob (index entries, then the data store).
+pub fn parse_header(blob: &[u8]) -> Result<Header, String> {
+    let count = u32_at(blob, 0, false).ok_or("truncated header")? as usize;
+    let store_len = u32_at(blob, 4, false).ok_or("truncated header")? as usize;
+    let store_at = 8usize
+        .checked_add(count.checked_mul(16).ok_or("bad index count")?)
+        .ok_or("bad index count")?;
+    let store = blob
+        .get(store_at..store_at.checked_add(store_len).ok_or("bad store size")?)
+        .ok_or("header shorter than its index says")?;
+    let mut h = Header::default();
+    let mut dir_indexes = Vec::new();
+    let mut basenames = Vec::new();
+    let mut dirnames = Vec::new();
+    for i in 0..count {
+        let at = 8 + 16 * i;
+        let tag = u32_at(blob, at, false).ok_or("bad index")?;
+        let kind = u32_at(blob, at + 4, false).ok_or("bad index")?;
+        let offset = u32_at(blob, at + 8, false).ok_or("bad index")? as usize;
+        let n = u32_at(blob, at + 12, false).ok_or("bad index")? as usize;
+        let strings = || strings_at(store, offset, n);
+        match (tag, kind) {
+            (TAG_NAME, 6 | 9) => h.name = strings()?.swap_remove(0),
+            (TAG_VERSION, 6 | 9) => h.version = strings()?.swap_remove(0),
+            (TAG_RELEASE, 6 | 9) => h.release = strings()?.swap_remove(0),
+            (TAG_ARCH, 6 | 9) => h.arch = strings()?.swap_remove(0),
+            (TAG_LICENSE, 6 | 9) => h.license = strings()?.swap_remove(0),
+            (TAG_SOURCERPM, 6 | 9) => h.source_rpm = strings()?.swap_remove(0),
+            (TAG_EPOCH, 4) => h.epoch = u32_at(store, offset, false),
+            (TAG_BASENAMES, 8) => basenames = strings()?,
+            (TAG_DIRNAMES, 8) => dirnames = strings()?,
+            (TAG_DIRINDEXES, 4) => {
+                dir_indexes = (0..n)
+                    .map(|k| u32_at(store, offset + 4 * k, false).map(|v| v as usize))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or("dirindexes outside the header")?;
+            }
+            _ => {}
+        }
+    }
+    h.files = basenames
+        .iter()
+        .zip(&dir_indexes)
+        .filter_map(|(base, dir)| dirnames.get(*dir).map(|d| format!("{d}{base}")))
+        .collect();
+    if h.name.is_empty() {
+        return Err("header without a name".into());
+    }
+    Ok(h)
+}
+
+/// `n` NUL-terminated strings starting at `offset`.
+fn strings_at(store: &[u8], mut offset: usize, n: usize) -> Result<Vec<String>, String> {
+    let mut out = Vec::with_capacity(n.min(65_536));
+    for _ in 0..n.max(1) {
+        let rest = store.get(offset..).ok_or("string outside the header")?;
+        let len = rest
+            .iter()
+            .position(|b| *b == 0)
+            .ok_or("unterminated string")?;
+        out.push(String::from_utf8_lossy(&rest[..len]).into_owned());
+        offset += len + 1;
+    }
+    Ok(out)
+}
+
+impl Header {
+    fn into_package(self, path: &str, distro: Option<&Distro>) -> Option<Package> {
+        // gpg-pubkey entries are keys, not software (Syft skips them too).
+        if self.name == "gpg-pubkey" {
+            return None;
+        }
+        let version = match self.epoch {
+            Some(e) => format!("{e}:{}-{}", self.version, self.release),
+            None => format!("{}-{}", self.version, self.release),
+        };
+        let purl = purl::build(
+            "rpm",
+            Some(distro.map_or("redhat", |d| d.id.as_str())),
+            &self.name,
+            &format!("{}-{}", self.version, self.release),
+            &[
+                ("arch", self.arch.clone()),
+                (
+                    "epoch",
+                    self.epoch.map(|e| e.to_string()).unwrap_or_default(),
+                ),
+                ("upstream", self.source_rpm.clone()),
+                ("distro", distro.map(Distro::qualifier).unwrap_or_default()),
+            ],
+        );
+        Some(Package {
+            cpes: purl::cpes(&self.name, &version),
+            name: self.name,
+            version,
+            kind: PackageType::Rpm,
+            purl,
+            licenses: if self.license.is_empty() {
+                Vec::new()
+            } else {
+                vec![self.license]
+            },
+            source: (!self.source_rpm.is_empty()).then_some(self.source_rpm),
+            source_version: None,
+            architecture: Some(self.arch),
+            files: self.files,
+            found_at: format!("/{path}"),
+            layer: None,
+        })
+    }
+}
