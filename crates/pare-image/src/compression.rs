@@ -84,7 +84,10 @@ pub fn decompress<'a>(mut reader: impl Read + 'a, context: &str) -> Result<Box<d
     let stream = io::Cursor::new(head.to_vec()).chain(reader);
     Ok(match kind {
         Compression::None => Box::new(stream),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(stream)),
+        Compression::Gzip => Box::new(crate::gzip::GzipReader::new(io::BufReader::with_capacity(
+            256 * 1024,
+            stream,
+        ))),
         Compression::Zstd => {
             Box::new(zstd::stream::read::Decoder::new(stream).map_err(|e| Error::io(context, e))?)
         }

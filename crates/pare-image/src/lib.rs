@@ -19,6 +19,7 @@ pub mod digest;
 mod docker_archive;
 pub mod error;
 pub mod flatten;
+mod gzip;
 pub mod image;
 pub mod inspect;
 mod oci;
