@@ -1,5 +1,6 @@
 //! RPM packages from the Berkeley DB `Packages` database (RHEL/CentOS ≤ 8,
-//! Amazon Linux 2, older SUSE).
+//! Amazon Linux 2, older SUSE) and the sqlite `rpmdb.sqlite` (RHEL 9,
+//! Fedora ≥ 33), read with SQLite itself through rusqlite.
 //!
 //! Hand-written because no maintained Rust crate reads either format: only
 //! the small part of Berkeley DB's hash-database layout that rpm uses is
@@ -26,17 +27,33 @@ const PAGE_HEADER: usize = 26;
 /// rpm headers above this are refused (real ones are well under 1 MiB).
 const MAX_HEADER: usize = 64 * 1024 * 1024;
 
+pub const SQLITE_PATHS: [&str; 2] = [
+    "var/lib/rpm/rpmdb.sqlite",
+    "usr/lib/sysimage/rpm/rpmdb.sqlite",
+];
+
 pub fn wants(path: &str) -> bool {
-    BDB_PATHS.contains(&path)
+    BDB_PATHS.contains(&path) || SQLITE_PATHS.contains(&path)
 }
 
+/// Reads every value (header blob) of one kind of rpm database.
+type DatabaseReader = fn(&[u8]) -> Result<Vec<Vec<u8>>, String>;
+
 pub fn catalog(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog) {
-    for path in BDB_PATHS {
+    let databases = BDB_PATHS
+        .iter()
+        .map(|p| (*p, values as DatabaseReader))
+        .chain(
+            SQLITE_PATHS
+                .iter()
+                .map(|p| (*p, sqlite_values as DatabaseReader)),
+        );
+    for (path, read_values) in databases {
         let Some(bytes) = read_text_bytes(flat, path, out) else {
             continue;
         };
         let layer = layer_of(flat, path);
-        match values(&bytes) {
+        match read_values(&bytes) {
             Ok(blobs) => {
                 // Record 0 holds rpm's 4-byte instance counter, not a header.
                 for (i, blob) in blobs.iter().enumerate().filter(|(_, b)| b.len() > 8) {
@@ -54,6 +71,31 @@ pub fn catalog(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog) {
             Err(e) => out.warnings.push(format!("/{path}: {e}")),
         }
     }
+}
+
+/// Every header blob in an `rpmdb.sqlite` (table `Packages`, column
+/// `blob`). SQLite needs a file: the bytes go to a private temporary one,
+/// opened read-only.
+pub fn sqlite_values(db: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    use rusqlite::{Connection, OpenFlags};
+    let mut file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+    std::io::Write::write_all(&mut file, db).map_err(|e| e.to_string())?;
+    // `immutable=1`: nothing else touches this copy, so SQLite needs no
+    // locks and no `-shm`/`-wal` files (rpm keeps its database in WAL mode,
+    // which a plain read-only open cannot read without them).
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let uri = format!("file:{}?immutable=1", file.path().display());
+    let conn = Connection::open_with_flags(uri, flags).map_err(|e| format!("sqlite: {e}"))?;
+    let mut statement = conn
+        .prepare("SELECT blob FROM Packages")
+        .map_err(|e| format!("sqlite: {e}"))?;
+    let rows = statement
+        .query_map([], |row| row.get::<_, Vec<u8>>(0))
+        .map_err(|e| format!("sqlite: {e}"))?;
+    rows.map(|r| r.map_err(|e| format!("sqlite: {e}")))
+        .collect()
 }
 
 fn u16_at(b: &[u8], at: usize, le: bool) -> Option<u16> {

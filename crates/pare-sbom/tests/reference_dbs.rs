@@ -249,6 +249,25 @@ fn rpm_oracle(sample: &str) -> Option<Vec<String>> {
     Some(lines)
 }
 
+/// pare's packages in the oracle's `NAME VERSION-RELEASE ARCH FILE…` form.
+fn rpm_lines(c: &Catalog) -> Vec<String> {
+    let mut lines: Vec<String> = c
+        .packages
+        .iter()
+        .map(|p| {
+            let arch = p.architecture.as_deref().unwrap_or("");
+            let mut line = format!("{} {} {arch}", p.name, p.version);
+            for f in &p.files {
+                line.push(' ');
+                line.push_str(f);
+            }
+            line
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
 #[test]
 fn rpm_berkeley_db_matches_the_rpm_tool() {
     for sample in [
@@ -261,25 +280,7 @@ fn rpm_berkeley_db_matches_the_rpm_tool() {
         assert!(!want.is_empty(), "{sample}: rpm read nothing");
         let c = catalog_of(&[("var/lib/rpm/Packages", sample)]);
         assert!(c.warnings.is_empty(), "{sample}: {:?}", c.warnings);
-        let mut got: Vec<String> = c
-            .packages
-            .iter()
-            .map(|p| {
-                let mut line = format!(
-                    "{} {} {}",
-                    p.name,
-                    p.version,
-                    p.architecture.as_deref().unwrap_or("")
-                );
-                for f in &p.files {
-                    line.push(' ');
-                    line.push_str(f);
-                }
-                line
-            })
-            .collect();
-        got.sort();
-        assert_eq!(got, want, "{sample}");
+        assert_eq!(rpm_lines(&c), want, "{sample}");
         assert!(c.packages.iter().all(|p| p.purl.starts_with("pkg:rpm/")));
     }
 }
@@ -306,4 +307,39 @@ fn corrupt_rpm_databases_warn_and_never_panic() {
         std::fs::write(root.path().join("var/lib/rpm/Packages"), &bad).unwrap();
         let _ = catalog_root(root.path()); // must return, whatever it finds
     }
+}
+
+#[test]
+fn rpm_sqlite_database_made_by_rpm_matches_the_rpm_tool() {
+    let sample = "syft__pkg__cataloger__redhat__testdata__Packages";
+    let Some(want) = rpm_oracle(sample) else {
+        return;
+    };
+    // Let the real rpm convert the Berkeley DB sample to rpmdb.sqlite.
+    let bdb = tempfile::tempdir().unwrap();
+    std::fs::copy(reference(sample), bdb.path().join("Packages")).unwrap();
+    let exported = std::process::Command::new("rpmdb")
+        .arg("--dbpath")
+        .arg(bdb.path())
+        .args(["--define", "_db_backend bdb_ro", "--exportdb"])
+        .output()
+        .unwrap();
+    assert!(exported.status.success());
+    let root = tempfile::tempdir().unwrap();
+    let dbpath = root.path().join("var/lib/rpm");
+    std::fs::create_dir_all(&dbpath).unwrap();
+    let mut import = std::process::Command::new("rpmdb")
+        .arg("--dbpath")
+        .arg(&dbpath)
+        .args(["--define", "_db_backend sqlite", "--importdb"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(import.stdin.as_mut().unwrap(), &exported.stdout).unwrap();
+    drop(import.stdin.take());
+    assert!(import.wait().unwrap().success());
+    assert!(dbpath.join("rpmdb.sqlite").is_file());
+    let c = catalog_root(root.path());
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(rpm_lines(&c), want);
 }
