@@ -36,14 +36,17 @@ pub fn wants(path: &str) -> bool {
 }
 
 pub fn catalog(flat: &Flattened, out: &mut Catalog) {
+    // Owned paths as the image resolves them: on merged-/usr systems dpkg
+    // says `/bin/busybox` for the file at `usr/bin/busybox`.
     let owned: HashSet<String> = out
         .packages
         .iter()
-        .flat_map(|p| {
-            p.files
-                .iter()
-                .map(|f| f.trim_start_matches('/').to_string())
+        .flat_map(|p| p.files.iter())
+        .flat_map(|f| {
+            let path = f.trim_start_matches('/');
+            [Some(path.to_string()), flat.tree.resolve(path, true).ok()]
         })
+        .flatten()
         .collect();
     let mut found = Vec::new();
     for (path, node) in flat.tree.iter() {

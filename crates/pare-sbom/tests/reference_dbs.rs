@@ -343,3 +343,46 @@ fn rpm_sqlite_database_made_by_rpm_matches_the_rpm_tool() {
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     assert_eq!(rpm_lines(&c), want);
 }
+
+/// A regression test: on merged-/usr roots dpkg names `/bin/busybox` what
+/// lives at `usr/bin/busybox`; the BusyBox classifier must see that a
+/// package owns it, and still report a BusyBox no package owns.
+#[test]
+fn busybox_owned_by_a_package_through_a_symlinked_bin_is_not_reported() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    std::fs::create_dir_all(r.join("usr/bin")).unwrap();
+    std::os::unix::fs::symlink("usr/bin", r.join("bin")).unwrap();
+    std::fs::write(
+        r.join("usr/bin/busybox"),
+        b"ELF...BusyBox v1.35.0 (Debian)...",
+    )
+    .unwrap();
+    std::fs::create_dir_all(r.join("opt/tool")).unwrap();
+    std::fs::write(r.join("opt/tool/busybox"), b"BusyBox v1.36.1 multi-call").unwrap();
+    std::fs::create_dir_all(r.join("var/lib/dpkg/info")).unwrap();
+    std::fs::write(
+        r.join("var/lib/dpkg/status"),
+        "Package: busybox-static\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:1.35.0-4\n",
+    )
+    .unwrap();
+    std::fs::write(
+        r.join("var/lib/dpkg/info/busybox-static.list"),
+        "/.\n/bin\n/bin/busybox\n",
+    )
+    .unwrap();
+    let c = catalog_root(r);
+    let found: Vec<(&str, &str, &str)> = c
+        .packages
+        .iter()
+        .map(|p| (p.kind.as_str(), p.name.as_str(), p.found_at.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("deb", "busybox-static", "/var/lib/dpkg/status"),
+            ("binary", "busybox", "/opt/tool/busybox")
+        ]
+    );
+    assert_eq!(c.packages[1].version, "1.36.1");
+}
