@@ -66,9 +66,9 @@ pub fn known_layer_media_type(media_type: &str) -> bool {
     )
 }
 
-/// Reads the first bytes of `reader` and returns a reader of the
-/// decompressed stream (those bytes put back in front).
-pub fn decompress<'a>(mut reader: impl Read + 'a, context: &str) -> Result<Box<dyn Read + 'a>> {
+/// Reads the first bytes of a stream and tells how it is compressed; the
+/// bytes read are returned so the caller can put them back in front.
+pub fn sniff_stream(reader: &mut impl Read, context: &str) -> Result<(Compression, Vec<u8>)> {
     let mut head = [0u8; 6];
     let mut filled = 0;
     while filled < head.len() {
@@ -79,9 +79,16 @@ pub fn decompress<'a>(mut reader: impl Read + 'a, context: &str) -> Result<Box<d
             Err(e) => return Err(Error::io(context, e)),
         }
     }
-    let head = &head[..filled];
-    let kind = Compression::sniff(head).map_err(|what| Error::unsupported(context, what))?;
-    let stream = io::Cursor::new(head.to_vec()).chain(reader);
+    let head = head[..filled].to_vec();
+    let kind = Compression::sniff(&head).map_err(|what| Error::unsupported(context, what))?;
+    Ok((kind, head))
+}
+
+/// Reads the first bytes of `reader` and returns a reader of the
+/// decompressed stream (those bytes put back in front).
+pub fn decompress<'a>(mut reader: impl Read + 'a, context: &str) -> Result<Box<dyn Read + 'a>> {
+    let (kind, head) = sniff_stream(&mut reader, context)?;
+    let stream = io::Cursor::new(head).chain(reader);
     Ok(match kind {
         Compression::None => Box::new(stream),
         Compression::Gzip => Box::new(crate::gzip::GzipReader::new(io::BufReader::with_capacity(

@@ -158,6 +158,11 @@ impl Image {
         }
     }
 
+    /// How messages name layer `index`: its 1-based position and its blob.
+    pub fn layer_context(&self, index: usize) -> String {
+        format!("layer {} ({})", index + 1, self.layers[index].blob_name())
+    }
+
     /// Opens the raw (possibly compressed) blob of layer `index`, checking
     /// its size and, as it is read to the end, its digest.
     pub fn layer_blob(&self, index: usize) -> Result<VerifyingReader<Box<dyn Read + Send>>> {
@@ -205,7 +210,7 @@ impl Image {
     ) -> Result<T> {
         let layer = &self.layers[index];
         let mut blob = self.layer_blob(index)?;
-        let context = format!("layer {} ({})", index + 1, layer.blob_name());
+        let context = self.layer_context(index);
         let (mut writer, pipe_reader) = crate::pipe::pipe();
         std::thread::scope(|scope| {
             let producer = scope.spawn(|| -> Result<()> {
@@ -279,7 +284,7 @@ impl Image {
     /// Feeds every layer, in order, to `flattener`.
     pub fn apply_layers(&self, flattener: &mut Flattener) -> Result<()> {
         for index in 0..self.layers.len() {
-            let context = format!("layer {} ({})", index + 1, self.layers[index].blob_name());
+            let context = self.layer_context(index);
             self.with_layer(index, |tar| flattener.apply_layer(tar, &context))?;
         }
         Ok(())

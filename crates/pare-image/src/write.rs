@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::compression::{Compression, Compressor};
+use crate::compression::{Compression, Compressor, sniff_stream};
 use crate::digest::{Digest, HashingWriter};
 use crate::error::{Error, Result};
 use crate::flatten::Flattener;
@@ -322,16 +322,8 @@ impl Layout {
         compression: Compression,
         flattener: &mut Flattener,
     ) -> Result<Blob> {
-        let layer = &image.layers[index];
-        let context = format!("layer {} ({})", index + 1, layer.blob_name());
-        let have = {
-            let mut blob = image.layer_blob(index)?;
-            let mut head = [0u8; 6];
-            let filled =
-                read_head(&mut blob, &mut head).map_err(|e| Error::io(layer.blob_name(), e))?;
-            Compression::sniff(&head[..filled])
-                .map_err(|what| Error::unsupported(&context, what))?
-        };
+        let context = image.layer_context(index);
+        let (have, _) = sniff_stream(&mut image.layer_blob(index)?, &context)?;
         if have == compression {
             let written = self.put_stream(compression.oci_layer_media_type(), |out| {
                 image.with_layer_tee(index, Some(out), |tar| flattener.apply_layer(tar, &context))
@@ -351,17 +343,6 @@ impl Layout {
         })?;
         Ok(written)
     }
-}
-
-fn read_head(reader: &mut impl Read, head: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < head.len() {
-        match reader.read(&mut head[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
 }
 
 /// Writes `tree` as a layer tar: sorted paths, numeric owners, hardlinks
