@@ -3,9 +3,9 @@
 
 use pare_image::Flattened;
 
-use crate::dpkg::{layer_of, read_text};
 use crate::model::{Catalog, Distro, Package, PackageType};
 use crate::purl;
+use crate::read::{layer_of, read_text};
 
 pub const INSTALLED: &str = "lib/apk/db/installed";
 

@@ -8,9 +8,9 @@ use std::collections::HashSet;
 use pare_image::Flattened;
 use pare_image::tree::NodeKind;
 
-use crate::dpkg::{layer_of, read_text_bytes};
 use crate::model::{Catalog, Package, PackageType};
 use crate::purl;
+use crate::read::{layer_of, read_bytes};
 
 /// One kind of program: its usual file names and the bytes before its version.
 struct Classifier {
@@ -55,7 +55,7 @@ pub fn catalog(flat: &Flattened, out: &mut Catalog) {
         }
         let name = pare_image::paths::file_name(path);
         for c in CLASSIFIERS.iter().filter(|c| c.file_names.contains(&name)) {
-            let Some(bytes) = read_text_bytes(flat, path, out) else {
+            let Some(bytes) = read_bytes(flat, path, out) else {
                 continue;
             };
             let Some(version) = version_after(&bytes, c.version_prefix) else {

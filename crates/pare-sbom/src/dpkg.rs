@@ -8,6 +8,7 @@ use pare_image::tree::NodeKind;
 use crate::control::{self, Paragraph};
 use crate::model::{Catalog, Distro, Package, PackageType};
 use crate::purl;
+use crate::read::{layer_of, read_text};
 
 const STATUS: &str = "var/lib/dpkg/status";
 const STATUS_D: &str = "var/lib/dpkg/status.d";
@@ -59,6 +60,13 @@ pub fn catalog(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog) {
     }
 }
 
+/// Installed, by dpkg's status (deinstalled, half-installed and
+/// config-files-only entries are not); distroless entries have no Status.
+fn is_installed(p: &Paragraph) -> bool {
+    p.get("Status")
+        .is_none_or(|s| s.split_whitespace().last() == Some("installed"))
+}
+
 fn package_from(
     p: &Paragraph,
     path: &str,
@@ -71,10 +79,8 @@ fn package_from(
             .push(format!("{at}: entry without a Package field skipped"));
         return None;
     };
-    if let Some(status) = p.get("Status")
-        && status.split_whitespace().last() != Some("installed")
-    {
-        return None; // deinstalled, half-installed, config-files only
+    if !is_installed(p) {
+        return None;
     }
     let Some(version) = p.get("Version").filter(|v| !v.is_empty()) else {
         out.warnings
@@ -213,34 +219,6 @@ pub fn licenses(flat: &Flattened, name: &str, out: &mut Catalog) -> Vec<String> 
     found
 }
 
-pub(crate) fn read_text(flat: &Flattened, path: &str, out: &mut Catalog) -> Option<String> {
-    read_text_bytes(flat, path, out).map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// The bytes of a captured (or host) file; a read error becomes a warning.
-pub(crate) fn read_text_bytes(flat: &Flattened, path: &str, out: &mut Catalog) -> Option<Vec<u8>> {
-    match flat.read(path) {
-        Ok(Some(bytes)) => Some(bytes.into_owned()),
-        Ok(None) => None,
-        Err(e) => {
-            out.warnings.push(format!("/{path}: {e}"));
-            None
-        }
-    }
-}
-
-/// The layer whose version of `path` is in the final tree.
-pub(crate) fn layer_of(flat: &Flattened, path: &str) -> Option<usize> {
-    let resolved = flat.tree.resolve(path, true).ok()?;
-    match flat.tree.get(&resolved)?.kind {
-        NodeKind::File(id) => match flat.tree.content(id).source {
-            pare_image::DataSource::Layer { layer, .. } => Some(layer),
-            pare_image::DataSource::Host(_) => None,
-        },
-        _ => None,
-    }
-}
-
 /// Each layer's version of `status`, to tell which layer brought a package.
 struct StatusHistory {
     versions: Vec<(usize, std::collections::HashSet<(String, String)>)>,
@@ -254,10 +232,7 @@ fn status_history(flat: &Flattened) -> StatusHistory {
             let text = String::from_utf8_lossy(&c.bytes);
             let set = control::parse(&text)
                 .iter()
-                .filter(|p| {
-                    p.get("Status")
-                        .is_none_or(|s| s.ends_with("installed") && !s.contains("not-installed"))
-                })
+                .filter(|p| is_installed(p))
                 .filter_map(|p| {
                     Some((p.get("Package")?.to_string(), p.get("Version")?.to_string()))
                 })

@@ -18,6 +18,7 @@ pub mod npm;
 pub mod osrelease;
 pub mod purl;
 pub mod python;
+mod read;
 pub mod rpm;
 pub mod spdx;
 
@@ -45,7 +46,7 @@ pub fn capture_predicate() -> Box<CapturePredicate> {
 pub fn catalog(flat: &Flattened) -> Catalog {
     let mut out = Catalog::default();
     for path in OS_RELEASE {
-        if let Some(text) = dpkg::read_text(flat, path, &mut out) {
+        if let Some(text) = read::read_text(flat, path, &mut out) {
             out.distro = osrelease::parse(&text);
             if out.distro.is_some() {
                 break;

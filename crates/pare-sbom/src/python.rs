@@ -5,9 +5,9 @@ use pare_image::Flattened;
 use pare_image::tree::NodeKind;
 
 use crate::control;
-use crate::dpkg::{layer_of, read_text};
 use crate::model::{Catalog, Package, PackageType};
 use crate::purl;
+use crate::read::{layer_of, read_text};
 
 pub fn wants(path: &str) -> bool {
     let parent = pare_image::paths::parent(path);

@@ -12,9 +12,9 @@
 
 use pare_image::Flattened;
 
-use crate::dpkg::{layer_of, read_text_bytes};
 use crate::model::{Catalog, Distro, Package, PackageType};
 use crate::purl;
+use crate::read::{layer_of, read_bytes};
 
 pub const BDB_PATHS: [&str; 2] = ["var/lib/rpm/Packages", "usr/lib/sysimage/rpm/Packages"];
 const HASH_MAGIC: u32 = 0x0006_1561;
@@ -49,7 +49,7 @@ pub fn catalog(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog) {
                 .map(|p| (*p, sqlite_values as DatabaseReader)),
         );
     for (path, read_values) in databases {
-        let Some(bytes) = read_text_bytes(flat, path, out) else {
+        let Some(bytes) = read_bytes(flat, path, out) else {
             continue;
         };
         let layer = layer_of(flat, path);
