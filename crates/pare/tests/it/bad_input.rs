@@ -18,16 +18,21 @@ fn sha(bytes: &[u8]) -> String {
 fn layer_tar(names: &[&str]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for name in names {
-        let data = b"hello\n";
-        let mut h = tar::Header::new_gnu();
-        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_cksum();
-        b.append(&h, &data[..]).unwrap();
+        append_raw(&mut b, name, b"hello\n");
     }
     b.into_inner().unwrap()
+}
+
+/// Appends a regular file whose name is written into the header as is
+/// (the tar crate's own setters refuse `..` and absolute names).
+fn append_raw<W: std::io::Write>(b: &mut tar::Builder<W>, name: &str, data: &[u8]) {
+    let mut h = tar::Header::new_gnu();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_cksum();
+    b.append(&h, data).unwrap();
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -105,13 +110,7 @@ impl Parts {
         edit(&mut members);
         let mut b = tar::Builder::new(std::fs::File::create(path).unwrap());
         for (name, data) in members {
-            let mut h = tar::Header::new_gnu();
-            h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
-            h.set_size(data.len() as u64);
-            h.set_mode(0o644);
-            h.set_entry_type(tar::EntryType::Regular);
-            h.set_cksum();
-            b.append(&h, &data[..]).unwrap();
+            append_raw(&mut b, &name, &data);
         }
         b.finish().unwrap();
     }

@@ -136,6 +136,16 @@ pub fn count_unpacked(root: &Path) -> (u64, u64) {
     (files, bytes)
 }
 
+/// Unpacks image `layout:tag` with umoci into `bundle`; returns its rootfs.
+pub fn umoci_unpack(layout: &Path, tag: &str, bundle: &Path) -> PathBuf {
+    let image = format!("{}:{tag}", layout.display());
+    run(
+        "umoci",
+        &["unpack", "--image", &image, bundle.to_str().unwrap()],
+    );
+    bundle.join("rootfs")
+}
+
 /// The diff_ids pare reports for an image.
 pub fn diff_ids(inspection: &Value) -> Vec<String> {
     inspection["layers"]

@@ -73,17 +73,8 @@ fn docker_archive_to_oci_to_docker_archive_keeps_config_and_diff_ids() {
         "umoci",
         &["stat", "--image", &format!("{}:redis", oci.display())],
     );
-    let bundle = work.path().join("bundle");
-    run(
-        "umoci",
-        &[
-            "unpack",
-            "--image",
-            &format!("{}:redis", oci.display()),
-            bundle.to_str().unwrap(),
-        ],
-    );
-    let (files, bytes) = count_unpacked(&bundle.join("rootfs"));
+    let rootfs = umoci_unpack(&oci, "redis", &work.path().join("bundle"));
+    let (files, bytes) = count_unpacked(&rootfs);
     assert_eq!(files, original["files"].as_u64().unwrap());
     assert_eq!(bytes, original["size_bytes"].as_u64().unwrap());
 }
