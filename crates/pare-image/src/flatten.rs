@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::paths::{self, PathProblem};
+use crate::scan::{ContentScanner, Finding};
 use crate::tree::{Content, ContentId, DataSource, FileTree, Node, NodeKind, ResolveError};
 
 const WHITEOUT_PREFIX: &str = ".wh.";
@@ -74,6 +75,8 @@ pub struct Flattener {
     content_layer: Vec<usize>,
     capture: Option<Box<CapturePredicate>>,
     captured: std::collections::HashMap<ContentId, Captured>,
+    scanner: Option<Box<dyn ContentScanner>>,
+    found: std::collections::HashMap<ContentId, Finding>,
 }
 
 enum PendingKind {
@@ -91,6 +94,14 @@ struct Pending {
     kind: PendingKind,
     node: Node,
     captured: Option<Vec<u8>>,
+    found: Option<Finding>,
+}
+
+/// What flattening keeps besides the tree: captured file versions and
+/// scanners' findings, both by content id.
+pub struct Extracts {
+    pub captured: std::collections::HashMap<ContentId, Captured>,
+    pub found: std::collections::HashMap<ContentId, Finding>,
 }
 
 impl Flattener {
@@ -108,6 +119,12 @@ impl Flattener {
             capture: Some(capture),
             ..Flattener::new()
         }
+    }
+
+    /// Also runs `scanner` over the bytes of the regular files it picks.
+    pub fn scanning(mut self, scanner: Box<dyn ContentScanner>) -> Self {
+        self.scanner = Some(scanner);
+        self
     }
 
     /// Applies the next layer; `context` names it in errors.
@@ -206,11 +223,27 @@ impl Flattener {
                 }
                 _ => None,
             };
+            let scan = match (&kind, &self.scanner) {
+                (PendingKind::File { size, .. }, Some(scanner)) => {
+                    scanner.start(&path, *size, node.mode)
+                }
+                _ => None,
+            };
+            let found = match (scan, &captured) {
+                (None, _) => None,
+                (Some(mut scan), Some(bytes)) => {
+                    scan.feed(bytes);
+                    scan.finish()
+                }
+                (Some(scan), None) => crate::scan::scan_reader(&mut entry, scan)
+                    .map_err(|e| layer_error(context, e))?,
+            };
             pending.push(Pending {
                 path,
                 kind,
                 node,
                 captured,
+                found,
             });
         }
 
@@ -253,6 +286,7 @@ impl Flattener {
             kind,
             mut node,
             captured,
+            found,
         } = item;
         let entry_context = || format!("{context}: entry {path:?}");
         let target = if path.is_empty() {
@@ -276,6 +310,9 @@ impl Flattener {
                 if let Some(bytes) = captured {
                     let path = target.clone();
                     self.captured.insert(id, Captured { path, layer, bytes });
+                }
+                if let Some(found) = found {
+                    self.found.insert(id, found);
                 }
                 NodeKind::File(id)
             }
@@ -343,23 +380,19 @@ impl Flattener {
 
     /// The final tree and what each layer did.
     pub fn finish(self) -> (FileTree, Vec<LayerChanges>) {
-        let (tree, changes, _) = self.finish_with_captures();
+        let (tree, changes, _) = self.finish_with_extracts();
         (tree, changes)
     }
 
-    /// Like [`Flattener::finish`], with the captured file versions.
-    pub fn finish_with_captures(
-        self,
-    ) -> (
-        FileTree,
-        Vec<LayerChanges>,
-        std::collections::HashMap<ContentId, Captured>,
-    ) {
+    /// Like [`Flattener::finish`], with the captured file versions and the
+    /// scanners' findings.
+    pub fn finish_with_extracts(self) -> (FileTree, Vec<LayerChanges>, Extracts) {
         let Flattener {
             tree,
             mut changes,
             content_layer,
             captured,
+            found,
             ..
         } = self;
         let mut visible = vec![false; tree.contents().len()];
@@ -373,7 +406,7 @@ impl Flattener {
                 changes[content_layer[id]].wasted_bytes += tree.content(id).size;
             }
         }
-        (tree, changes, captured)
+        (tree, changes, Extracts { captured, found })
     }
 }
 

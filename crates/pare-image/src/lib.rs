@@ -27,6 +27,7 @@ pub mod paths;
 mod pipe;
 pub mod reference;
 pub mod rootfs;
+pub mod scan;
 pub mod source;
 pub mod store;
 pub mod tree;

@@ -12,9 +12,19 @@ use crate::rootfs::{RootWarnings, read_root};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::flatten::{CapturePredicate, Captured, Flattener, MAX_CAPTURED_FILE};
+use crate::flatten::{CapturePredicate, Captured, Extracts, Flattener, MAX_CAPTURED_FILE};
 use crate::reference::read_bounded;
+use crate::scan::{ContentScanner, Finding};
 use crate::tree::{ContentId, DataSource, FileTree, NodeKind};
+
+/// What to keep while flattening, besides the tree.
+#[derive(Default)]
+pub struct FlattenOptions {
+    /// Files whose bytes to keep (metadata: package databases and such).
+    pub capture: Option<Box<CapturePredicate>>,
+    /// A scanner to run over the bytes of the files it picks.
+    pub scanner: Option<Box<dyn ContentScanner>>,
+}
 
 /// An opened source of files.
 pub enum Source {
@@ -61,37 +71,48 @@ impl Source {
 
     /// The flattened tree; a root folder has no layers.
     pub fn flatten(&self) -> Result<Flattened> {
-        self.flatten_capturing(None)
+        self.flatten_with(FlattenOptions::default())
     }
 
-    /// Flattens, keeping the bytes of the files `capture` picks so they
-    /// can be read back with [`Flattened::read`] without another pass.
-    pub fn flatten_capturing(&self, capture: Option<Box<CapturePredicate>>) -> Result<Flattened> {
+    /// Flattens, keeping the bytes of the files `options.capture` picks so
+    /// they can be read back with [`Flattened::read`] without another pass,
+    /// and what `options.scanner` finds in the files it picks.
+    pub fn flatten_with(&self, options: FlattenOptions) -> Result<Flattened> {
+        let FlattenOptions { capture, scanner } = options;
         match self {
             Source::Image(image) => {
                 let mut flattener = match capture {
                     Some(capture) => Flattener::with_capture(capture),
                     None => Flattener::new(),
                 };
+                if let Some(scanner) = scanner {
+                    flattener = flattener.scanning(scanner);
+                }
                 image.apply_layers(&mut flattener)?;
-                let (tree, layers, captured) = flattener.finish_with_captures();
+                let (tree, layers, Extracts { captured, found }) = flattener.finish_with_extracts();
                 Ok(Flattened {
                     tree,
                     layers,
                     warnings: RootWarnings::default(),
                     captured,
+                    found,
                 })
             }
             Source::Root { reference, .. } => {
                 let ImageRef::Dir { path } = reference else {
                     unreachable!("a Root source is always dir:")
                 };
-                let (tree, warnings) = read_root(path)?;
+                let (tree, mut warnings) = read_root(path)?;
+                let found = match scanner {
+                    Some(scanner) => scan_host_files(&tree, scanner.as_ref(), &mut warnings),
+                    None => HashMap::new(),
+                };
                 Ok(Flattened {
                     tree,
                     layers: Vec::new(),
                     warnings,
                     captured: HashMap::new(),
+                    found,
                 })
             }
         }
@@ -105,6 +126,42 @@ pub struct Flattened {
     pub warnings: RootWarnings,
     /// Captured file versions by content id (superseded ones included).
     pub captured: HashMap<ContentId, Captured>,
+    /// What the scanner found, by content id (superseded files included).
+    pub found: HashMap<ContentId, Finding>,
+}
+
+/// Scans the host files of a root folder's tree (hardlinked files once).
+fn scan_host_files(
+    tree: &FileTree,
+    scanner: &dyn ContentScanner,
+    warnings: &mut RootWarnings,
+) -> HashMap<ContentId, Finding> {
+    let mut found = HashMap::new();
+    for (path, node) in tree.iter() {
+        let NodeKind::File(id) = node.kind else {
+            continue;
+        };
+        let content = tree.content(id);
+        let DataSource::Host(host) = &content.source else {
+            continue;
+        };
+        if found.contains_key(&id) {
+            continue;
+        }
+        let Some(scan) = scanner.start(path, content.size, node.mode) else {
+            continue;
+        };
+        // Files can vanish or turn unreadable under a live root: warn, go on.
+        let result = std::fs::File::open(host).and_then(|file| scanner.scan_file(file, scan));
+        match result {
+            Ok(Some(finding)) => {
+                found.insert(id, finding);
+            }
+            Ok(None) => {}
+            Err(e) => warnings.unreadable.push((host.clone(), e.to_string())),
+        }
+    }
+    found
 }
 
 impl Flattened {
@@ -129,6 +186,16 @@ impl Flattened {
             }
             DataSource::Layer { .. } => Ok(None),
         }
+    }
+
+    /// What the scanner found in the regular file at `path` (symlinks
+    /// followed inside the image).
+    pub fn finding(&self, path: &str) -> Option<&Finding> {
+        let resolved = self.tree.resolve(path, true).ok()?;
+        let Some(NodeKind::File(id)) = self.tree.get(&resolved).map(|n| &n.kind) else {
+            return None;
+        };
+        self.found.get(id)
     }
 
     /// Every captured version of files at `path`, oldest layer first.

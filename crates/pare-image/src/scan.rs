@@ -1,0 +1,105 @@
+//! Content scanners: look at the bytes of chosen regular files as they
+//! stream past during flattening and keep only what they find (a Go
+//! binary's build info, a Rust binary's dependency list), so a file's bytes
+//! are never held whole and layers are still read once.
+
+use std::any::Any;
+use std::io::Read;
+
+/// What a scan found; the scanner's owner downcasts it to its own type.
+pub type Finding = Box<dyn Any + Send + Sync>;
+
+/// Chooses files to scan and starts a scan of each.
+pub trait ContentScanner: Send + Sync {
+    /// A new scan of the regular file at `path` (`mode` holds its
+    /// permission bits), or `None` to let it pass unread.
+    fn start(&self, path: &str, size: u64, mode: u32) -> Option<Box<dyn FileScan>>;
+
+    /// Scans a file that can be read at any offset (a root folder's file),
+    /// where a scanner may read only the parts it needs. By default the
+    /// file is streamed like a layer entry.
+    fn scan_file(
+        &self,
+        file: std::fs::File,
+        scan: Box<dyn FileScan>,
+    ) -> std::io::Result<Option<Finding>> {
+        scan_reader(file, scan)
+    }
+}
+
+/// One file's scan, fed the file's bytes in order.
+pub trait FileScan: Send {
+    /// Takes the next bytes; returns false once it needs no more.
+    fn feed(&mut self, bytes: &[u8]) -> bool;
+    /// What the scan found, if anything.
+    fn finish(self: Box<Self>) -> Option<Finding>;
+}
+
+/// Chunk size used to feed scans from a reader.
+const CHUNK: usize = 64 * 1024;
+
+/// Feeds `reader` to `scan` until it ends or the scan has seen enough.
+pub fn scan_reader(
+    mut reader: impl Read,
+    mut scan: Box<dyn FileScan>,
+) -> std::io::Result<Option<Finding>> {
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if !scan.feed(&buf[..n]) {
+            break;
+        }
+    }
+    Ok(scan.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts bytes until it has seen `limit`.
+    struct Count {
+        seen: usize,
+        limit: usize,
+    }
+
+    impl FileScan for Count {
+        fn feed(&mut self, bytes: &[u8]) -> bool {
+            self.seen += bytes.len();
+            self.seen < self.limit
+        }
+        fn finish(self: Box<Self>) -> Option<Finding> {
+            Some(Box::new(self.seen))
+        }
+    }
+
+    #[test]
+    fn a_scan_stops_reading_once_it_has_enough() {
+        let data = vec![7u8; 3 * CHUNK + 5];
+        let found = scan_reader(
+            &data[..],
+            Box::new(Count {
+                seen: 0,
+                limit: CHUNK + 1,
+            }),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(*found.downcast::<usize>().unwrap(), 2 * CHUNK);
+        let found = scan_reader(
+            &data[..],
+            Box::new(Count {
+                seen: 0,
+                limit: usize::MAX,
+            }),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(*found.downcast::<usize>().unwrap(), data.len());
+    }
+}
