@@ -14,14 +14,17 @@
 #   nginx.tar    + nginx                (3 layers, whiteouts)
 #   python.tar   + python3 app using ssl, sqlite3, zoneinfo (4 layers)
 #   busybox.tar  FROM scratch: Debian's busybox-static and its applet links
-# Needs root, debootstrap and a running Docker Engine.
+#   apps.tar     + docker-registry (Go) and two programs compiled here: Go in
+#                module mode, Rust with cargo-auditable (tests/images/apps)
+# Needs root, debootstrap and a running Docker Engine; apps.tar also needs
+# Go with Debian's golang-github-pkg-errors-dev, and cargo-auditable.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="${PARE_TEST_IMAGES:-/var/cache/pare-test-images/v1}"
 REBUILD=0
 [[ "${1:-}" == "--rebuild" ]] && REBUILD=1
-IMAGES=(debian redis nginx python busybox)
+IMAGES=(debian redis nginx python busybox apps)
 
 missing=()
 for name in "${IMAGES[@]}"; do
@@ -33,7 +36,9 @@ if [[ ${#missing[@]} == 0 ]]; then
 fi
 echo "test images: building ${missing[*]} into $OUT"
 
-for tool in debootstrap docker; do
+tools=(debootstrap docker)
+[[ " ${missing[*]} " == *" apps "* ]] && tools+=(go cargo-auditable)
+for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null || { echo "build.sh: $tool is required" >&2; exit 1; }
 done
 [[ $(id -u) == 0 ]] || { echo "build.sh: must run as root (debootstrap, chroot)" >&2; exit 1; }
@@ -118,6 +123,23 @@ for name in "${missing[@]}"; do
             docker build -q -t pare-test/busybox:bookworm "$WORK/ctx-busybox" >/dev/null
             docker save pare-test/busybox:bookworm -o "$OUT/busybox.tar.partial"
             mv "$OUT/busybox.tar.partial" "$OUT/busybox.tar" ;;
+        apps)
+            # Compiled offline: Go with its one dependency vendored from
+            # Debian's source package, Rust against the committed Cargo.lock.
+            mkdir -p "$WORK/ctx-apps/bin"
+            cp -r "$HERE/apps/go" "$WORK/go"
+            mkdir -p "$WORK/go/vendor/github.com/pkg"
+            cp -r /usr/share/gocode/src/github.com/pkg/errors "$WORK/go/vendor/github.com/pkg/errors"
+            rm -f "$WORK"/go/vendor/github.com/pkg/errors/*_test.go
+            printf '# github.com/pkg/errors v0.9.1\n## explicit\ngithub.com/pkg/errors\n' \
+                >"$WORK/go/vendor/modules.txt"
+            (cd "$WORK/go" && GOFLAGS=-mod=vendor GOPROXY=off CGO_ENABLED=0 GOCACHE="$WORK/gocache" \
+                go build -trimpath -buildvcs=false -ldflags "-X main.version=1.4.2" \
+                -o "$WORK/ctx-apps/bin/pare-go-hello" .)
+            (cd "$HERE/apps/rust" && cargo auditable build --release --locked -q \
+                --target-dir "$WORK/rust-target")
+            cp "$WORK/rust-target/release/pare-rust-hello" "$WORK/ctx-apps/bin/"
+            build_app apps docker-registry ;;
         debian) ;;
     esac
 done

@@ -1,10 +1,12 @@
 //! # pare-sbom
 //!
 //! Lists what is installed in an image, at Syft's level of detail: OS
-//! packages (dpkg, apk), language packages (Python, npm), the distribution,
-//! and the files each package owns. Catalogers read a [`Flattened`] image
-//! whose metadata files were captured during the single flattening pass (see
-//! [`capture_predicate`]), so nothing is extracted and layers are read once.
+//! packages (dpkg, apk, rpm), language packages (Python, npm), Go modules
+//! and Rust crates compiled into binaries, the distribution, and the files
+//! each package owns. Catalogers read a [`Flattened`] image whose metadata
+//! files were captured, and whose executables were scanned, during the
+//! single flattening pass (see [`flatten_options`]), so nothing is extracted
+//! and layers are read once.
 //!
 //! Writers turn a [`Catalog`] into CycloneDX 1.6 or SPDX 2.3 JSON.
 
@@ -13,6 +15,8 @@ pub mod binary;
 pub mod control;
 pub mod cyclonedx;
 pub mod dpkg;
+pub mod executables;
+pub mod golang;
 pub mod model;
 pub mod npm;
 pub mod osrelease;
@@ -20,10 +24,15 @@ pub mod purl;
 pub mod python;
 mod read;
 pub mod rpm;
+pub mod rust;
 pub mod spdx;
+
+use std::collections::BTreeMap;
 
 use pare_image::Flattened;
 use pare_image::flatten::CapturePredicate;
+use pare_image::source::FlattenOptions;
+use pare_image::tree::NodeKind;
 
 pub use model::{Catalog, Distro, Package, PackageType};
 
@@ -40,6 +49,15 @@ pub fn capture_predicate() -> Box<CapturePredicate> {
             || npm::wants(path)
             || binary::wants(path)
     })
+}
+
+/// What to keep while flattening for [`catalog`]: the metadata files, and
+/// what executables embed.
+pub fn flatten_options() -> FlattenOptions {
+    FlattenOptions {
+        capture: Some(capture_predicate()),
+        scanner: Some(Box::new(executables::ExecutableScanner)),
+    }
 }
 
 /// Runs every cataloger over a flattened image.
@@ -59,6 +77,7 @@ pub fn catalog(flat: &Flattened) -> Catalog {
     rpm::catalog(flat, distro.as_ref(), &mut out);
     python::catalog(flat, &mut out);
     npm::catalog(flat, &mut out);
+    compiled_in(flat, &mut out);
     // Last: binaries owned by a package found above are left to it.
     binary::catalog(flat, &mut out);
     if out.distro.is_none() {
@@ -80,4 +99,39 @@ pub fn catalog(flat: &Flattened) -> Catalog {
         (a.kind, &a.name, &a.version, &a.found_at).cmp(&(b.kind, &b.name, &b.version, &b.found_at))
     });
     out
+}
+
+/// Go modules and Rust crates from what the executable scanner found; a
+/// file hardlinked under several names is reported once, at its first name.
+fn compiled_in(flat: &Flattened, out: &mut Catalog) {
+    let mut binaries: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+    for (path, node) in flat.tree.iter() {
+        if let NodeKind::File(id) = node.kind
+            && flat.found.contains_key(&id)
+        {
+            binaries.entry(id).or_default().push(path);
+        }
+    }
+    for (id, paths) in binaries {
+        let Some(embedded) = flat.found[&id].downcast_ref::<executables::Embedded>() else {
+            continue;
+        };
+        let path = format!("/{}", paths[0]);
+        let layer = read::layer_of(flat, paths[0]);
+        if let Some(go) = &embedded.go {
+            if go.legacy {
+                out.warnings.push(format!(
+                    "{path}: Go build info in the pre-1.18 layout is not read"
+                ));
+            } else {
+                out.packages.extend(golang::packages(go, &path, layer));
+            }
+        }
+        if let Some(json) = &embedded.rust_audit {
+            match rust::packages(json, &path, layer) {
+                Ok(packages) => out.packages.extend(packages),
+                Err(e) => out.warnings.push(format!("{path}: {e}")),
+            }
+        }
+    }
 }

@@ -1,21 +1,32 @@
 //! Package URLs (<https://github.com/package-url/purl-spec>).
 //!
-//! Hand-written because the encoding must match Syft's byte for byte and
-//! the rule is short: keep `A-Z a-z 0-9 . - _ ~ :`, percent-encode every
-//! other byte (so `+` is `%2B` and `@` in a qualifier value is `%40`), and
-//! sort qualifiers by key.
+//! Hand-written because the encoding must match Syft's byte for byte
+//! (anchore/packageurl-go): in namespace segments, name, version and
+//! qualifier values only `@ + ? #`, space and non-ASCII bytes are
+//! percent-encoded (`+` is `%2B`, so a Debian version keeps its `~` and
+//! `:` but not its `+`); qualifiers are sorted by key; a subpath follows
+//! `#` unencoded.
 
 /// Percent-encodes one PURL component.
 pub fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~' | b':') {
+        if b.is_ascii() && !matches!(b, b'@' | b'+' | b'?' | b'#' | b' ') {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
         }
     }
     out
+}
+
+/// Appends a subpath (`#cmd/tool`), when there is one.
+pub fn with_subpath(mut purl: String, subpath: &str) -> String {
+    if !subpath.is_empty() {
+        purl.push('#');
+        purl.push_str(subpath);
+    }
+    purl
 }
 
 /// Builds `pkg:TYPE/NAMESPACE/NAME@VERSION?k=v&…` (empty qualifiers dropped).
@@ -121,6 +132,33 @@ mod tests {
             (
                 build("pypi", None, "requests", "2.31.0", &[("x", String::new())]),
                 "pkg:pypi/requests@2.31.0",
+            ),
+            // Both as Syft 1.18.1 wrote them for Debian's Go binaries.
+            (
+                with_subpath(
+                    build(
+                        "golang",
+                        Some("github.com/containers"),
+                        "skopeo",
+                        "(devel)",
+                        &[],
+                    ),
+                    "cmd/skopeo",
+                ),
+                "pkg:golang/github.com/containers/skopeo@(devel)#cmd/skopeo",
+            ),
+            (
+                with_subpath(
+                    build(
+                        "golang",
+                        Some("github.com/docker"),
+                        "distribution",
+                        "v2.8.2+ds1",
+                        &[],
+                    ),
+                    "cmd/registry",
+                ),
+                "pkg:golang/github.com/docker/distribution@v2.8.2%2Bds1#cmd/registry",
             ),
         ];
         for (got, want) in cases {

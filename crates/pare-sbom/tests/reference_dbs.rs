@@ -30,9 +30,7 @@ fn catalog_of(files: &[(&str, &str)]) -> Catalog {
 fn catalog_root(root: &Path) -> Catalog {
     let reference = ImageRef::Dir { path: root.into() };
     let source = Source::open(&reference, &Platform::default()).unwrap();
-    let flat = source
-        .flatten_capturing(Some(pare_sbom::capture_predicate()))
-        .unwrap();
+    let flat = source.flatten_with(pare_sbom::flatten_options()).unwrap();
     let from_dir = pare_sbom::catalog(&flat);
 
     let work = tempfile::tempdir().unwrap();
@@ -42,9 +40,7 @@ fn catalog_root(root: &Path) -> Catalog {
     };
     pare_image::write::write_image(&source, &archive, &Default::default()).unwrap();
     let image = Source::open(&archive, &Platform::default()).unwrap();
-    let flat = image
-        .flatten_capturing(Some(pare_sbom::capture_predicate()))
-        .unwrap();
+    let flat = image.flatten_with(pare_sbom::flatten_options()).unwrap();
     let from_image = pare_sbom::catalog(&flat);
     let names = |c: &Catalog| -> Vec<(String, String, Vec<String>)> {
         c.packages

@@ -10,7 +10,7 @@ use crate::output;
 pub fn run(args: SbomArgs, platform: &Platform) -> Result<ExitCode> {
     let source = super::open_source(&args.image, platform)?;
     let flat = source
-        .flatten_capturing(Some(pare_sbom::capture_predicate()))
+        .flatten_with(pare_sbom::flatten_options())
         .with_context(|| format!("reading {}", source.reference()))?;
     let catalog = pare_sbom::catalog(&flat);
     for warning in &catalog.warnings {

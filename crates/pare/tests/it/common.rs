@@ -9,6 +9,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// Every image tests/images/build.sh makes.
+pub const TEST_IMAGES: &[&str] = &["debian", "redis", "nginx", "python", "busybox", "apps"];
+
 /// Whether a missing prerequisite must fail the test.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")

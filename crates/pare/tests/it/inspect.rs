@@ -26,7 +26,7 @@ fn skopeo_umoci_unpack(archive: &Path, work: &Path) -> std::path::PathBuf {
 fn inspect_counts_match_umoci_unpack_on_every_test_image() {
     require!(tool("skopeo"));
     require!(tool("umoci"));
-    for name in ["debian", "redis", "nginx", "python", "busybox"] {
+    for &name in TEST_IMAGES {
         let archive = require!(test_image(name));
         let work = tempfile::tempdir().unwrap();
         let rootfs = skopeo_umoci_unpack(&archive, work.path());

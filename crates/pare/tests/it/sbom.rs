@@ -51,7 +51,7 @@ fn triples(packages: &serde_json::Value, kind_key: &str) -> BTreeSet<(String, St
 #[test]
 fn sbom_matches_syft_on_every_test_image() {
     require!(tool("syft"));
-    for name in ["debian", "redis", "nginx", "python", "busybox"] {
+    for &name in TEST_IMAGES {
         let archive = require!(test_image(name));
         let reference = format!("docker-archive:{}", archive.display());
         let ours: serde_json::Value =
@@ -73,7 +73,7 @@ fn sbom_matches_syft_on_every_test_image() {
             missing.is_empty() && extra.is_empty(),
             "{name}: missing {missing:?}, extra {extra:?}"
         );
-        if name != "busybox" {
+        if !["busybox", "apps"].contains(&name) {
             assert!(
                 ours_set.len() > 80,
                 "{name}: only {} packages",
@@ -81,20 +81,78 @@ fn sbom_matches_syft_on_every_test_image() {
             );
         }
         // PURLs agree too, package by package.
-        for p in syft["artifacts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|p| p["type"] == "deb")
+        for p in
+            syft["artifacts"].as_array().unwrap().iter().filter(|p| {
+                ["deb", "go-module", "rust-crate"].contains(&p["type"].as_str().unwrap())
+            })
         {
             let mine = ours["packages"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .find(|q| q["name"] == p["name"])
+                .find(|q| {
+                    q["type"] == p["type"] && q["name"] == p["name"] && q["version"] == p["version"]
+                })
                 .unwrap();
             assert_eq!(mine["purl"], p["purl"], "{name}: {}", p["name"]);
         }
+    }
+}
+
+/// The compiled-in packages of the apps image, named independently of
+/// Syft (which could regress with pare): from the sources in tests/images.
+#[test]
+fn sbom_reads_go_build_info_and_cargo_auditable_data_in_any_layout() {
+    let archive = require!(test_image("apps"));
+    let work = tempfile::tempdir().unwrap();
+    let oci = format!("oci:{}", work.path().join("oci").display());
+    pare_ok(&["copy", archive.to_str().unwrap(), &oci]);
+    for reference in [format!("docker-archive:{}", archive.display()), oci] {
+        let ours: serde_json::Value =
+            serde_json::from_str(&pare_ok(&["sbom", "--format", "json", &reference])).unwrap();
+        let found = |kind: &str, name: &str| -> Vec<(String, String)> {
+            ours["packages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["type"] == kind && p["name"] == name)
+                .map(|p| {
+                    (
+                        p["version"].as_str().unwrap().to_string(),
+                        p["found_at"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        };
+        let hello = "/usr/local/bin/pare-go-hello".to_string();
+        // The main module's version comes from -ldflags "-X main.version=1.4.2".
+        assert_eq!(
+            found("go-module", "github.com/pare-test/hello"),
+            [("v1.4.2".into(), hello.clone())]
+        );
+        assert_eq!(
+            found("go-module", "github.com/pkg/errors"),
+            [("v0.9.1".into(), hello)]
+        );
+        let stdlib = found("go-module", "stdlib");
+        assert_eq!(stdlib.len(), 2, "one per Go binary: {stdlib:?}");
+        assert!(
+            stdlib.iter().all(|(v, _)| v.starts_with("go1.")),
+            "{stdlib:?}"
+        );
+        // Debian's GOPATH build: the version is the one the binary holds.
+        let registry = found("go-module", "github.com/docker/distribution/cmd/registry");
+        assert!(
+            registry.len() == 1 && registry[0].0.starts_with("v2.8"),
+            "{registry:?}"
+        );
+        let rust = "/usr/local/bin/pare-rust-hello".to_string();
+        assert_eq!(
+            found("rust-crate", "pare-rust-hello"),
+            [("0.3.1".into(), rust.clone())]
+        );
+        assert_eq!(found("rust-crate", "itoa").len(), 1);
+        assert_eq!(found("rust-crate", "itoa")[0].1, rust);
     }
 }
 
