@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::paths::{self, PathProblem};
-use crate::scan::{ContentScanner, Finding};
+use crate::scan::{ContentScanner, FileScan, Finding};
 use crate::tree::{Content, ContentId, DataSource, FileTree, Node, NodeKind, ResolveError};
 
 const WHITEOUT_PREFIX: &str = ".wh.";
@@ -75,8 +75,8 @@ pub struct Flattener {
     content_layer: Vec<usize>,
     capture: Option<Box<CapturePredicate>>,
     captured: std::collections::HashMap<ContentId, Captured>,
-    scanner: Option<Box<dyn ContentScanner>>,
-    found: std::collections::HashMap<ContentId, Finding>,
+    scanners: Vec<Box<dyn ContentScanner>>,
+    found: std::collections::HashMap<ContentId, Vec<Finding>>,
 }
 
 enum PendingKind {
@@ -94,14 +94,14 @@ struct Pending {
     kind: PendingKind,
     node: Node,
     captured: Option<Vec<u8>>,
-    found: Option<Finding>,
+    found: Vec<Finding>,
 }
 
 /// What flattening keeps besides the tree: captured file versions and
 /// scanners' findings, both by content id.
 pub struct Extracts {
     pub captured: std::collections::HashMap<ContentId, Captured>,
-    pub found: std::collections::HashMap<ContentId, Finding>,
+    pub found: std::collections::HashMap<ContentId, Vec<Finding>>,
 }
 
 impl Flattener {
@@ -121,9 +121,10 @@ impl Flattener {
         }
     }
 
-    /// Also runs `scanner` over the bytes of the regular files it picks.
+    /// Also runs `scanner` over the bytes of the regular files it picks
+    /// (all scanners share one read of each file).
     pub fn scanning(mut self, scanner: Box<dyn ContentScanner>) -> Self {
-        self.scanner = Some(scanner);
+        self.scanners.push(scanner);
         self
     }
 
@@ -223,20 +224,20 @@ impl Flattener {
                 }
                 _ => None,
             };
-            let scan = match (&kind, &self.scanner) {
-                (PendingKind::File { size, .. }, Some(scanner)) => {
-                    scanner.start(&path, *size, node.mode)
-                }
-                _ => None,
+            let scans: Vec<Box<dyn FileScan>> = match &kind {
+                PendingKind::File { size, .. } => self
+                    .scanners
+                    .iter()
+                    .filter_map(|scanner| scanner.start(&path, *size, node.mode))
+                    .collect(),
+                _ => Vec::new(),
             };
-            let found = match (scan, &captured) {
-                (None, _) => None,
-                (Some(mut scan), Some(bytes)) => {
-                    scan.feed(bytes);
-                    scan.finish()
+            let found = match (scans.is_empty(), &captured) {
+                (true, _) => Vec::new(),
+                (false, Some(bytes)) => crate::scan::scan_bytes(bytes, scans),
+                (false, None) => {
+                    crate::scan::scan_all(&mut entry, scans).map_err(|e| layer_error(context, e))?
                 }
-                (Some(scan), None) => crate::scan::scan_reader(&mut entry, scan)
-                    .map_err(|e| layer_error(context, e))?,
             };
             pending.push(Pending {
                 path,
@@ -311,7 +312,7 @@ impl Flattener {
                     let path = target.clone();
                     self.captured.insert(id, Captured { path, layer, bytes });
                 }
-                if let Some(found) = found {
+                if !found.is_empty() {
                     self.found.insert(id, found);
                 }
                 NodeKind::File(id)

@@ -39,23 +39,49 @@ pub trait FileScan: Send {
 const CHUNK: usize = 64 * 1024;
 
 /// Feeds `reader` to `scan` until it ends or the scan has seen enough.
-pub fn scan_reader(
+pub fn scan_reader(reader: impl Read, scan: Box<dyn FileScan>) -> std::io::Result<Option<Finding>> {
+    Ok(scan_all(reader, vec![scan])?.pop())
+}
+
+/// Feeds `reader` to every scan in one pass, until it ends or every scan
+/// has seen enough; what the scans found, in no particular order.
+pub fn scan_all(
     mut reader: impl Read,
-    mut scan: Box<dyn FileScan>,
-) -> std::io::Result<Option<Finding>> {
+    mut scans: Vec<Box<dyn FileScan>>,
+) -> std::io::Result<Vec<Finding>> {
     let mut buf = vec![0u8; CHUNK];
-    loop {
+    let mut done = Vec::new();
+    while !scans.is_empty() {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        if !scan.feed(&buf[..n]) {
-            break;
+        feed(&buf[..n], &mut scans, &mut done);
+    }
+    done.extend(scans);
+    Ok(done.into_iter().filter_map(|scan| scan.finish()).collect())
+}
+
+/// Feeds a whole file's bytes, already in memory, to every scan.
+pub fn scan_bytes(bytes: &[u8], mut scans: Vec<Box<dyn FileScan>>) -> Vec<Finding> {
+    let mut done = Vec::new();
+    feed(bytes, &mut scans, &mut done);
+    done.extend(scans);
+    done.into_iter().filter_map(|scan| scan.finish()).collect()
+}
+
+/// Gives `bytes` to each open scan, moving those that have enough to `done`.
+fn feed(bytes: &[u8], scans: &mut Vec<Box<dyn FileScan>>, done: &mut Vec<Box<dyn FileScan>>) {
+    let mut i = 0;
+    while i < scans.len() {
+        if scans[i].feed(bytes) {
+            i += 1;
+        } else {
+            done.push(scans.swap_remove(i));
         }
     }
-    Ok(scan.finish())
 }
 
 #[cfg(test)]
@@ -76,6 +102,25 @@ mod tests {
         fn finish(self: Box<Self>) -> Option<Finding> {
             Some(Box::new(self.seen))
         }
+    }
+
+    #[test]
+    fn several_scans_share_one_read_and_stop_on_their_own() {
+        let data = vec![7u8; 3 * CHUNK + 5];
+        let scans: Vec<Box<dyn FileScan>> = vec![
+            Box::new(Count { seen: 0, limit: 1 }),
+            Box::new(Count {
+                seen: 0,
+                limit: usize::MAX,
+            }),
+        ];
+        let mut seen: Vec<usize> = scan_all(&data[..], scans)
+            .unwrap()
+            .into_iter()
+            .map(|f| *f.downcast::<usize>().unwrap())
+            .collect();
+        seen.sort();
+        assert_eq!(seen, [CHUNK, data.len()]);
     }
 
     #[test]

@@ -22,8 +22,8 @@ use crate::tree::{ContentId, DataSource, FileTree, NodeKind};
 pub struct FlattenOptions {
     /// Files whose bytes to keep (metadata: package databases and such).
     pub capture: Option<Box<CapturePredicate>>,
-    /// A scanner to run over the bytes of the files it picks.
-    pub scanner: Option<Box<dyn ContentScanner>>,
+    /// Scanners to run over the bytes of the files they pick.
+    pub scanners: Vec<Box<dyn ContentScanner>>,
 }
 
 /// An opened source of files.
@@ -76,16 +76,16 @@ impl Source {
 
     /// Flattens, keeping the bytes of the files `options.capture` picks so
     /// they can be read back with [`Flattened::read`] without another pass,
-    /// and what `options.scanner` finds in the files it picks.
+    /// and what `options.scanners` find in the files they pick.
     pub fn flatten_with(&self, options: FlattenOptions) -> Result<Flattened> {
-        let FlattenOptions { capture, scanner } = options;
+        let FlattenOptions { capture, scanners } = options;
         match self {
             Source::Image(image) => {
                 let mut flattener = match capture {
                     Some(capture) => Flattener::with_capture(capture),
                     None => Flattener::new(),
                 };
-                if let Some(scanner) = scanner {
+                for scanner in scanners {
                     flattener = flattener.scanning(scanner);
                 }
                 image.apply_layers(&mut flattener)?;
@@ -103,10 +103,7 @@ impl Source {
                     unreachable!("a Root source is always dir:")
                 };
                 let (tree, mut warnings) = read_root(path)?;
-                let found = match scanner {
-                    Some(scanner) => scan_host_files(&tree, scanner.as_ref(), &mut warnings),
-                    None => HashMap::new(),
-                };
+                let found = scan_host_files(&tree, &scanners, &mut warnings);
                 Ok(Flattened {
                     tree,
                     layers: Vec::new(),
@@ -126,17 +123,19 @@ pub struct Flattened {
     pub warnings: RootWarnings,
     /// Captured file versions by content id (superseded ones included).
     pub captured: HashMap<ContentId, Captured>,
-    /// What the scanner found, by content id (superseded files included).
-    pub found: HashMap<ContentId, Finding>,
+    /// What the scanners found, by content id (superseded files included).
+    pub found: HashMap<ContentId, Vec<Finding>>,
 }
 
 /// Scans the host files of a root folder's tree (hardlinked files once).
+/// Each scanner reads the file on its own, so it may read only parts of it.
 fn scan_host_files(
     tree: &FileTree,
-    scanner: &dyn ContentScanner,
+    scanners: &[Box<dyn ContentScanner>],
     warnings: &mut RootWarnings,
-) -> HashMap<ContentId, Finding> {
-    let mut found = HashMap::new();
+) -> HashMap<ContentId, Vec<Finding>> {
+    let mut found: HashMap<ContentId, Vec<Finding>> = HashMap::new();
+    let mut seen = std::collections::HashSet::new();
     for (path, node) in tree.iter() {
         let NodeKind::File(id) = node.kind else {
             continue;
@@ -145,20 +144,20 @@ fn scan_host_files(
         let DataSource::Host(host) = &content.source else {
             continue;
         };
-        if found.contains_key(&id) {
+        if !seen.insert(id) {
             continue;
         }
-        let Some(scan) = scanner.start(path, content.size, node.mode) else {
-            continue;
-        };
-        // Files can vanish or turn unreadable under a live root: warn, go on.
-        let result = std::fs::File::open(host).and_then(|file| scanner.scan_file(file, scan));
-        match result {
-            Ok(Some(finding)) => {
-                found.insert(id, finding);
+        for scanner in scanners {
+            let Some(scan) = scanner.start(path, content.size, node.mode) else {
+                continue;
+            };
+            // Files can vanish or turn unreadable under a live root: warn, go on.
+            let result = std::fs::File::open(host).and_then(|file| scanner.scan_file(file, scan));
+            match result {
+                Ok(Some(finding)) => found.entry(id).or_default().push(finding),
+                Ok(None) => {}
+                Err(e) => warnings.unreadable.push((host.clone(), e.to_string())),
             }
-            Ok(None) => {}
-            Err(e) => warnings.unreadable.push((host.clone(), e.to_string())),
         }
     }
     found
@@ -188,14 +187,13 @@ impl Flattened {
         }
     }
 
-    /// What the scanner found in the regular file at `path` (symlinks
-    /// followed inside the image).
-    pub fn finding(&self, path: &str) -> Option<&Finding> {
-        let resolved = self.tree.resolve(path, true).ok()?;
-        let Some(NodeKind::File(id)) = self.tree.get(&resolved).map(|n| &n.kind) else {
-            return None;
-        };
-        self.found.get(id)
+    /// What a scanner of type `T`'s findings found in the file with
+    /// content `id`.
+    pub fn found<T: std::any::Any>(&self, id: ContentId) -> Option<&T> {
+        self.found
+            .get(&id)?
+            .iter()
+            .find_map(|f| f.downcast_ref::<T>())
     }
 
     /// Every captured version of files at `path`, oldest layer first.

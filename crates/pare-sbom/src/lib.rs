@@ -56,7 +56,7 @@ pub fn capture_predicate() -> Box<CapturePredicate> {
 pub fn flatten_options() -> FlattenOptions {
     FlattenOptions {
         capture: Some(capture_predicate()),
-        scanner: Some(Box::new(executables::ExecutableScanner)),
+        scanners: vec![Box::new(executables::ExecutableScanner)],
     }
 }
 
@@ -107,13 +107,13 @@ fn compiled_in(flat: &Flattened, out: &mut Catalog) {
     let mut binaries: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
     for (path, node) in flat.tree.iter() {
         if let NodeKind::File(id) = node.kind
-            && flat.found.contains_key(&id)
+            && flat.found::<executables::Embedded>(id).is_some()
         {
             binaries.entry(id).or_default().push(path);
         }
     }
     for (id, paths) in binaries {
-        let Some(embedded) = flat.found[&id].downcast_ref::<executables::Embedded>() else {
+        let Some(embedded) = flat.found::<executables::Embedded>(id) else {
             continue;
         };
         let path = format!("/{}", paths[0]);
