@@ -38,6 +38,45 @@ pub enum Command {
     /// List the packages in an image (an SBOM, like Syft's).
     #[command(after_help = IMAGE_HELP)]
     Sbom(SbomArgs),
+    /// Find what an attacker would use: shells, package managers, BusyBox,
+    /// LOLBins, setuid files and more.
+    #[command(after_help = AUDIT_HELP)]
+    Audit(AuditArgs),
+}
+
+const AUDIT_HELP: &str = "\
+KINDS: shell, package-manager, busybox, interpreter, lolbin, network-tool,
+  compiler, debugger, setuid, setgid, file-capability, world-writable
+
+Exit status: 0 done, 1 error, 2 bad usage, 3 a --fail-on kind was found.";
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The image to audit.
+    pub image: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
+    pub format: AuditFormat,
+    /// Exit with status 3 when a finding of one of these kinds is made.
+    #[arg(long, value_name = "KIND[,KIND]", value_delimiter = ',', value_parser = parse_kind)]
+    pub fail_on: Vec<pare_audit::Kind>,
+    /// Write to FILE instead of stdout (atomically).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+fn parse_kind(text: &str) -> Result<pare_audit::Kind, String> {
+    pare_audit::Kind::parse(text).ok_or_else(|| {
+        let kinds: Vec<&str> = pare_audit::Kind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("unknown kind {text:?} (one of {})", kinds.join(", "))
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Text,
+    Json,
+    Sarif,
 }
 
 #[derive(Debug, Args)]

@@ -56,6 +56,42 @@ pub fn packages_table(catalog: &pare_sbom::Catalog) -> String {
     table(&["NAME", "VERSION", "TYPE"], &rows)
 }
 
+/// Audit findings: one row each (most severe first), then counts by kind.
+pub fn findings_table(report: &pare_audit::Report) -> String {
+    if report.findings.is_empty() {
+        return "No findings\n".to_string();
+    }
+    let mut findings: Vec<&pare_audit::Finding> = report.findings.iter().collect();
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    let rows: Vec<Vec<String>> = findings
+        .iter()
+        .map(|f| {
+            vec![
+                f.severity.as_str().to_uppercase(),
+                f.kind.as_str().to_string(),
+                f.name.clone(),
+                f.path.clone(),
+                f.via
+                    .as_deref()
+                    .map(|v| format!("via {v}"))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let mut text = table(&["SEVERITY", "KIND", "NAME", "PATH", ""], &rows);
+    let counts: Vec<String> = report
+        .summary
+        .iter()
+        .map(|(kind, n)| format!("{n} {}", kind.as_str()))
+        .collect();
+    text.push_str(&format!(
+        "\n{} findings: {}\n",
+        report.findings.len(),
+        counts.join(", ")
+    ));
+    text
+}
+
 pub fn print_text(text: &str) -> Result<()> {
     let mut out = io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {

@@ -7,6 +7,7 @@ use pare_image::{ImageRef, Platform, Source};
 
 use crate::cli::{Cli, Command};
 
+mod audit;
 mod copy;
 mod inspect;
 mod sbom;
@@ -17,6 +18,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Inspect(args) => inspect::run(args, &platform),
         Command::Copy(args) => copy::run(args, &platform),
         Command::Sbom(args) => sbom::run(args, &platform),
+        Command::Audit(args) => audit::run(args, &platform),
     }
 }
 
