@@ -141,10 +141,18 @@ fn tool_findings(flat: &Flattened, catalog: &Catalog) -> Vec<Finding> {
 /// The multi-call binary itself, and each link to it whose applet name is
 /// in the catalog, `via` the binary.
 fn multicall_findings(program: &Program, name: &str, catalog: &Catalog, out: &mut Vec<Finding>) {
+    // Among hardlinks, the binary is the path named for it, else one not
+    // named like an applet (`helper` rather than `base64`).
+    let is_applet_name = |p: &&&str| {
+        catalog
+            .lookup(file_name(p))
+            .is_some_and(|m| m.tool.kind != Kind::Busybox)
+    };
     let main = program
         .paths
         .iter()
         .find(|p| file_name(p) == name)
+        .or_else(|| program.paths.iter().find(|p| !is_applet_name(p)))
         .unwrap_or(&program.paths[0]);
     let applet_links: Vec<&&str> = program
         .paths
@@ -496,6 +504,19 @@ mod tests {
                         "wget",
                         "/opt/vendor/helper",
                     ),
+                ],
+            ),
+            (
+                // Regression: the hardlink named base64 sorted first and was
+                // taken for the binary, hiding the base64 applet.
+                "among hardlinks, the BusyBox binary is the one not named like an applet",
+                vec![
+                    BusyBox("opt/z/helper"),
+                    Exe("opt/a/bin/base64", "opt/z/helper"),
+                ],
+                vec![
+                    via("/opt/a/bin/base64", "lolbin", "base64", "/opt/z/helper"),
+                    f("/opt/z/helper", "busybox", "busybox"),
                 ],
             ),
             (

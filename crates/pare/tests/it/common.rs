@@ -167,3 +167,37 @@ pub fn leftovers(dir: &Path) -> Vec<String> {
         .filter(|n| n.starts_with(".pare-tmp"))
         .collect()
 }
+
+/// The reference JSON schemas (CycloneDX, SPDX, SARIF).
+pub fn schemas() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/schemas")
+}
+
+/// Whether `document` is valid against `schema`, by python-jsonschema.
+pub fn validate(schema: &Path, document: &Path) -> bool {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/tools/validate_json_schema.py");
+    std::process::Command::new("python3")
+        .arg(script)
+        .arg(schema)
+        .arg(document)
+        .status()
+        .unwrap()
+        .success()
+}
+
+/// python-jsonschema, or a skip.
+pub fn jsonschema_available() -> Option<()> {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import jsonschema, referencing"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        Some(())
+    } else if in_ci() {
+        panic!("prerequisite missing in CI: python jsonschema");
+    } else {
+        eprintln!("skipping: python jsonschema is missing");
+        None
+    }
+}

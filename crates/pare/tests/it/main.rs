@@ -4,6 +4,7 @@
 //! message when those are missing on a developer's machine, and fail when
 //! `CI=true`: CI must never pass by skipping.
 
+mod audit;
 mod bad_input;
 mod common;
 mod copy;

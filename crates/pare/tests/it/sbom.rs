@@ -207,37 +207,6 @@ fn syft(args: &[&str]) -> std::process::Output {
     out
 }
 
-fn schemas() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/schemas")
-}
-
-fn validate(schema: &Path, document: &Path) -> bool {
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/tools/validate_json_schema.py");
-    std::process::Command::new("python3")
-        .arg(script)
-        .arg(schema)
-        .arg(document)
-        .status()
-        .unwrap()
-        .success()
-}
-
-fn jsonschema_available() -> Option<()> {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import jsonschema, referencing"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        Some(())
-    } else if in_ci() {
-        panic!("prerequisite missing in CI: python jsonschema");
-    } else {
-        eprintln!("skipping: python jsonschema is missing");
-        None
-    }
-}
-
 #[test]
 fn cyclonedx_and_spdx_are_valid_against_the_official_schemas() {
     require!(jsonschema_available());
