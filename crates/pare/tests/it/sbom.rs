@@ -2,7 +2,6 @@
 //! CycloneDX and SPDX output against the official schemas.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use crate::common::*;
 use crate::require;
