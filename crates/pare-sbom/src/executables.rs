@@ -153,6 +153,10 @@ pub struct ElfScan {
     scanned: u64,
     /// Contents search (Go only): the first match.
     version_in_contents: Option<String>,
+    /// One inflater for every zlib candidate, reset between them: most
+    /// candidates fail within a few bytes, and allocating one each time
+    /// dominated the scan.
+    probe: Option<Box<Decompress>>,
 }
 
 impl FileScan for ElfScan {
@@ -298,8 +302,19 @@ impl ElfScan {
             if !(0x7800u16 | u16::from(flags)).is_multiple_of(31) || flags & 0x20 != 0 {
                 continue;
             }
+            // Deflate block type 3 is invalid: no need to try.
+            if self
+                .window
+                .get(at + 2)
+                .is_some_and(|b| (b >> 1) & 0b11 == 0b11)
+            {
+                continue;
+            }
             let ahead = &self.window[at..self.window.len().min(at + LOOKAHEAD)];
-            let mut probe = Decompress::new(true);
+            let probe = self
+                .probe
+                .get_or_insert_with(|| Box::new(Decompress::new(true)));
+            probe.reset(true);
             let inflated = probe
                 .decompress(ahead, &mut out, FlushDecompress::None)
                 .is_ok()

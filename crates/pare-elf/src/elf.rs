@@ -1,0 +1,250 @@
+//! What the dynamic loader reads from an ELF file: its class and machine,
+//! `PT_INTERP`, and the dynamic section's `DT_NEEDED`, `DT_RPATH`,
+//! `DT_RUNPATH` and `DT_SONAME`, found through the program headers (the
+//! loader's view; section headers may be stripped).
+//!
+//! [`parse_prefix`] works on the first bytes of a file and says how many it
+//! needs when they are not enough, so a caller streaming a layer keeps only
+//! a bounded prefix of each ELF file instead of the whole file.
+
+use object::elf;
+use object::read::elf::{Dyn as _, FileHeader, ProgramHeader as _};
+use object::{Endianness, FileKind};
+
+/// Everything the loader needs from one ELF object.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ElfInfo {
+    pub is_64: bool,
+    /// `e_machine` (62 is x86-64, 183 AArch64).
+    pub machine: u16,
+    /// `PT_INTERP`: the program interpreter (the dynamic loader) to run.
+    pub interpreter: Option<String>,
+    pub needed: Vec<String>,
+    /// `DT_RPATH` entries (used only when there is no `DT_RUNPATH`).
+    pub rpath: Vec<String>,
+    pub runpath: Vec<String>,
+    pub soname: Option<String>,
+    /// Whether it has a dynamic section at all (static programs do not).
+    pub dynamic: bool,
+}
+
+/// The result of looking at a prefix of a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Parsed {
+    Elf(ElfInfo),
+    /// The first `n` bytes of the file are needed (more than were given).
+    NeedBytes(u64),
+    NotElf,
+    Invalid(String),
+}
+
+/// Reads the loader's view of an ELF file from its first `data.len()`
+/// bytes (`file_size` is the whole file's size).
+pub fn parse_prefix(data: &[u8], file_size: u64) -> Parsed {
+    if data.len() < 64 && (data.len() as u64) < file_size {
+        return Parsed::NeedBytes(64.min(file_size));
+    }
+    let kind = match FileKind::parse(data) {
+        Ok(FileKind::Elf32) => false,
+        Ok(FileKind::Elf64) => true,
+        _ => return Parsed::NotElf,
+    };
+    let result = if kind {
+        parse_as::<elf::FileHeader64<Endianness>>(data, file_size)
+    } else {
+        parse_as::<elf::FileHeader32<Endianness>>(data, file_size)
+    };
+    result.unwrap_or_else(Parsed::Invalid)
+}
+
+/// A whole file's bytes.
+pub fn parse(data: &[u8]) -> Parsed {
+    parse_prefix(data, data.len() as u64)
+}
+
+fn parse_as<H: FileHeader<Endian = Endianness>>(
+    data: &[u8],
+    file_size: u64,
+) -> Result<Parsed, String> {
+    let header = H::parse(data).map_err(|e| e.to_string())?;
+    let endian = header.endian().map_err(|e| e.to_string())?;
+    let phoff: u64 = header.e_phoff(endian).into();
+    let phend = phoff + u64::from(header.e_phnum(endian)) * u64::from(header.e_phentsize(endian));
+    if let Some(need) = needs(data, phend, file_size)? {
+        return Ok(need);
+    }
+    let headers = header
+        .program_headers(endian, data)
+        .map_err(|e| e.to_string())?;
+    let range = |ph: &H::ProgramHeader| {
+        let offset: u64 = ph.p_offset(endian).into();
+        let size: u64 = ph.p_filesz(endian).into();
+        (offset, offset.saturating_add(size))
+    };
+    let mut info = ElfInfo {
+        is_64: header.is_type_64(),
+        machine: header.e_machine(endian),
+        ..ElfInfo::default()
+    };
+    // The interpreter and the dynamic segment must be in hand first.
+    let mut furthest = 0;
+    for ph in headers {
+        if matches!(ph.p_type(endian), elf::PT_INTERP | elf::PT_DYNAMIC) {
+            furthest = furthest.max(range(ph).1);
+        }
+    }
+    if let Some(need) = needs(data, furthest, file_size)? {
+        return Ok(need);
+    }
+    let slice = |(start, end): (u64, u64)| data.get(start as usize..end as usize);
+    for ph in headers {
+        match ph.p_type(endian) {
+            elf::PT_INTERP => {
+                let bytes = slice(range(ph)).ok_or("PT_INTERP outside the file")?;
+                info.interpreter = Some(c_string(bytes));
+            }
+            elf::PT_DYNAMIC => info.dynamic = true,
+            _ => {}
+        }
+    }
+    let Some(dynamic) = headers
+        .iter()
+        .find(|ph| ph.p_type(endian) == elf::PT_DYNAMIC)
+    else {
+        return Ok(Parsed::Elf(info));
+    };
+    let entries = dynamic
+        .dynamic(endian, data)
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    let tag = |d: &H::Dyn| -> u64 { d.d_tag(endian).into() };
+    let val = |d: &H::Dyn| -> u64 { d.d_val(endian).into() };
+    let strtab = entries
+        .iter()
+        .find(|d| tag(d) == u64::from(elf::DT_STRTAB))
+        .map(val);
+    let strsz = entries
+        .iter()
+        .find(|d| tag(d) == u64::from(elf::DT_STRSZ))
+        .map(val);
+    let (Some(strtab), Some(strsz)) = (strtab, strsz) else {
+        return Ok(Parsed::Elf(info)); // nothing named: no strings
+    };
+    // DT_STRTAB is an address: map it to a file offset through PT_LOAD.
+    let offset = headers
+        .iter()
+        .filter(|ph| ph.p_type(endian) == elf::PT_LOAD)
+        .find_map(|ph| {
+            let vaddr: u64 = ph.p_vaddr(endian).into();
+            let filesz: u64 = ph.p_filesz(endian).into();
+            (strtab >= vaddr && strtab < vaddr.saturating_add(filesz))
+                .then(|| Into::<u64>::into(ph.p_offset(endian)) + (strtab - vaddr))
+        })
+        .ok_or("DT_STRTAB is not in any loaded segment")?;
+    let end = offset.saturating_add(strsz);
+    if let Some(need) = needs(data, end, file_size)? {
+        return Ok(need);
+    }
+    let strings = slice((offset, end)).ok_or("string table outside the file")?;
+    let string_at = |at: u64| -> Result<String, String> {
+        strings
+            .get(at as usize..)
+            .map(c_string)
+            .ok_or_else(|| format!("string offset {at} outside the string table"))
+    };
+    for d in entries {
+        match u32::try_from(tag(d)).unwrap_or(u32::MAX) {
+            elf::DT_NEEDED => info.needed.push(string_at(val(d))?),
+            elf::DT_RPATH => info.rpath.extend(split_path(&string_at(val(d))?)),
+            elf::DT_RUNPATH => info.runpath.extend(split_path(&string_at(val(d))?)),
+            elf::DT_SONAME => info.soname = Some(string_at(val(d))?),
+            _ => {}
+        }
+    }
+    Ok(Parsed::Elf(info))
+}
+
+/// `Some(NeedBytes)` when `end` lies past the prefix but inside the file.
+fn needs(data: &[u8], end: u64, file_size: u64) -> Result<Option<Parsed>, String> {
+    if end <= data.len() as u64 {
+        Ok(None)
+    } else if end <= file_size {
+        Ok(Some(Parsed::NeedBytes(end)))
+    } else {
+        Err(format!(
+            "a header points past the end of the file ({end} > {file_size})"
+        ))
+    }
+}
+
+fn c_string(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+/// `DT_RPATH`/`DT_RUNPATH` hold colon-separated folders.
+fn split_path(text: &str) -> Vec<String> {
+    text.split(':')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// This test binary itself is a real dynamically linked ELF file.
+    fn own_binary() -> Vec<u8> {
+        std::fs::read(std::env::current_exe().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn reads_a_real_binary_and_asks_for_exactly_the_bytes_it_needs() {
+        let data = own_binary();
+        let Parsed::Elf(whole) = parse(&data) else {
+            panic!("not read")
+        };
+        assert!(whole.dynamic);
+        assert!(
+            whole.needed.iter().any(|n| n.starts_with("libc.so")),
+            "{whole:?}"
+        );
+        assert!(
+            whole
+                .interpreter
+                .as_deref()
+                .is_some_and(|i| i.contains("ld-linux"))
+        );
+        // Feed growing prefixes as a streaming reader would.
+        let mut have = 0u64;
+        let info = loop {
+            match parse_prefix(&data[..have as usize], data.len() as u64) {
+                Parsed::NeedBytes(n) => {
+                    assert!(n > have, "progress");
+                    have = n;
+                }
+                Parsed::Elf(info) => break info,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(info, whole);
+        assert!(have < data.len() as u64, "a prefix was enough");
+    }
+
+    #[test]
+    fn hostile_prefixes_never_panic() {
+        let data = own_binary();
+        assert_eq!(parse(b"#!/bin/sh\n"), Parsed::NotElf);
+        for cut in [0, 3, 16, 63, 64, 65, 200, 4096] {
+            let _ = parse(&data[..cut.min(data.len())]);
+        }
+        // Flip bytes in the headers: errors, never a panic.
+        for at in 0..256 {
+            let mut bad = data[..8192.min(data.len())].to_vec();
+            bad[at] ^= 0xff;
+            let _ = parse_prefix(&bad, data.len() as u64);
+            let _ = parse(&bad);
+        }
+    }
+}
