@@ -100,7 +100,7 @@ pub struct VerifyingReader<R> {
     name: String,
     expected_digest: Option<Digest>,
     expected_size: Option<u64>,
-    hasher: Sha256,
+    hasher: Hashing,
     count: u64,
     outcome: Option<Outcome>,
 }
@@ -112,6 +112,67 @@ enum Outcome {
     Verified(Digest),
     WrongSize { expected: u64, actual: u64 },
     WrongDigest { expected: Digest, actual: Digest },
+}
+
+/// Chunks in flight to a helper hashing thread (each at most one read).
+const HASH_QUEUE: usize = 32;
+
+/// Where a verifying reader computes its sha256: on the reading thread, or
+/// on a helper thread fed copies of the bytes, which frees the reading
+/// thread for other work (inflating a gzip layer).
+enum Hashing {
+    Here(Sha256),
+    Helper {
+        chunks: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+        worker: Option<std::thread::JoinHandle<Sha256>>,
+    },
+}
+
+impl Hashing {
+    fn helper() -> Hashing {
+        let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE);
+        let worker = std::thread::spawn(move || {
+            let mut hasher = Sha256::new();
+            for chunk in received {
+                hasher.update(&chunk);
+            }
+            hasher
+        });
+        Hashing::Helper {
+            chunks: Some(chunks),
+            worker: Some(worker),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Hashing::Here(hasher) => hasher.update(bytes),
+            Hashing::Helper {
+                chunks: Some(chunks),
+                ..
+            } => {
+                // The worker only stops when the sender is dropped.
+                let _ = chunks.send(bytes.to_vec());
+            }
+            Hashing::Helper { chunks: None, .. } => {}
+        }
+    }
+
+    /// The digest of everything seen. A helper that died (it cannot, short
+    /// of running out of memory) gives the empty digest: a mismatch.
+    fn finish(&mut self) -> Digest {
+        let hasher = match self {
+            Hashing::Here(hasher) => std::mem::take(hasher),
+            Hashing::Helper { chunks, worker } => {
+                drop(chunks.take());
+                worker
+                    .take()
+                    .and_then(|w| w.join().ok())
+                    .unwrap_or_default()
+            }
+        };
+        Digest::from_hasher(hasher)
+    }
 }
 
 impl<R: Read> VerifyingReader<R> {
@@ -127,10 +188,19 @@ impl<R: Read> VerifyingReader<R> {
             name: name.into(),
             expected_digest,
             expected_size,
-            hasher: Sha256::new(),
+            hasher: Hashing::Here(Sha256::new()),
             count: 0,
             outcome: None,
         }
+    }
+
+    /// Hashes on a helper thread instead of the reading one (before any
+    /// byte is read).
+    pub fn hashing_on_helper_thread(mut self) -> Self {
+        if self.count == 0 {
+            self.hasher = Hashing::helper();
+        }
+        self
     }
 
     /// Bytes seen so far.
@@ -177,7 +247,7 @@ impl<R: Read> VerifyingReader<R> {
                 actual: self.count,
             };
         }
-        let actual = Digest::from_hasher(std::mem::take(&mut self.hasher));
+        let actual = self.hasher.finish();
         match &self.expected_digest {
             Some(expected) if *expected != actual => Outcome::WrongDigest {
                 expected: expected.clone(),
@@ -277,5 +347,27 @@ mod tests {
         assert!(matches!(r.finish(), Err(Error::SizeMismatch { .. })));
         let mut r = VerifyingReader::new(&data[..], "x", None, Some(5));
         assert!(matches!(r.finish(), Err(Error::SizeMismatch { .. })));
+    }
+
+    #[test]
+    fn hashing_on_a_helper_thread_gives_the_same_verdicts() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let helper = |expected| {
+            VerifyingReader::new(&data[..], "x", Some(expected), Some(data.len() as u64))
+                .hashing_on_helper_thread()
+        };
+        assert_eq!(
+            helper(Digest::of(&data)).finish().unwrap(),
+            Digest::of(&data)
+        );
+        assert!(matches!(
+            helper(Digest::of(b"other")).finish(),
+            Err(Error::DigestMismatch { .. })
+        ));
+        // Dropped half-read: the helper thread ends on its own.
+        let mut half = helper(Digest::of(&data));
+        let mut buf = [0u8; 1000];
+        std::io::Read::read(&mut half, &mut buf).unwrap();
+        drop(half);
     }
 }

@@ -209,7 +209,15 @@ impl Image {
         read: impl FnOnce(&mut dyn Read) -> Result<T>,
     ) -> Result<T> {
         let layer = &self.layers[index];
+        // A compressed blob (its digest is known and is not its diff_id) is
+        // hashed on a third thread, so the reading thread's time goes to
+        // inflating, the bottleneck. Other blobs are hashed where they are
+        // read: there the extra copy would cost more than it frees.
+        let compressed = layer.digest.as_ref() != Some(&layer.diff_id);
         let mut blob = self.layer_blob(index)?;
+        if compressed && layer.digest.is_some() {
+            blob = blob.hashing_on_helper_thread();
+        }
         let context = self.layer_context(index);
         let (mut writer, pipe_reader) = crate::pipe::pipe();
         std::thread::scope(|scope| {
