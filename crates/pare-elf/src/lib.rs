@@ -7,10 +7,13 @@
 //!   `DT_RPATH`, `DT_RUNPATH`, `DT_SONAME`), read from a bounded prefix of
 //!   the file so layers can be streamed;
 //! * [`ldcache`], the reader of `etc/ld.so.cache`;
+//! * [`image`]: those headers read while an image's layers stream past,
+//!   and the image as the loader's root;
 //! * [`search`]: the search order and the closure of an entry point, with
 //!   every symlink on the way and the reason each file is kept.
 
 pub mod elf;
+pub mod image;
 pub mod ldcache;
 pub mod search;
 

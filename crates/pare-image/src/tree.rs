@@ -213,14 +213,24 @@ impl FileTree {
     /// the image root, never the host's). With `follow_last` false the last
     /// component is not followed, like `lstat`.
     pub fn resolve(&self, path: &str, follow_last: bool) -> Result<String, ResolveError> {
-        self.resolve_inner(path, follow_last, false)
+        self.resolve_inner(path, follow_last, false, None)
+    }
+
+    /// Like [`FileTree::resolve`] (every component followed), with the
+    /// symlinks passed on the way, in order: what a copy must keep as
+    /// symlinks for the path to work (`lib64/ld-linux-x86-64.so.2` passes
+    /// `lib64` on a merged-/usr system, then the loader's own link).
+    pub fn resolve_traced(&self, path: &str) -> Result<(String, Vec<String>), ResolveError> {
+        let mut links = Vec::new();
+        let resolved = self.resolve_inner(path, true, false, Some(&mut links))?;
+        Ok((resolved, links))
     }
 
     /// Like [`FileTree::resolve`] with every component followed, but a
     /// missing folder is assumed (it will be created), as when a layer adds
     /// `a/b/c` before or without `a/b`.
     pub fn resolve_for_create(&self, dir: &str) -> Result<String, ResolveError> {
-        let resolved = self.resolve_inner(dir, true, true)?;
+        let resolved = self.resolve_inner(dir, true, true, None)?;
         match self.nodes.get(&resolved) {
             Some(node) if !node.is_dir() => Err(ResolveError::NotADirectory(resolved)),
             _ => Ok(resolved),
@@ -232,6 +242,7 @@ impl FileTree {
         path: &str,
         follow_last: bool,
         missing_is_dir: bool,
+        mut trace: Option<&mut Vec<String>>,
     ) -> Result<String, ResolveError> {
         let mut pending: Vec<String> = path
             .split('/')
@@ -257,6 +268,9 @@ impl FileTree {
                         links += 1;
                         if links > MAX_SYMLINKS {
                             return Err(ResolveError::TooManyLinks);
+                        }
+                        if let Some(trace) = trace.as_deref_mut() {
+                            trace.push(candidate.clone());
                         }
                         if target.starts_with('/') {
                             resolved.clear();
@@ -361,6 +375,25 @@ mod tests {
             assert_eq!(
                 t.resolve(path, *follow).as_deref().map_err(Clone::clone),
                 want.clone(),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn resolve_traced_lists_every_symlink_passed() {
+        let t = sample();
+        let cases: &[(&str, &str, &[&str])] = &[
+            ("lib/libc.so.6", "usr/lib/libc.so.6", &["lib"]),
+            ("usr/bin/up/libc.so.6", "usr/lib/libc.so.6", &["usr/bin/up"]),
+            ("abs/bin/up", "usr/lib", &["abs", "usr/bin/up"]),
+            ("usr/lib/libc.so.6", "usr/lib/libc.so.6", &[]),
+        ];
+        for (path, real, links) in cases {
+            let (got, passed) = t.resolve_traced(path).unwrap();
+            assert_eq!(
+                (got.as_str(), passed),
+                (*real, links.iter().map(|l| l.to_string()).collect()),
                 "{path}"
             );
         }
