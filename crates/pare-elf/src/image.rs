@@ -17,17 +17,25 @@ pub const MAX_PREFIX: u64 = 64 * 1024 * 1024;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ElfFinding(pub Result<ElfInfo, String>);
 
+/// A script's `#!` line (without the `#!`), for files that start with one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shebang(pub String);
+
+/// How much of a `#!` line is read (Linux reads 256 bytes too).
+const SHEBANG_MAX: usize = 256;
+
 /// Reads the loader's view of every regular ELF file.
 pub struct ElfScanner;
 
 impl ContentScanner for ElfScanner {
     fn start(&self, _path: &str, size: u64, _mode: u32) -> Option<Box<dyn FileScan>> {
-        (size >= 52).then(|| {
+        (size >= 3).then(|| {
             Box::new(PrefixScan {
                 size,
                 prefix: Vec::new(),
                 want: 64,
                 result: None,
+                shebang: None,
             }) as Box<dyn FileScan>
         })
     }
@@ -39,9 +47,26 @@ struct PrefixScan {
     /// Bytes needed before parsing again.
     want: u64,
     result: Option<Result<ElfInfo, String>>,
+    shebang: Option<String>,
 }
 
 impl PrefixScan {
+    /// Reads the `#!` line once enough is buffered; false when done.
+    fn step_script(&mut self) -> bool {
+        let line = &self.prefix[2..];
+        let end = line.iter().position(|b| *b == b'\n');
+        let complete = end.is_some()
+            || self.prefix.len() >= SHEBANG_MAX
+            || self.prefix.len() as u64 >= self.size;
+        if !complete {
+            self.want = (SHEBANG_MAX as u64).min(self.size);
+            return true;
+        }
+        let line = &line[..end.unwrap_or(line.len())];
+        self.shebang = Some(String::from_utf8_lossy(line).trim().to_string());
+        false
+    }
+
     /// Parses what is buffered; false once there is an answer.
     fn step(&mut self) -> bool {
         match parse_prefix(&self.prefix, self.size) {
@@ -76,11 +101,13 @@ impl FileScan for PrefixScan {
         if (self.prefix.len() as u64) < self.want {
             return true;
         }
-        // Not ELF: stop at the magic, before buffering anything more.
-        if !self.prefix.starts_with(b"\x7fELF") {
-            return false;
-        }
-        let more = self.step();
+        let more = if self.prefix.starts_with(b"#!") {
+            self.step_script()
+        } else if self.prefix.starts_with(b"\x7fELF") {
+            self.step()
+        } else {
+            return false; // neither: stop before buffering anything more
+        };
         if more && room < bytes.len() {
             // The rest of this chunk is part of what is wanted next.
             return self.feed(&bytes[room..]);
@@ -89,6 +116,12 @@ impl FileScan for PrefixScan {
     }
 
     fn finish(mut self: Box<Self>) -> Option<Finding> {
+        if self.prefix.starts_with(b"#!") {
+            if self.shebang.is_none() {
+                self.step_script();
+            }
+            return self.shebang.map(|line| Box::new(Shebang(line)) as Finding);
+        }
         if self.result.is_none() && self.prefix.starts_with(b"\x7fELF") {
             self.step();
         }
@@ -99,6 +132,25 @@ impl FileScan for PrefixScan {
 /// A flattened image (flattened with [`ElfScanner`]) as the loader sees it.
 pub struct ImageRoot<'a> {
     pub flat: &'a Flattened,
+}
+
+impl ImageRoot<'_> {
+    /// The `#!` line of the script at real path `path`.
+    pub fn shebang(&self, path: &str) -> Option<&str> {
+        let node = self.flat.tree.get(path.trim_start_matches('/'))?;
+        let NodeKind::File(id) = node.kind else {
+            return None;
+        };
+        self.flat.found::<Shebang>(id).map(|s| s.0.as_str())
+    }
+
+    /// Whether the regular file at real path `path` has an `x` bit.
+    pub fn is_executable(&self, path: &str) -> bool {
+        self.flat
+            .tree
+            .get(path.trim_start_matches('/'))
+            .is_some_and(|n| matches!(n.kind, NodeKind::File(_)) && n.mode & 0o111 != 0)
+    }
 }
 
 impl Root for ImageRoot<'_> {
@@ -148,12 +200,18 @@ mod tests {
                 "chunk {chunk}"
             );
         }
-        assert_eq!(
-            scan(
-                b"#!/bin/sh\nexit 0\n#########################################",
-                8
-            ),
-            None
-        );
+        let script = b"#!/usr/bin/env python3 -u\nprint('hi')\n##############################";
+        for chunk in [1, 5, 4096] {
+            let mut scan = ElfScanner.start("x", script.len() as u64, 0o755).unwrap();
+            for piece in script.chunks(chunk) {
+                if !scan.feed(piece) {
+                    break;
+                }
+            }
+            let found = scan.finish().unwrap().downcast::<Shebang>().unwrap();
+            assert_eq!(found.0, "/usr/bin/env python3 -u", "chunk {chunk}");
+        }
+        let text = b"plain text, not a program at all ..............................";
+        assert_eq!(scan(text, 8), None);
     }
 }

@@ -1,0 +1,250 @@
+//! Entry points resolved the way a container runtime starts them: argv is
+//! `Entrypoint` + `Cmd` (or the overrides); `argv[0]` with a slash is a path
+//! (relative to `WorkingDir`), without one it is searched in the image's
+//! `PATH`. A script's `#!` interpreter is followed (`/usr/bin/env NAME`
+//! searches `PATH` for `NAME`), and an interpreter that is a shell is
+//! refused: keeping a shell is what minifying is meant to avoid.
+
+use pare_audit::{Catalog, Kind};
+use pare_elf::image::ImageRoot;
+use pare_elf::search::Root;
+
+/// `PATH` when the image's environment has none (Docker's default).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// `#!` chains longer than this are refused (Linux allows 4 levels).
+const MAX_INTERPRETERS: usize = 4;
+
+/// What a runtime would execute, and how it got there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Program {
+    /// The path as found (before symlinks).
+    pub path: String,
+    /// How it was reached: `argv[0]`, or the interpreter of a script.
+    pub role: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EntryError {
+    #[error("the image has no entry point or command (give --entrypoint or --cmd)")]
+    Empty,
+    #[error("entry point {name:?} is not in the image (searched {searched})")]
+    NotFound { name: String, searched: String },
+    #[error("entry point {path} is not an executable file")]
+    NotExecutable { path: String },
+    #[error(
+        "{script} is a script run by the shell {shell}; keeping a shell needs --keep-shell or a traced run"
+    )]
+    ShellScript { script: String, shell: String },
+    #[error("{script}: #! interpreters nest too deeply")]
+    TooDeep { script: String },
+}
+
+/// What entry-point resolution needs from the image.
+pub trait Programs {
+    /// The real path of `path` (symlinks followed inside the image).
+    fn real_path(&self, path: &str) -> Option<String>;
+    fn is_executable(&self, real: &str) -> bool;
+    /// The `#!` line of a script, without `#!`.
+    fn shebang(&self, real: &str) -> Option<String>;
+}
+
+impl Programs for ImageRoot<'_> {
+    fn real_path(&self, path: &str) -> Option<String> {
+        Root::resolve(self, path).map(|(real, _)| real)
+    }
+    fn is_executable(&self, real: &str) -> bool {
+        ImageRoot::is_executable(self, real)
+    }
+    fn shebang(&self, real: &str) -> Option<String> {
+        ImageRoot::shebang(self, real).map(str::to_string)
+    }
+}
+
+/// The programs `argv` runs in the image: the entry point, then each `#!`
+/// interpreter in turn. `path` is the image's `PATH`, `workdir` its
+/// `WorkingDir`.
+pub fn resolve_entry(
+    image: &dyn Programs,
+    argv: &[String],
+    path: &str,
+    workdir: &str,
+    keep_shell: bool,
+) -> Result<Vec<Program>, EntryError> {
+    let first = argv.first().ok_or(EntryError::Empty)?;
+    let mut programs = Vec::new();
+    let mut current = find(image, first, path, workdir)?;
+    let mut role = "argv[0]".to_string();
+    let catalog = Catalog::builtin();
+    for _ in 0..=MAX_INTERPRETERS {
+        let real = image.real_path(&current).unwrap_or_else(|| current.clone());
+        if !image.is_executable(&real) {
+            return Err(EntryError::NotExecutable { path: current });
+        }
+        programs.push(Program {
+            path: current.clone(),
+            role: role.clone(),
+        });
+        let Some(line) = image.shebang(&real) else {
+            return Ok(programs);
+        };
+        let mut words = line.split_whitespace();
+        let Some(interpreter) = words.next() else {
+            return Err(EntryError::NotExecutable { path: current });
+        };
+        // `#!/usr/bin/env NAME`: env, then NAME from PATH.
+        let mut next = vec![interpreter.to_string()];
+        if pare_image::paths::file_name(interpreter) == "env"
+            && let Some(name) = words.find(|w| !w.starts_with('-'))
+        {
+            next.push(name.to_string());
+        }
+        let shell = next.iter().find(|p| {
+            catalog
+                .lookup(pare_image::paths::file_name(p))
+                .is_some_and(|m| m.tool.kind == Kind::Shell)
+        });
+        if let Some(shell) = shell
+            && !keep_shell
+        {
+            return Err(EntryError::ShellScript {
+                script: current,
+                shell: shell.clone(),
+            });
+        }
+        let script = current.clone();
+        if next.len() == 2 {
+            let env = find(image, &next[0], path, workdir)?;
+            programs.push(Program {
+                path: env,
+                role: format!("#! of {script}"),
+            });
+        }
+        current = find(image, next.last().expect("one or two"), path, workdir)?;
+        role = format!("#! interpreter of {script}");
+    }
+    Err(EntryError::TooDeep {
+        script: programs.last().map(|p| p.path.clone()).unwrap_or_default(),
+    })
+}
+
+/// `name` as the runtime finds it: a path (relative to `workdir`), or the
+/// first executable file of that name in `path`.
+fn find(image: &dyn Programs, name: &str, path: &str, workdir: &str) -> Result<String, EntryError> {
+    if name.contains('/') {
+        let joined = if name.starts_with('/') {
+            name.to_string()
+        } else {
+            format!("{}/{name}", workdir.trim_end_matches('/'))
+        };
+        // `./x` and `a//b` are cleaned; `..` is left to the image's resolver.
+        let parts: Vec<&str> = joined
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect();
+        let full = format!("/{}", parts.join("/"));
+        return match image.real_path(&full) {
+            Some(_) => Ok(full),
+            None => Err(EntryError::NotFound {
+                name: name.to_string(),
+                searched: full,
+            }),
+        };
+    }
+    for dir in path.split(':').filter(|d| d.starts_with('/')) {
+        let candidate = format!("{}/{name}", dir.trim_end_matches('/'));
+        if let Some(real) = image.real_path(&candidate)
+            && image.is_executable(&real)
+        {
+            return Ok(candidate);
+        }
+    }
+    Err(EntryError::NotFound {
+        name: name.to_string(),
+        searched: format!("PATH={path}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// path → (executable, #! line); symlinks as path → target.
+    #[derive(Default)]
+    struct Fake {
+        files: BTreeMap<&'static str, (bool, Option<&'static str>)>,
+        links: BTreeMap<&'static str, &'static str>,
+    }
+
+    impl Programs for Fake {
+        fn real_path(&self, path: &str) -> Option<String> {
+            let path = self.links.get(path).copied().unwrap_or(path);
+            self.files.contains_key(path).then(|| path.to_string())
+        }
+        fn is_executable(&self, real: &str) -> bool {
+            self.files.get(real).is_some_and(|f| f.0)
+        }
+        fn shebang(&self, real: &str) -> Option<String> {
+            self.files.get(real).and_then(|f| f.1).map(str::to_string)
+        }
+    }
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    fn fake() -> Fake {
+        let mut f = Fake::default();
+        f.files.insert("/usr/bin/redis-check-rdb", (true, None));
+        f.links
+            .insert("/usr/bin/redis-server", "/usr/bin/redis-check-rdb");
+        f.files.insert("/usr/bin/python3.11", (true, None));
+        f.links.insert("/usr/bin/python3", "/usr/bin/python3.11");
+        f.files.insert("/usr/bin/env", (true, None));
+        f.files.insert("/usr/bin/dash", (true, None));
+        f.links.insert("/bin/sh", "/usr/bin/dash");
+        f.files
+            .insert("/app/run.py", (true, Some("/usr/bin/env python3 -u")));
+        f.files.insert("/app/start.sh", (true, Some("/bin/sh -e")));
+        f.files.insert("/app/data.txt", (false, None));
+        f
+    }
+
+    #[test]
+    fn entry_points_resolve_like_a_runtime() {
+        let f = fake();
+        let paths = |words: &[&str], keep_shell| {
+            resolve_entry(&f, &argv(words), DEFAULT_PATH, "/app", keep_shell)
+                .map(|p| p.into_iter().map(|p| p.path).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            paths(&["redis-server"], false),
+            Ok(vec!["/usr/bin/redis-server".to_string()])
+        );
+        assert_eq!(
+            paths(&["./run.py"], false),
+            Ok(argv(&["/app/run.py", "/usr/bin/env", "/usr/bin/python3"]))
+        );
+        assert_eq!(
+            paths(&["/app/start.sh"], false),
+            Err(EntryError::ShellScript {
+                script: "/app/start.sh".into(),
+                shell: "/bin/sh".into()
+            })
+        );
+        assert_eq!(
+            paths(&["/app/start.sh"], true),
+            Ok(argv(&["/app/start.sh", "/bin/sh"]))
+        );
+        assert!(matches!(
+            paths(&["nginx"], false),
+            Err(EntryError::NotFound { .. })
+        ));
+        assert!(matches!(
+            paths(&["/app/data.txt"], false),
+            Err(EntryError::NotExecutable { .. })
+        ));
+        assert_eq!(paths(&[], false), Err(EntryError::Empty));
+    }
+}
