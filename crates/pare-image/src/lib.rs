@@ -29,6 +29,7 @@ pub mod reference;
 pub mod rootfs;
 pub mod scan;
 pub mod source;
+pub mod spool;
 pub mod store;
 pub mod tree;
 pub mod write;

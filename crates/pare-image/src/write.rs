@@ -24,6 +24,7 @@ use crate::image::{Image, TeeReader};
 use crate::oci::{CONTAINERD_NAME, REF_NAME};
 use crate::reference::ImageRef;
 use crate::source::Source;
+use crate::spool::Spool;
 use crate::tree::{DataSource, FileTree, NodeKind};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -54,12 +55,20 @@ struct Blob {
     media_type: String,
 }
 
-/// Writes `source` to `destination`.
-pub fn write_image(
-    source: &Source,
-    destination: &ImageRef,
-    options: &WriteOptions,
-) -> Result<Written> {
+/// A destination made ready: the staging folder every blob goes to first.
+struct Prepared {
+    target: PathBuf,
+    name: Option<String>,
+    archive: Format,
+    compression: Compression,
+    parent: PathBuf,
+    staging: tempfile::TempDir,
+    layout: Layout,
+    shown: String,
+}
+
+/// Checks `destination` and stages beside it.
+fn prepare(destination: &ImageRef, options: &WriteOptions) -> Result<Prepared> {
     let (target, name, archive) = match destination {
         ImageRef::DockerArchive { path, name } => (path, name, Format::DockerArchive),
         ImageRef::Oci { dir, name } => (dir, name, Format::OciDir),
@@ -97,7 +106,26 @@ pub fn write_image(
         .tempdir_in(&parent)
         .map_err(|e| Error::io(parent.display(), e))?;
     let layout = Layout::new(staging.path())?;
+    Ok(Prepared {
+        target: target.clone(),
+        name: name.clone(),
+        archive,
+        compression,
+        parent,
+        staging,
+        layout,
+        shown,
+    })
+}
 
+/// Writes `source` to `destination`.
+pub fn write_image(
+    source: &Source,
+    destination: &ImageRef,
+    options: &WriteOptions,
+) -> Result<Written> {
+    let prepared = prepare(destination, options)?;
+    let (layout, compression) = (&prepared.layout, prepared.compression);
     let (config_bytes, layers) = match source {
         Source::Image(image) => {
             let mut layers = Vec::new();
@@ -126,7 +154,53 @@ pub fn write_image(
             (bytes, vec![blob])
         }
     };
-    let config = layout.put_bytes(&config_bytes, OCI_CONFIG)?;
+    let source_name = match source {
+        Source::Image(image) => image.names.first().cloned(),
+        Source::Root { .. } => None,
+    };
+    finish(prepared, destination, &config_bytes, layers, source_name)
+}
+
+/// Writes a new one-layer image: `tree` as its layer (file bytes from
+/// `spool` or the host), `config` with that layer's diff_id added.
+pub fn write_built_image(
+    tree: &FileTree,
+    spool: Option<&Spool>,
+    config: &oci_spec::image::ImageConfiguration,
+    mtime_clamp: Option<u64>,
+    destination: &ImageRef,
+    options: &WriteOptions,
+) -> Result<Written> {
+    let prepared = prepare(destination, options)?;
+    let (blob, diff_id) = prepared.layout.write_layer(prepared.compression, |out| {
+        write_layer_tar_from(tree, out, mtime_clamp, spool)
+    })?;
+    let mut config = config.clone();
+    config.rootfs_mut().set_diff_ids(vec![diff_id.to_string()]);
+    let bytes = serde_json::to_vec(&config).expect("config serialises");
+    finish(prepared, destination, &bytes, vec![blob], None)
+}
+
+/// Writes config, manifest and index, and moves the result into place.
+fn finish(
+    prepared: Prepared,
+    destination: &ImageRef,
+    config_bytes: &[u8],
+    layers: Vec<Blob>,
+    source_name: Option<String>,
+) -> Result<Written> {
+    let Prepared {
+        target,
+        name,
+        archive,
+        parent,
+        staging,
+        layout,
+        shown,
+        ..
+    } = prepared;
+    let target = &target;
+    let config = layout.put_bytes(config_bytes, OCI_CONFIG)?;
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
@@ -135,10 +209,6 @@ pub fn write_image(
     });
     let manifest = layout.put_bytes(&to_json(&manifest), OCI_MANIFEST)?;
 
-    let source_name = match source {
-        Source::Image(image) => image.names.first().cloned(),
-        Source::Root { .. } => None,
-    };
     let name = name.clone().or(source_name);
     let mut manifest_entry = descriptor(&manifest);
     if let Some(name) = &name {
@@ -354,6 +424,16 @@ pub fn write_layer_tar(
     out: &mut dyn Write,
     mtime_clamp: Option<u64>,
 ) -> Result<()> {
+    write_layer_tar_from(tree, out, mtime_clamp, None)
+}
+
+/// Like [`write_layer_tar`], reading files that live in layers from `spool`.
+pub fn write_layer_tar_from(
+    tree: &FileTree,
+    out: &mut dyn Write,
+    mtime_clamp: Option<u64>,
+    spool: Option<&Spool>,
+) -> Result<()> {
     let mut builder = tar::Builder::new(out);
     let mut first_path: Vec<Option<String>> = vec![None; tree.contents().len()];
     for (path, node) in tree.iter() {
@@ -395,7 +475,7 @@ pub fn write_layer_tar(
                     let content = tree.content(*id);
                     header.set_entry_type(tar::EntryType::Regular);
                     header.set_size(content.size);
-                    let reader = open_content(&content.source, content.size, &context())?;
+                    let reader = open_content(&content.source, content.size, spool, &context())?;
                     builder.append_data(&mut header, path, reader)
                 }
             }
@@ -430,7 +510,12 @@ pub fn write_layer_tar(
 
 /// Opens a file's bytes, insisting on exactly `size` of them: a file that
 /// grows or shrinks while being copied would corrupt the tar.
-fn open_content(source: &DataSource, size: u64, context: &str) -> Result<Box<dyn Read>> {
+fn open_content(
+    source: &DataSource,
+    size: u64,
+    spool: Option<&Spool>,
+    context: &str,
+) -> Result<Box<dyn Read>> {
     match source {
         DataSource::Host(path) => {
             let file = fs::OpenOptions::new()
@@ -450,10 +535,13 @@ fn open_content(source: &DataSource, size: u64, context: &str) -> Result<Box<dyn
                 remaining: size,
             }))
         }
-        DataSource::Layer { .. } => Err(Error::unsupported(
-            context,
-            "writing files that live in layers (not yet implemented)",
-        )),
+        DataSource::Layer { layer, offset } => match spool {
+            Some(spool) => spool.open(*layer, *offset, context),
+            None => Err(Error::unsupported(
+                context,
+                "writing a file that lives in a layer without its bytes spooled",
+            )),
+        },
     }
 }
 

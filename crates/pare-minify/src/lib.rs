@@ -5,6 +5,7 @@
 //! new image holding only those. This first part resolves entry points the
 //! way a container runtime does ([`entry`]).
 
+pub mod build;
 pub mod entry;
 
 pub use entry::{EntryError, Program, Programs, resolve_entry};

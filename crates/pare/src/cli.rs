@@ -42,6 +42,37 @@ pub enum Command {
     /// LOLBins, setuid files and more.
     #[command(after_help = AUDIT_HELP)]
     Audit(AuditArgs),
+    /// Rebuild an image from scratch with only what its entry point needs.
+    #[command(after_help = IMAGE_HELP)]
+    Minify(MinifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MinifyArgs {
+    /// The image to minify.
+    pub image: String,
+    /// Where to write the result (docker-archive:, oci:, oci-archive:).
+    #[arg(short, long, value_name = "DEST")]
+    pub output: String,
+    /// Only the static closure (the entry point and what the loader
+    /// loads); the traced run is not built yet, so this is the only mode.
+    #[arg(long)]
+    pub static_only: bool,
+    /// Run this program instead of the image's Entrypoint.
+    #[arg(long, value_name = "PATH")]
+    pub entrypoint: Option<String>,
+    /// Arguments instead of the image's Cmd (repeat for each).
+    #[arg(long, value_name = "ARG")]
+    pub cmd: Vec<String>,
+    /// Also keep these programs and what they load (repeat for each).
+    #[arg(long, value_name = "PROGRAM")]
+    pub include_bin: Vec<String>,
+    /// Keep the shell a script entry point runs under.
+    #[arg(long)]
+    pub keep_shell: bool,
+    /// Write the image even if a needed library is not in it.
+    #[arg(long)]
+    pub allow_missing: bool,
 }
 
 const AUDIT_HELP: &str = "\

@@ -10,6 +10,7 @@ use crate::cli::{Cli, Command};
 mod audit;
 mod copy;
 mod inspect;
+mod minify;
 mod sbom;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Copy(args) => copy::run(args, &platform),
         Command::Sbom(args) => sbom::run(args, &platform),
         Command::Audit(args) => audit::run(args, &platform),
+        Command::Minify(args) => minify::run(args, &platform),
     }
 }
 

@@ -3,9 +3,12 @@
 #![allow(dead_code)]
 
 use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -200,4 +203,82 @@ pub fn jsonschema_available() -> Option<()> {
         eprintln!("skipping: python jsonschema is missing");
         None
     }
+}
+
+/// A container started by a test, removed when the test ends.
+pub struct Container(pub String);
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f", &self.0])
+            .output();
+    }
+}
+
+/// Sends one RESP command and reads one reply line.
+pub fn redis_call(stream: &mut TcpStream, args: &[&str]) -> String {
+    let mut request = format!("*{}\r\n", args.len());
+    for a in args {
+        request.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    if line.starts_with('$') && !line.starts_with("$-1") {
+        let mut value = String::new();
+        reader.read_line(&mut value).unwrap();
+        return value.trim_end().to_string();
+    }
+    line.trim_end().to_string()
+}
+
+pub fn connect(port: u16) -> TcpStream {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => {
+                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                return s;
+            }
+            Err(e) if Instant::now() > deadline => panic!("redis never listened: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// `docker load`s `archive` (which must name `tagged`), checks redis in it
+/// answers, and removes the image.
+pub fn assert_loaded_redis_answers(archive: &Path, tagged: &str, value: &str) {
+    let loaded = run("docker", &["load", "-i", archive.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&loaded.stdout).contains(tagged));
+    assert_redis_answers(tagged, value);
+    let _ = Command::new("docker").args(["rmi", "-f", tagged]).output();
+}
+
+/// Runs the loaded image `tagged` as redis on a loopback port (host
+/// networking) and checks it answers PING, SET and GET.
+pub fn assert_redis_answers(tagged: &str, value: &str) {
+    let port = 20000 + (std::process::id() % 20000) as u16;
+    let id = run(
+        "docker",
+        &[
+            "run",
+            "-d",
+            "--network",
+            "host",
+            tagged,
+            "redis-server",
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ],
+    );
+    let _container = Container(String::from_utf8_lossy(&id.stdout).trim().to_string());
+    let mut redis = connect(port);
+    assert_eq!(redis_call(&mut redis, &["PING"]), "+PONG");
+    assert_eq!(redis_call(&mut redis, &["SET", "pare", value]), "+OK");
+    assert_eq!(redis_call(&mut redis, &["GET", "pare"]), value);
 }

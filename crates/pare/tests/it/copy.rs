@@ -1,9 +1,6 @@
 //! `pare copy` between transports, checked by skopeo, umoci and Docker.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use sha2::{Digest as _, Sha256};
 
@@ -250,49 +247,6 @@ fn dir_source_becomes_a_loadable_image() {
     assert_eq!(copied["layers"].as_array().unwrap().len(), 1);
 }
 
-/// A container started by a test, removed when the test ends.
-struct Container(String);
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("docker")
-            .args(["rm", "-f", &self.0])
-            .output();
-    }
-}
-
-/// Sends one RESP command and reads one reply line.
-fn redis_call(stream: &mut TcpStream, args: &[&str]) -> String {
-    let mut request = format!("*{}\r\n", args.len());
-    for a in args {
-        request.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-    }
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    if line.starts_with('$') && !line.starts_with("$-1") {
-        let mut value = String::new();
-        reader.read_line(&mut value).unwrap();
-        return value.trim_end().to_string();
-    }
-    line.trim_end().to_string()
-}
-
-fn connect(port: u16) -> TcpStream {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match TcpStream::connect(("127.0.0.1", port)) {
-            Ok(s) => {
-                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-                return s;
-            }
-            Err(e) if Instant::now() > deadline => panic!("redis never listened: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
-        }
-    }
-}
-
 #[test]
 fn docker_loads_and_runs_a_copied_redis_image() {
     require!(docker());
@@ -311,32 +265,5 @@ fn docker_loads_and_runs_a_copied_redis_image() {
         &format!("oci:{}", oci.display()),
         &format!("docker-archive:{}:{tagged}", out.display()),
     ]);
-    let loaded = run("docker", &["load", "-i", out.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&loaded.stdout).contains(tagged));
-
-    // Loopback only: host networking, redis bound to 127.0.0.1.
-    let port = 20000 + (std::process::id() % 20000) as u16;
-    let id = run(
-        "docker",
-        &[
-            "run",
-            "-d",
-            "--network",
-            "host",
-            tagged,
-            "redis-server",
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-        ],
-    );
-    let _container = Container(String::from_utf8_lossy(&id.stdout).trim().to_string());
-    let mut redis = connect(port);
-    assert_eq!(redis_call(&mut redis, &["PING"]), "+PONG");
-    assert_eq!(redis_call(&mut redis, &["SET", "pare", "copied"]), "+OK");
-    assert_eq!(redis_call(&mut redis, &["GET", "pare"]), "copied");
-    let _ = std::process::Command::new("docker")
-        .args(["rmi", "-f", tagged])
-        .output();
+    assert_loaded_redis_answers(&out, tagged, "copied");
 }

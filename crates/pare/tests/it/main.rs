@@ -9,4 +9,5 @@ mod bad_input;
 mod common;
 mod copy;
 mod inspect;
+mod minify;
 mod sbom;

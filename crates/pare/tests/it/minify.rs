@@ -1,0 +1,81 @@
+//! `pare minify --static-only` on the real redis image: the result runs and
+//! answers, holds nothing an attacker wants, and is reproducible.
+
+use serde_json::Value;
+
+use crate::common::*;
+use crate::require;
+
+#[test]
+fn minified_redis_runs_answers_and_is_small_and_reproducible() {
+    require!(docker());
+    let archive = require!(test_image("redis"));
+    let work = tempfile::tempdir().unwrap();
+    let tagged = "pare-test/redis-minified:it";
+    let first = work.path().join("min1.tar");
+    let second = work.path().join("min2.tar");
+    for out in [&first, &second] {
+        pare_ok(&[
+            "minify",
+            "--static-only",
+            archive.to_str().unwrap(),
+            "-o",
+            &format!("docker-archive:{}:{tagged}", out.display()),
+        ]);
+    }
+    // Two runs, the same bytes.
+    assert_eq!(
+        std::fs::read(&first).unwrap(),
+        std::fs::read(&second).unwrap()
+    );
+
+    let minified = inspect_json(first.to_str().unwrap());
+    let size = minified["size_bytes"].as_u64().unwrap();
+    assert!(size <= 20_000_000, "{size} bytes");
+    assert_eq!(minified["layers"].as_array().unwrap().len(), 1);
+    // The configuration is carried over.
+    assert_eq!(minified["config"]["workdir"], "/data");
+    assert_eq!(minified["config"]["cmd"][0], "redis-server");
+
+    let audit: Value = serde_json::from_str(&pare_ok(&[
+        "audit",
+        "--format",
+        "json",
+        first.to_str().unwrap(),
+    ]))
+    .unwrap();
+    for finding in audit["findings"].as_array().unwrap() {
+        let kind = finding["kind"].as_str().unwrap();
+        assert!(
+            !["shell", "package-manager", "busybox"].contains(&kind) && finding["name"] != "base64",
+            "{finding}"
+        );
+    }
+
+    assert_loaded_redis_answers(&first, tagged, "minified");
+}
+
+#[test]
+fn minify_explains_what_it_cannot_do() {
+    let archive = require!(test_image("redis"));
+    let work = tempfile::tempdir().unwrap();
+    let dest = format!("oci:{}", work.path().join("out").display());
+    let cases: &[(&[&str], &str)] = &[
+        (&["--entrypoint", "/usr/bin/not-here"], "not in the image"),
+        (&["--entrypoint", "/etc/passwd"], "not an executable"),
+        (&[], "only --static-only"),
+    ];
+    for (extra, message) in cases {
+        let mut args = vec!["minify", archive.to_str().unwrap(), "-o", &dest];
+        if !extra.is_empty() {
+            args.push("--static-only");
+        }
+        args.extend_from_slice(extra);
+        let out = pare().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(!work.path().join("out").exists(), "nothing written");
+    }
+}
