@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use pare_image::Flattened;
 use pare_image::paths;
-use pare_image::tree::{ContentId, DataSource, FileTree, Node, NodeKind};
+use pare_image::tree::{Content, ContentId, DataSource, FileTree, Node, NodeKind};
 
 /// The tree of the minified image.
 pub struct Kept {
@@ -22,26 +22,10 @@ pub fn kept_tree(flat: &Flattened, keep: &BTreeSet<String>, folders: &[String]) 
     let mut tree = FileTree::new();
     let mut ids: HashMap<ContentId, ContentId> = HashMap::new();
     let mut from_layers = Vec::new();
-    let add_parents = |tree: &mut FileTree, path: &str| {
-        let mut parent = paths::parent(path);
-        let mut missing = Vec::new();
-        while !parent.is_empty() && !tree.contains(parent) {
-            missing.push(parent.to_string());
-            parent = paths::parent(parent);
-        }
-        for dir in missing.into_iter().rev() {
-            let node = match flat.tree.get(&dir) {
-                Some(node) if node.is_dir() => node.clone(),
-                _ => Node::implicit_dir(),
-            };
-            tree.insert(dir, node);
-        }
-    };
     for folder in folders {
         let rel = folder.trim_start_matches('/');
         if let Some(node) = flat.tree.get(rel).filter(|n| n.is_dir()) {
-            add_parents(&mut tree, rel);
-            tree.insert(rel.to_string(), node.clone());
+            insert_with_parents(&mut tree, flat, rel, node.clone());
         }
     }
     for path in keep {
@@ -60,10 +44,58 @@ pub fn kept_tree(flat: &Flattened, keep: &BTreeSet<String>, folders: &[String]) 
             });
             node.kind = NodeKind::File(new);
         }
-        add_parents(&mut tree, rel);
-        tree.insert(rel.to_string(), node);
+        insert_with_parents(&mut tree, flat, rel, node);
     }
     Kept { tree, from_layers }
+}
+
+/// Inserts `node` at `rel` and any folder above it that is not there yet
+/// (as the source has it, or a plain 0755 folder).
+fn insert_with_parents(tree: &mut FileTree, flat: &Flattened, rel: &str, node: Node) {
+    let mut parent = paths::parent(rel);
+    let mut missing = Vec::new();
+    while !parent.is_empty() && !tree.contains(parent) {
+        missing.push(parent.to_string());
+        parent = paths::parent(parent);
+    }
+    for dir in missing.into_iter().rev() {
+        let node = match flat.tree.get(&dir) {
+            Some(node) if node.is_dir() => node.clone(),
+            _ => Node::implicit_dir(),
+        };
+        tree.insert(dir, node);
+    }
+    tree.insert(rel.to_string(), node);
+}
+
+/// Adds files made for the new image (package metadata): written under
+/// `scratch` (a temporary folder) and read from there when the layer is
+/// written; 0644 root-owned, with `mtime`.
+pub fn add_new_files(
+    tree: &mut FileTree,
+    flat: &Flattened,
+    files: &[(String, Vec<u8>)],
+    scratch: &std::path::Path,
+    mtime: u64,
+) -> std::io::Result<()> {
+    for (index, (rel, bytes)) in files.iter().enumerate() {
+        let host = scratch.join(index.to_string());
+        std::fs::write(&host, bytes)?;
+        let id = tree.add_content(Content {
+            source: DataSource::Host(host),
+            size: bytes.len() as u64,
+        });
+        let node = Node {
+            kind: NodeKind::File(id),
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            mtime,
+            xattrs: Vec::new(),
+        };
+        insert_with_parents(tree, flat, rel, node);
+    }
+    Ok(())
 }
 
 /// Size and file count of a tree, as `inspect` counts them.

@@ -7,5 +7,6 @@
 
 pub mod build;
 pub mod entry;
+pub mod metadata;
 
 pub use entry::{EntryError, Program, Programs, resolve_entry};

@@ -8,7 +8,7 @@ use pare_image::source::FlattenOptions;
 use pare_image::spool::Spool;
 use pare_image::write::{WriteOptions, write_built_image};
 use pare_image::{ImageRef, Platform, Source};
-use pare_minify::build::{kept_tree, totals};
+use pare_minify::build::{add_new_files, kept_tree, totals};
 use pare_minify::entry::DEFAULT_PATH;
 use pare_minify::resolve_entry;
 
@@ -43,7 +43,11 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
 
     let flat = source
         .flatten_with(FlattenOptions {
-            capture: Some(Box::new(|p: &str, _| p == "etc/ld.so.cache")),
+            capture: Some({
+                // The loader's cache, and what sbom reads (package databases).
+                let sbom = pare_sbom::capture_predicate();
+                Box::new(move |p: &str, size| p == "etc/ld.so.cache" || sbom(p, size))
+            }),
             scanners: vec![Box::new(ElfScanner)],
         })
         .with_context(|| format!("reading {}", source.reference()))?;
@@ -97,8 +101,28 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
             missing.name, missing.needed_by
         );
     }
-    let keep: BTreeSet<String> = closure.keep.keys().cloned().collect();
-    let kept = kept_tree(&flat, &keep, std::slice::from_ref(&workdir));
+    let mut keep: BTreeSet<String> = closure.keep.keys().cloned().collect();
+    // The OS's identity, so scanners still know the distribution.
+    for release in ["etc/os-release", "usr/lib/os-release"] {
+        if let Ok((real, links)) = flat.tree.resolve_traced(release)
+            && flat.tree.get(&real).is_some()
+        {
+            keep.insert(format!("/{real}"));
+            keep.extend(links.iter().map(|l| format!("/{l}")));
+        }
+    }
+    let mut kept = kept_tree(&flat, &keep, std::slice::from_ref(&workdir));
+    let status_d = pare_minify::metadata::dpkg_status_d(&flat, &keep);
+    let scratch = tempfile::tempdir().context("a temporary folder")?;
+    let status_mtime = flat.tree.get("var/lib/dpkg/status").map_or(0, |n| n.mtime);
+    add_new_files(
+        &mut kept.tree,
+        &flat,
+        &status_d,
+        scratch.path(),
+        status_mtime,
+    )
+    .context("writing package metadata")?;
     let spool = match &source {
         Source::Image(image) => Some(Spool::fill(image, &kept.from_layers)?),
         Source::Root { .. } => None,

@@ -282,3 +282,18 @@ pub fn assert_redis_answers(tagged: &str, value: &str) {
     assert_eq!(redis_call(&mut redis, &["SET", "pare", value]), "+OK");
     assert_eq!(redis_call(&mut redis, &["GET", "pare"]), value);
 }
+
+/// Syft without its update check (no network here).
+pub fn syft(args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new("syft")
+        .args(args)
+        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "syft {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

@@ -37,19 +37,48 @@ fn minified_redis_runs_answers_and_is_small_and_reproducible() {
     assert_eq!(minified["config"]["workdir"], "/data");
     assert_eq!(minified["config"]["cmd"][0], "redis-server");
 
-    let audit: Value = serde_json::from_str(&pare_ok(&[
-        "audit",
-        "--format",
-        "json",
-        first.to_str().unwrap(),
-    ]))
-    .unwrap();
+    let json = |command: &str| -> Value {
+        serde_json::from_str(&pare_ok(&[
+            command,
+            "--format",
+            "json",
+            first.to_str().unwrap(),
+        ]))
+        .unwrap()
+    };
+    let audit = json("audit");
     for finding in audit["findings"].as_array().unwrap() {
         let kind = finding["kind"].as_str().unwrap();
         assert!(
             !["shell", "package-manager", "busybox"].contains(&kind) && finding["name"] != "base64",
             "{finding}"
         );
+    }
+
+    // Scanners still see what is inside: the packages that own kept files.
+    let ours = json("sbom");
+    let names = |packages: &Value| -> Vec<String> {
+        packages
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut listed = vec![("pare", names(&ours["packages"]))];
+    if tool("syft").is_some() {
+        let reference = format!("docker-archive:{}", first.display());
+        let syft: Value =
+            serde_json::from_slice(&syft(&["-q", &reference, "-o", "json"]).stdout).unwrap();
+        listed.push(("syft", names(&syft["artifacts"])));
+    }
+    for (who, packages) in listed {
+        for present in ["libc6", "libssl3"] {
+            assert!(packages.iter().any(|p| p == present), "{who}: {packages:?}");
+        }
+        for gone in ["bash", "apt", "dpkg"] {
+            assert!(!packages.iter().any(|p| p == gone), "{who}: {packages:?}");
+        }
     }
 
     assert_loaded_redis_answers(&first, tagged, "minified");

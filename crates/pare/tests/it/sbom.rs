@@ -191,21 +191,6 @@ fn sbom_knows_which_layer_brought_a_package() {
     assert!(files.contains(&"/lib64/ld-linux-x86-64.so.2"), "{files:?}");
 }
 
-/// Syft without its update check (no network here).
-fn syft(args: &[&str]) -> std::process::Output {
-    let out = std::process::Command::new("syft")
-        .args(args)
-        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "syft {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 #[test]
 fn cyclonedx_and_spdx_are_valid_against_the_official_schemas() {
     require!(jsonschema_available());
