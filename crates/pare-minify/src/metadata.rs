@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 
 use pare_image::Flattened;
+use pare_image::tree::NodeKind;
 use pare_sbom::control;
 
 const STATUS: &str = "var/lib/dpkg/status";
@@ -58,7 +59,39 @@ pub fn dpkg_status_d(flat: &Flattened, kept: &BTreeSet<String>) -> Vec<NewFile> 
                     .is_some_and(|(_, path)| resolves_to_kept(path))
             })
             .collect();
-        if kept_lines.is_empty() {
+        // A package whose only kept path is a symlink (redis-server owns
+        // just /usr/bin/redis-server -> redis-check-rdb) still survives:
+        // its .list names every path it installed, links included.
+        let owns_kept_link = || {
+            [
+                format!("{INFO}/{name}.list"),
+                format!("{INFO}/{name}:{arch}.list"),
+            ]
+            .iter()
+            .find_map(|p| flat.read(p).ok().flatten())
+            .is_some_and(|list| {
+                String::from_utf8_lossy(&list).lines().any(|path| {
+                    // A link to a folder is a folder to dpkg (`/lib` on a
+                    // merged-/usr system is listed by every library package).
+                    let rel = path.trim_start_matches('/');
+                    let Ok(link) = flat.tree.resolve(rel, false) else {
+                        return false;
+                    };
+                    let is_link = flat
+                        .tree
+                        .get(&link)
+                        .is_some_and(|n| matches!(n.kind, NodeKind::Symlink(_)));
+                    let to_folder = flat
+                        .tree
+                        .resolve(&link, true)
+                        .ok()
+                        .and_then(|real| flat.tree.get(&real).map(|n| n.is_dir()))
+                        .unwrap_or(false);
+                    is_link && !to_folder && kept.contains(&format!("/{link}"))
+                })
+            })
+        };
+        if kept_lines.is_empty() && !owns_kept_link() {
             continue;
         }
         // The paragraph exactly as dpkg wrote it.
@@ -72,10 +105,12 @@ pub fn dpkg_status_d(flat: &Flattened, kept: &BTreeSet<String>) -> Vec<NewFile> 
             format!("{STATUS_D}/{name}"),
             format!("{}\n", text.join("\n")).into_bytes(),
         ));
-        out.push((
-            format!("{STATUS_D}/{name}.md5sums"),
-            format!("{}\n", kept_lines.join("\n")).into_bytes(),
-        ));
+        if !kept_lines.is_empty() {
+            out.push((
+                format!("{STATUS_D}/{name}.md5sums"),
+                format!("{}\n", kept_lines.join("\n")).into_bytes(),
+            ));
+        }
     }
     out
 }
