@@ -8,5 +8,6 @@
 pub mod build;
 pub mod entry;
 pub mod metadata;
+pub mod rules;
 
 pub use entry::{EntryError, Program, Programs, resolve_entry};

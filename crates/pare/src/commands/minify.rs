@@ -46,7 +46,9 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
             capture: Some({
                 // The loader's cache, and what sbom reads (package databases).
                 let sbom = pare_sbom::capture_predicate();
-                Box::new(move |p: &str, size| p == "etc/ld.so.cache" || sbom(p, size))
+                Box::new(move |p: &str, size| {
+                    p == "etc/ld.so.cache" || pare_minify::rules::wants(p) || sbom(p, size)
+                })
             }),
             scanners: vec![Box::new(ElfScanner)],
         })
@@ -111,18 +113,37 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
             keep.extend(links.iter().map(|l| format!("/{l}")));
         }
     }
+    // CA certificates, when a TLS library is kept.
+    if keep.iter().any(|p| pare_minify::rules::is_tls_library(p)) {
+        for bundle in pare_minify::rules::CA_CERTIFICATES {
+            if let Ok((real, links)) = flat.tree.resolve_traced(bundle)
+                && flat.tree.get(&real).is_some()
+            {
+                let real_node = flat.tree.get(&real);
+                if real_node.is_some_and(|n| n.is_dir()) {
+                    // A folder of certificates: everything in it.
+                    keep.extend(flat.tree.descendants(&real).map(|(p, _)| format!("/{p}")));
+                }
+                keep.insert(format!("/{real}"));
+                keep.extend(links.iter().map(|l| format!("/{l}")));
+            }
+        }
+    }
     let mut kept = kept_tree(&flat, &keep, std::slice::from_ref(&workdir));
+    let users = pare_minify::rules::users_and_groups(&flat, &kept.tree, runtime.user().as_deref());
     let status_d = pare_minify::metadata::dpkg_status_d(&flat, &keep);
     let scratch = tempfile::tempdir().context("a temporary folder")?;
     let status_mtime = flat.tree.get("var/lib/dpkg/status").map_or(0, |n| n.mtime);
+    let mut new_files = status_d;
+    new_files.extend(users);
     add_new_files(
         &mut kept.tree,
         &flat,
-        &status_d,
+        &new_files,
         scratch.path(),
         status_mtime,
     )
-    .context("writing package metadata")?;
+    .context("writing package metadata and users")?;
     let spool = match &source {
         Source::Image(image) => Some(Spool::fill(image, &kept.from_layers)?),
         Source::Root { .. } => None,

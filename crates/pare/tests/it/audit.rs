@@ -2,9 +2,7 @@
 //! content wherever it hides, SARIF against the official schema, and the
 //! `--fail-on` exit status.
 
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 
 use serde_json::Value;
 
@@ -101,45 +99,6 @@ fn audit_finds_busybox_and_its_applets_via_it() {
     }
     // Applets the catalog does not list (ls) are not findings of their own.
     assert!(at(&report, "/bin/ls").is_empty());
-}
-
-/// The bytes of `member` from the layers of a `docker save` archive.
-fn file_from_docker_archive(archive: &Path, member: &str) -> Vec<u8> {
-    let open = || tar::Archive::new(std::fs::File::open(archive).unwrap());
-    let mut manifest = String::new();
-    let mut outer = open();
-    for entry in outer.entries().unwrap() {
-        let mut entry = entry.unwrap();
-        if entry.path().unwrap().to_str() == Some("manifest.json") {
-            entry.read_to_string(&mut manifest).unwrap();
-        }
-    }
-    let manifest: Value = serde_json::from_str(&manifest).unwrap();
-    let layers: Vec<String> = manifest[0]["Layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l.as_str().unwrap().to_string())
-        .collect();
-    let mut found = None;
-    let mut outer = open();
-    for entry in outer.entries().unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.path().unwrap().to_string_lossy().into_owned();
-        if !layers.contains(&name) {
-            continue;
-        }
-        let mut layer = tar::Archive::new(entry);
-        for file in layer.entries().unwrap() {
-            let mut file = file.unwrap();
-            if file.path().unwrap().to_str() == Some(member) {
-                let mut bytes = Vec::new();
-                file.read_to_end(&mut bytes).unwrap();
-                found = Some(bytes);
-            }
-        }
-    }
-    found.unwrap_or_else(|| panic!("{member} not in {}", archive.display()))
 }
 
 #[test]

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -296,4 +296,43 @@ pub fn syft(args: &[&str]) -> std::process::Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// The bytes of `member` from the layers of a `docker save` archive.
+pub fn file_from_docker_archive(archive: &Path, member: &str) -> Vec<u8> {
+    let open = || tar::Archive::new(std::fs::File::open(archive).unwrap());
+    let mut manifest = String::new();
+    let mut outer = open();
+    for entry in outer.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().to_str() == Some("manifest.json") {
+            entry.read_to_string(&mut manifest).unwrap();
+        }
+    }
+    let manifest: Value = serde_json::from_str(&manifest).unwrap();
+    let layers: Vec<String> = manifest[0]["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect();
+    let mut found = None;
+    let mut outer = open();
+    for entry in outer.entries().unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        if !layers.contains(&name) {
+            continue;
+        }
+        let mut layer = tar::Archive::new(entry);
+        for file in layer.entries().unwrap() {
+            let mut file = file.unwrap();
+            if file.path().unwrap().to_str() == Some(member) {
+                let mut bytes = Vec::new();
+                file.read_to_end(&mut bytes).unwrap();
+                found = Some(bytes);
+            }
+        }
+    }
+    found.unwrap_or_else(|| panic!("{member} not in {}", archive.display()))
 }

@@ -109,3 +109,33 @@ fn minify_explains_what_it_cannot_do() {
         assert!(!work.path().join("out").exists(), "nothing written");
     }
 }
+
+#[test]
+fn minify_keeps_the_users_the_image_names_and_ca_certificates_for_tls() {
+    let archive = require!(test_image("python"));
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("min.tar");
+    // openssl links libssl: the CA bundle must come along.
+    pare_ok(&[
+        "minify",
+        "--static-only",
+        "--include-bin",
+        "openssl",
+        archive.to_str().unwrap(),
+        "-o",
+        &format!("docker-archive:{}", out.display()),
+    ]);
+    let text = |member: &str| String::from_utf8(file_from_docker_archive(&out, member)).unwrap();
+    // USER nobody, and root who owns every kept file; nobody else.
+    let users: Vec<String> = text("etc/passwd")
+        .lines()
+        .map(|l| l.split(':').next().unwrap().to_string())
+        .collect();
+    assert_eq!(users, ["root", "nobody"]);
+    let groups: Vec<String> = text("etc/group")
+        .lines()
+        .map(|l| l.split(':').next().unwrap().to_string())
+        .collect();
+    assert_eq!(groups, ["root", "nogroup"]);
+    assert!(text("etc/ssl/certs/ca-certificates.crt").contains("BEGIN CERTIFICATE"));
+}
