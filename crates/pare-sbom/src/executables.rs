@@ -78,16 +78,13 @@ impl ContentScanner for ExecutableScanner {
         let cache = ReadCache::new(file);
         let sections = match object::read::File::parse(&cache) {
             Ok(binary) if binary.format() == object::BinaryFormat::Elf => {
-                let data = |name: &str| {
-                    let section = binary.section_by_name(name)?;
-                    section.data().ok().map(<[u8]>::to_vec)
-                };
                 let has_sections = binary.sections().next().is_some();
-                Some((
-                    has_sections,
-                    data(".go.buildinfo").is_some(),
-                    data(".dep-v0"),
-                ))
+                // Only the audit data is read; Go's is streamed below anyway.
+                let is_go = binary.section_by_name(".go.buildinfo").is_some();
+                let audit = binary
+                    .section_by_name(".dep-v0")
+                    .and_then(|section| section.data().ok().map(<[u8]>::to_vec));
+                Some((has_sections, is_go, audit))
             }
             // Not ELF, or not one `object` can read: let the stream decide.
             _ => None,

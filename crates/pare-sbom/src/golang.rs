@@ -149,20 +149,17 @@ pub fn packages(embedded: &GoEmbedded, path: &str, layer: Option<usize>) -> Vec<
     }
     let package = |module: &Module, version: String| {
         let module = module.replace.as_deref().unwrap_or(module);
-        Package {
-            name: module.path.clone(),
-            purl: package_url(&module.path, &version),
-            cpes: module_cpes(&module.path, &version),
-            version,
-            kind: PackageType::GoModule,
-            licenses: Vec::new(),
-            source: None,
-            source_version: None,
-            architecture: arch.clone(),
-            files: vec![path.to_string()],
-            found_at: path.to_string(),
+        Package::in_binary(
+            PackageType::GoModule,
+            module.path.clone(),
+            version.clone(),
+            package_url(&module.path, &version),
+            module_cpes(&module.path, &version),
+            Vec::new(),
+            arch.clone(),
+            path,
             layer,
-        }
+        )
     };
     let mut out: Vec<Package> = info
         .deps
@@ -184,26 +181,24 @@ pub fn packages(embedded: &GoEmbedded, path: &str, layer: Option<usize>) -> Vec<
     if !out.is_empty()
         && let Some(cpe) = stdlib_cpe(&go_version)
     {
-        out.push(Package {
-            name: "stdlib".into(),
-            purl: purl::build(
-                "golang",
-                None,
-                "stdlib",
-                go_version.trim_start_matches("go"),
-                &[],
-            ),
-            cpes: vec![cpe],
-            version: go_version.clone(),
-            kind: PackageType::GoModule,
-            licenses: vec!["BSD-3-Clause".into()],
-            source: None,
-            source_version: None,
-            architecture: None,
-            files: vec![path.to_string()],
-            found_at: path.to_string(),
+        let purl = purl::build(
+            "golang",
+            None,
+            "stdlib",
+            go_version.trim_start_matches("go"),
+            &[],
+        );
+        out.push(Package::in_binary(
+            PackageType::GoModule,
+            "stdlib".into(),
+            go_version.clone(),
+            purl,
+            vec![cpe],
+            vec!["BSD-3-Clause".into()],
+            None,
+            path,
             layer,
-        });
+        ));
     }
     out
 }

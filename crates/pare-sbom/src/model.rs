@@ -57,6 +57,38 @@ pub struct Package {
     pub layer: Option<usize>,
 }
 
+impl Package {
+    /// A package compiled into the binary at `path` (absolute): it owns
+    /// that file and was found there.
+    #[allow(clippy::too_many_arguments)]
+    pub fn in_binary(
+        kind: PackageType,
+        name: String,
+        version: String,
+        purl: String,
+        cpes: Vec<String>,
+        licenses: Vec<String>,
+        architecture: Option<String>,
+        path: &str,
+        layer: Option<usize>,
+    ) -> Package {
+        Package {
+            name,
+            version,
+            kind,
+            purl,
+            cpes,
+            licenses,
+            source: None,
+            source_version: None,
+            architecture,
+            files: vec![path.to_string()],
+            found_at: path.to_string(),
+            layer,
+        }
+    }
+}
+
 /// The operating system an image says it is (`etc/os-release`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Distro {

@@ -29,23 +29,24 @@ pub fn packages(json: &[u8], path: &str, layer: Option<usize>) -> Result<Vec<Pac
         .packages
         .into_iter()
         .filter(|p| p.kind.as_deref().unwrap_or("runtime") == "runtime" && !p.name.is_empty())
-        .map(|p| Package {
-            purl: purl::build("cargo", None, &p.name, &p.version, &[]),
-            cpes: vec![format!(
+        .map(|p| {
+            let purl = purl::build("cargo", None, &p.name, &p.version, &[]);
+            let cpe = format!(
                 "cpe:2.3:a:{0}:{0}:{1}:*:*:*:*:*:*:*",
                 purl::cpe_escape(&p.name),
                 purl::cpe_escape(&p.version)
-            )],
-            name: p.name,
-            version: p.version,
-            kind: PackageType::RustCrate,
-            licenses: Vec::new(),
-            source: None,
-            source_version: None,
-            architecture: None,
-            files: vec![path.to_string()],
-            found_at: path.to_string(),
-            layer,
+            );
+            Package::in_binary(
+                PackageType::RustCrate,
+                p.name,
+                p.version,
+                purl,
+                vec![cpe],
+                Vec::new(),
+                None,
+                path,
+                layer,
+            )
         })
         .collect())
 }
