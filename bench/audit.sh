@@ -4,16 +4,10 @@
 # in one run. Prints a Markdown table for BENCHMARKS.md.
 #
 #   bench/audit.sh [IMAGE_NAME...]   (default: debian redis python busybox)
-set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-IMAGES_DIR="${PARE_TEST_IMAGES:-/var/cache/pare-test-images/v1}"
+source "$(dirname "$0")/common.sh"
+require hyperfine
 NAMES=("${@:-debian redis python busybox}")
 read -r -a NAMES <<<"${NAMES[*]}"
-PARE="$ROOT/target/release/pare"
-cargo build --release -q --manifest-path "$ROOT/Cargo.toml"
-command -v hyperfine >/dev/null || { echo "bench: hyperfine is required" >&2; exit 1; }
-WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
-peak_kb() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n1; }
 
 echo "| image | form | pare audit | pare sbom | audit/sbom time | audit peak RSS | findings |"
 echo "|---|---|---|---|---|---|---|"

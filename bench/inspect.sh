@@ -7,16 +7,9 @@
 # Peers (each reads every layer of the archive, as pare must to verify it):
 #   skopeo copy docker-archive: -> oci:   (containers/image: reads, hashes, writes)
 #   GNU tar listing of every layer        (no flattening, no hashing: a floor)
-set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-IMAGES_DIR="${PARE_TEST_IMAGES:-/var/cache/pare-test-images/v1}"
+source "$(dirname "$0")/common.sh"
+require hyperfine skopeo
 NAMES=("${@:-redis}")
-PARE="$ROOT/target/release/pare"
-cargo build --release -q --manifest-path "$ROOT/Cargo.toml"
-command -v hyperfine >/dev/null || { echo "bench: install hyperfine (apt-get install hyperfine)" >&2; exit 1; }
-WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
-
-peak_kb() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n1; }
 
 list_layers() { # GNU tar: list every layer of a docker archive, in order
     local archive="$1"

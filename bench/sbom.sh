@@ -4,19 +4,11 @@
 # Markdown table for BENCHMARKS.md.
 #
 #   bench/sbom.sh [IMAGE_NAME...]   (default: debian redis python)
-set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-IMAGES_DIR="${PARE_TEST_IMAGES:-/var/cache/pare-test-images/v1}"
+source "$(dirname "$0")/common.sh"
+require hyperfine syft
 NAMES=("${@:-debian redis python}")
 read -r -a NAMES <<<"${NAMES[*]}"
-PARE="$ROOT/target/release/pare"
-cargo build --release -q --manifest-path "$ROOT/Cargo.toml"
-for tool in hyperfine syft; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
-done
 export SYFT_CHECK_FOR_APP_UPDATE=false  # no network look-up inside the timing
-WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
-peak_kb() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n1; }
 
 echo "| image | form | pare sbom | syft | speed-up | pare peak RSS | syft peak RSS | memory ratio |"
 echo "|---|---|---|---|---|---|---|---|"
