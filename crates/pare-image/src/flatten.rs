@@ -68,15 +68,38 @@ pub struct Captured {
 }
 
 /// Builds a [`FileTree`] one layer at a time.
+///
+/// Applying a layer has two halves: reading its tar ([`LayerParser`], which
+/// needs nothing from the layers below, so several layers can be read at
+/// once on different threads) and applying what was read to the tree, in
+/// layer order ([`Flattener::apply_parsed`]).
 #[derive(Default)]
 pub struct Flattener {
+    pub(crate) parser: LayerParser,
     tree: FileTree,
     changes: Vec<LayerChanges>,
     content_layer: Vec<usize>,
-    capture: Option<Box<CapturePredicate>>,
     captured: std::collections::HashMap<ContentId, Captured>,
-    scanners: Vec<Box<dyn ContentScanner>>,
     found: std::collections::HashMap<ContentId, Vec<Finding>>,
+}
+
+/// Reads one layer's tar stream into a [`ParsedLayer`]: the entries'
+/// headers, the bytes of captured files and what the scanners found.
+/// Shared between threads, it holds only the capture predicate and the
+/// scanners.
+#[derive(Default)]
+pub struct LayerParser {
+    capture: Option<Box<CapturePredicate>>,
+    scanners: Vec<Box<dyn ContentScanner>>,
+}
+
+/// One layer as read, not yet applied to a tree.
+pub struct ParsedLayer {
+    /// Entry counts filled in while reading; the rest when applied.
+    changes: LayerChanges,
+    pending: Vec<Pending>,
+    whiteouts: Vec<String>,
+    opaque_dirs: Vec<String>,
 }
 
 enum PendingKind {
@@ -115,22 +138,64 @@ impl Flattener {
     /// A flattener that keeps the bytes of the files `capture` picks (every
     /// version of them, superseded ones included, with their layer).
     pub fn with_capture(capture: Box<CapturePredicate>) -> Self {
-        Flattener {
-            capture: Some(capture),
-            ..Flattener::new()
-        }
+        let mut flattener = Flattener::new();
+        flattener.parser.capture = Some(capture);
+        flattener
     }
 
     /// Also runs `scanner` over the bytes of the regular files it picks
     /// (all scanners share one read of each file).
     pub fn scanning(mut self, scanner: Box<dyn ContentScanner>) -> Self {
-        self.scanners.push(scanner);
+        self.parser.scanners.push(scanner);
         self
     }
 
     /// Applies the next layer; `context` names it in errors.
     pub fn apply_layer(&mut self, reader: impl Read, context: &str) -> Result<()> {
+        let parsed = self.parser.parse(reader, context)?;
+        self.apply_parsed(parsed, context)
+    }
+
+    /// Applies the next layer, already read by [`LayerParser::parse`].
+    pub fn apply_parsed(&mut self, parsed: ParsedLayer, context: &str) -> Result<()> {
         let layer = self.changes.len();
+        let ParsedLayer {
+            mut changes,
+            pending,
+            whiteouts,
+            opaque_dirs,
+        } = parsed;
+        // Deletions see only the lower layers.
+        for dir in &opaque_dirs {
+            if let Ok(dir) = self.tree.resolve(dir, true)
+                && self.tree.get(&dir).is_some_and(Node::is_dir)
+            {
+                let removed = self.tree.remove_descendants(&dir);
+                changes.removed += count_non_dirs(&removed);
+            }
+        }
+        for path in &whiteouts {
+            let resolved = match self.tree.resolve(paths::parent(path), true) {
+                Ok(dir) => paths::child(&dir, paths::file_name(path)),
+                Err(_) => continue,
+            };
+            let removed = self.tree.remove_subtree(&resolved);
+            changes.removed += count_non_dirs(&removed);
+        }
+
+        let mut touched = HashSet::new();
+        for item in pending {
+            self.add(layer, item, &mut changes, &mut touched, context)?;
+        }
+        self.changes.push(changes);
+        Ok(())
+    }
+}
+
+impl LayerParser {
+    /// Reads a layer's tar stream; `context` names it in errors. Needs
+    /// nothing from other layers.
+    pub fn parse(&self, reader: impl Read, context: &str) -> Result<ParsedLayer> {
         let mut changes = LayerChanges::default();
         let mut pending = Vec::new();
         let mut whiteouts = Vec::new();
@@ -247,33 +312,16 @@ impl Flattener {
                 found,
             });
         }
-
-        // Deletions see only the lower layers.
-        for dir in &opaque_dirs {
-            if let Ok(dir) = self.tree.resolve(dir, true)
-                && self.tree.get(&dir).is_some_and(Node::is_dir)
-            {
-                let removed = self.tree.remove_descendants(&dir);
-                changes.removed += count_non_dirs(&removed);
-            }
-        }
-        for path in &whiteouts {
-            let resolved = match self.tree.resolve(paths::parent(path), true) {
-                Ok(dir) => paths::child(&dir, paths::file_name(path)),
-                Err(_) => continue,
-            };
-            let removed = self.tree.remove_subtree(&resolved);
-            changes.removed += count_non_dirs(&removed);
-        }
-
-        let mut touched = HashSet::new();
-        for item in pending {
-            self.add(layer, item, &mut changes, &mut touched, context)?;
-        }
-        self.changes.push(changes);
-        Ok(())
+        Ok(ParsedLayer {
+            changes,
+            pending,
+            whiteouts,
+            opaque_dirs,
+        })
     }
+}
 
+impl Flattener {
     fn add(
         &mut self,
         layer: usize,

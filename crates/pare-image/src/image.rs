@@ -2,6 +2,7 @@
 //! layers that are streamed (never loaded) with their digests checked.
 
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use oci_spec::image::ImageConfiguration;
 
@@ -13,6 +14,10 @@ use crate::reference::{ImageRef, read_bounded};
 use crate::store::{DirStore, Store, TarStore};
 use crate::tree::FileTree;
 use crate::{docker_archive, oci};
+
+/// Layers read at once by [`Image::apply_layers`]; each holds up to a
+/// 2 MB pipe and a few threads, so more would only cost memory.
+const MAX_LAYER_READERS: usize = 4;
 
 /// Manifests, indexes and configs larger than this are refused.
 pub(crate) const MAX_METADATA_BYTES: u64 = 16 * 1024 * 1024;
@@ -290,12 +295,72 @@ impl Image {
     }
 
     /// Feeds every layer, in order, to `flattener`.
+    ///
+    /// Layers are read (inflated, hashed, parsed, scanned) on up to as many
+    /// threads as there are cores, each taking the next unread layer, and
+    /// applied to the tree in order as they arrive: one layer's inflating
+    /// alone cannot keep two cores busy. What waits to be applied is only
+    /// headers and captured metadata, never file bytes. The first failing
+    /// layer in layer order is the error reported.
     pub fn apply_layers(&self, flattener: &mut Flattener) -> Result<()> {
-        for index in 0..self.layers.len() {
-            let context = self.layer_context(index);
-            self.with_layer(index, |tar| flattener.apply_layer(tar, &context))?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.apply_layers_on(flattener, cores.min(MAX_LAYER_READERS))
+    }
+
+    /// [`Image::apply_layers`] with at most `workers` layers read at once.
+    fn apply_layers_on(&self, flattener: &mut Flattener, workers: usize) -> Result<()> {
+        let count = self.layers.len();
+        let workers = workers.min(count);
+        if workers <= 1 {
+            for index in 0..count {
+                let context = self.layer_context(index);
+                self.with_layer(index, |tar| flattener.apply_layer(tar, &context))?;
+            }
+            return Ok(());
         }
-        Ok(())
+        let parser = std::mem::take(&mut flattener.parser);
+        let next = AtomicUsize::new(0);
+        let applied = std::thread::scope(|scope| {
+            let (done, arrivals) = std::sync::mpsc::channel();
+            for _ in 0..workers {
+                let done = done.clone();
+                let (parser, next) = (&parser, &next);
+                scope.spawn(move || {
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        if index >= count {
+                            break;
+                        }
+                        let context = self.layer_context(index);
+                        let parsed = self.with_layer(index, |tar| parser.parse(tar, &context));
+                        // The receiver is gone once a layer failed: stop.
+                        if done.send((index, parsed)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(done);
+            let mut waiting = std::collections::BTreeMap::new();
+            let mut wanted = 0;
+            for (index, parsed) in arrivals {
+                waiting.insert(index, parsed);
+                while let Some(parsed) = waiting.remove(&wanted) {
+                    let applied = parsed.and_then(|parsed| {
+                        flattener.apply_parsed(parsed, &self.layer_context(wanted))
+                    });
+                    if let Err(err) = applied {
+                        // No new layer is started; those being read finish.
+                        next.store(count, Ordering::Relaxed);
+                        return Err(err);
+                    }
+                    wanted += 1;
+                }
+            }
+            Ok(())
+        });
+        flattener.parser = parser;
+        applied
     }
 }
 
@@ -355,5 +420,124 @@ impl<R: Read> Read for TeeReader<'_, R> {
             tee.write_all(&buf[..n])?;
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{E, layer, oci_layout};
+    use crate::tree::{Content, Node, NodeKind};
+
+    /// Every (path, node, content) of a tree, and what each layer did.
+    type Outcome = (Vec<(String, Node, Option<Content>)>, Vec<LayerChanges>);
+
+    fn outcome(flattener: Flattener) -> Outcome {
+        let (tree, changes) = flattener.finish();
+        let nodes = tree
+            .iter()
+            .map(|(path, node)| {
+                let content = match node.kind {
+                    NodeKind::File(id) => Some(tree.content(id).clone()),
+                    _ => None,
+                };
+                (path.to_string(), node.clone(), content)
+            })
+            .collect();
+        (nodes, changes)
+    }
+
+    fn big(size: usize) -> &'static [u8] {
+        Box::leak(vec![7u8; size].into_boxed_slice())
+    }
+
+    /// Layers whose meaning depends on their order: whiteouts, an opaque
+    /// folder, a symlinked parent, hardlinks into a lower layer.
+    fn ordered_layers() -> Vec<Vec<u8>> {
+        use E::*;
+        vec![
+            layer(&[
+                Dir("usr"),
+                Dir("usr/lib"),
+                Sym("lib", "usr/lib"),
+                File("etc/a", b"1"),
+            ]),
+            layer(&[
+                File("lib/x.so", big(3 << 20)),
+                File("etc/b", b"2"),
+                Dir("opt"),
+            ]),
+            layer(&[
+                Whiteout("etc/a"),
+                File("opt/keep", b"3"),
+                Hard("opt/link", "etc/b"),
+            ]),
+            layer(&[Opaque("opt"), File("opt/new", b"4"), File("etc/a", b"5")]),
+            layer(&[File("lib/x.so", b"small now"), Whiteout("etc/b")]),
+            layer(&[
+                Hard("etc/c", "opt/new"),
+                Sym("bin", "usr/bin"),
+                Dir("usr/bin"),
+            ]),
+        ]
+    }
+
+    #[test]
+    fn layers_read_at_once_give_the_tree_of_one_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let layers = ordered_layers();
+        let image = Image::open(&oci_layout(dir.path(), &layers), &Platform::default()).unwrap();
+        let mut one_at_a_time = Flattener::new();
+        for (index, tar) in layers.iter().enumerate() {
+            one_at_a_time
+                .apply_layer(&tar[..], &format!("layer {index}"))
+                .unwrap();
+        }
+        let want = outcome(one_at_a_time);
+        for workers in [1, 2, 3, 6] {
+            let mut flattener = Flattener::new();
+            image.apply_layers_on(&mut flattener, workers).unwrap();
+            assert_eq!(outcome(flattener), want, "{workers} workers");
+        }
+    }
+
+    #[test]
+    fn first_failing_layer_in_order_is_the_error() {
+        use E::*;
+        // Layer 2 is slow to read and bad; layer 3 is quick and bad too:
+        // layer 3's error arrives first but layer 2's is the one reported.
+        // Layer 4 fails only when applied (a hardlink to nothing).
+        let layers = vec![
+            layer(&[File("a", b"1")]),
+            layer(&[File("big", big(8 << 20)), File("../escape2", b"x")]),
+            layer(&[File("../escape3", b"x")]),
+            layer(&[Hard("x", "missing")]),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let image = Image::open(&oci_layout(dir.path(), &layers), &Platform::default()).unwrap();
+        for workers in [1, 2, 4] {
+            let err = image
+                .apply_layers_on(&mut Flattener::new(), workers)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("layer 2") && err.contains("escape2"),
+                "{workers}: {err}"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let image = Image::open(
+            &oci_layout(
+                dir.path(),
+                &[layers[0].clone(), layers[3].clone(), layers[2].clone()],
+            ),
+            &Platform::default(),
+        )
+        .unwrap();
+        let err = image
+            .apply_layers_on(&mut Flattener::new(), 3)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("layer 2") && err.contains("missing"), "{err}");
     }
 }

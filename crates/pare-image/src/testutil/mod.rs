@@ -93,3 +93,58 @@ fn raw(
     let h = header(name, kind, data.len() as u64, link);
     b.append(&h, data).unwrap();
 }
+
+/// Writes an OCI image layout in `dir` whose layers are the given
+/// uncompressed tars, and returns its reference.
+pub fn oci_layout(dir: &std::path::Path, layers: &[Vec<u8>]) -> crate::ImageRef {
+    use crate::Digest;
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |bytes: &[u8]| {
+        let digest = Digest::of(bytes);
+        std::fs::write(blobs.join(digest.hex()), bytes).unwrap();
+        (digest.to_string(), bytes.len())
+    };
+    let layer_descriptors: Vec<_> = layers
+        .iter()
+        .map(|tar| {
+            let (digest, size) = put(tar);
+            serde_json::json!({
+                "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                "digest": digest, "size": size,
+            })
+        })
+        .collect();
+    let diff_ids: Vec<_> = layer_descriptors
+        .iter()
+        .map(|d| d["digest"].clone())
+        .collect();
+    let config = serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    });
+    let (config_digest, config_size) = put(config.to_string().as_bytes());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": config_digest, "size": config_size,
+        },
+        "layers": layer_descriptors,
+    });
+    let (manifest_digest, manifest_size) = put(manifest.to_string().as_bytes());
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": manifest_digest, "size": manifest_size,
+        }],
+    });
+    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    crate::ImageRef::Oci {
+        dir: dir.to_path_buf(),
+        name: None,
+    }
+}
