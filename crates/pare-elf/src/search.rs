@@ -237,6 +237,23 @@ impl<'a> Loader<'a> {
         (info.is_64 == by.is_64 && info.machine == by.machine).then_some((real, links))
     }
 
+    /// What `dlopen(name)` called from the object at real path `by` finds:
+    /// the same search as for its `DT_NEEDED` entries, without an
+    /// inherited RPATH chain (the real path, the symlinks on the way, and
+    /// which rule found it). glibc loads NSS modules this way.
+    pub fn dlopen(&self, name: &str, by: &str) -> Option<(String, Vec<String>, &'static str)> {
+        let info = self.root.elf(by)?;
+        let rpath: Vec<String> = if info.runpath.is_empty() {
+            info.rpath
+                .iter()
+                .flat_map(|e| self.expand(e, parent(by), &info))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.find(name, by, &info, &rpath)
+    }
+
     /// Everything `entry_points` (absolute paths) load, recursively.
     pub fn closure(&self, entry_points: &[String]) -> Closure {
         let mut out = Closure::default();

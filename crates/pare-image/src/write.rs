@@ -37,6 +37,8 @@ pub struct WriteOptions {
     /// Layer compression; by default gzip for OCI, none for docker archives
     /// (what `docker save` and skopeo write).
     pub compression: Option<Compression>,
+    /// Annotations of the written manifest (e.g. `org.opencontainers.image.base.name`).
+    pub manifest_annotations: std::collections::BTreeMap<String, String>,
 }
 
 /// What was written.
@@ -65,6 +67,7 @@ struct Prepared {
     staging: tempfile::TempDir,
     layout: Layout,
     shown: String,
+    manifest_annotations: std::collections::BTreeMap<String, String>,
 }
 
 /// Checks `destination` and stages beside it.
@@ -115,6 +118,7 @@ fn prepare(destination: &ImageRef, options: &WriteOptions) -> Result<Prepared> {
         staging,
         layout,
         shown,
+        manifest_annotations: options.manifest_annotations.clone(),
     })
 }
 
@@ -197,16 +201,20 @@ fn finish(
         staging,
         layout,
         shown,
+        manifest_annotations,
         ..
     } = prepared;
     let target = &target;
     let config = layout.put_bytes(config_bytes, OCI_CONFIG)?;
-    let manifest = json!({
+    let mut manifest = json!({
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "config": descriptor(&config),
         "layers": layers.iter().map(descriptor).collect::<Vec<_>>(),
     });
+    if !manifest_annotations.is_empty() {
+        manifest["annotations"] = json!(manifest_annotations);
+    }
     let manifest = layout.put_bytes(&to_json(&manifest), OCI_MANIFEST)?;
 
     let name = name.clone().or(source_name);

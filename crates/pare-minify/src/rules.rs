@@ -1,15 +1,143 @@
-//! What the loader cannot see, added by rules: the users and groups the
-//! configuration and the kept files name (`etc/passwd` and `etc/group`
-//! reduced to them), and CA certificates when a TLS library is kept.
+//! What the loader cannot see, added by rules, each with its reason: the
+//! users and groups the configuration and the kept files name
+//! (`etc/passwd` and `etc/group` reduced to them), glibc's NSS modules as
+//! `etc/nsswitch.conf` names them, CA certificates when a TLS library is
+//! kept, time zone data, and the OS identity.
 
 use std::collections::BTreeSet;
 
+use pare_elf::Loader;
+use pare_elf::search::Reason;
 use pare_image::Flattened;
 use pare_image::tree::FileTree;
+
+use crate::plan::Plan;
+
+/// glibc's name-service configuration.
+pub const NSSWITCH: &str = "etc/nsswitch.conf";
+/// Where glibc and most runtimes look for time zone files.
+pub const ZONEINFO: &str = "usr/share/zoneinfo";
 
 /// Files whose bytes these rules read, to capture while flattening.
 pub fn wants(path: &str) -> bool {
     matches!(path, "etc/passwd" | "etc/group")
+}
+
+/// The services `nsswitch.conf` names, each with the databases naming it
+/// (`hosts: files dns` → files: hosts, dns: hosts); `[...]` actions and
+/// comments skipped.
+pub fn nss_services(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut services: Vec<(String, Vec<String>)> = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or_default();
+        let Some((database, rest)) = line.split_once(':') else {
+            continue;
+        };
+        let mut in_action = false;
+        for word in rest.split_whitespace() {
+            // `[NOTFOUND=return]` and `[ !UNAVAIL=return ]` alike.
+            if word.starts_with('[') {
+                in_action = !word.ends_with(']');
+                continue;
+            }
+            if in_action {
+                in_action = !word.ends_with(']');
+                continue;
+            }
+            match services.iter_mut().find(|(s, _)| s == word) {
+                Some((_, dbs)) => dbs.push(database.trim().to_string()),
+                None => services.push((word.to_string(), vec![database.trim().to_string()])),
+            }
+        }
+    }
+    services
+}
+
+/// glibc loads `libnss_SERVICE.so.2` for each service `nsswitch.conf`
+/// names, with `dlopen` from libc: when a glibc `libc.so.6` is kept, keep
+/// the configuration and every module the image has, with what each loads.
+/// (`files` and `dns` are built into glibc ≥ 2.34, which still ships
+/// stub modules; a module the image lacks is skipped, as glibc does.)
+pub fn add_nss_modules(flat: &Flattened, loader: &Loader<'_>, plan: &mut Plan) {
+    let Some(libc) = plan
+        .keep
+        .keys()
+        .find(|p| pare_image::paths::file_name(p) == "libc.so.6")
+        .cloned()
+    else {
+        return;
+    };
+    let Ok(Some(conf)) = flat.read(NSSWITCH) else {
+        return;
+    };
+    plan.add_resolved(&flat.tree, NSSWITCH, "glibc's name-service configuration");
+    for (service, databases) in nss_services(&String::from_utf8_lossy(&conf)) {
+        let module = format!("libnss_{service}.so.2");
+        let Some((real, links, _)) = loader.dlopen(&module, &libc) else {
+            continue;
+        };
+        for link in &links {
+            plan.add(link, format!("symlink on the way to {real}"));
+        }
+        plan.add(
+            &real,
+            format!("NSS module for {} (/{NSSWITCH})", databases.join(", ")),
+        );
+        let closure = loader.closure(std::slice::from_ref(&real));
+        for (path, reasons) in &closure.keep {
+            for reason in reasons.iter().filter(|r| **r != Reason::EntryPoint) {
+                plan.add(path, reason.to_string());
+            }
+        }
+    }
+}
+
+/// The OS's identity, so scanners still know the distribution.
+pub fn add_os_release(tree: &FileTree, plan: &mut Plan) {
+    for release in ["etc/os-release", "usr/lib/os-release"] {
+        plan.add_resolved(tree, release, "the OS identity scanners read");
+    }
+}
+
+/// CA certificates, when a TLS library is kept.
+pub fn add_ca_certificates(tree: &FileTree, plan: &mut Plan) {
+    let Some(library) = plan.keep.keys().find(|p| is_tls_library(p)).cloned() else {
+        return;
+    };
+    for bundle in CA_CERTIFICATES {
+        plan.add_resolved(tree, bundle, &format!("CA certificates for {library}"));
+    }
+}
+
+/// Time zone data: `etc/localtime` (and Debian's `etc/timezone`) with the
+/// zone it names, always (glibc reads it for local time); the zone `TZ`
+/// names; the whole database with `--include-tz`.
+pub fn add_time_zones(tree: &FileTree, tz: Option<&str>, include_tz: bool, plan: &mut Plan) {
+    for local in ["etc/localtime", "etc/timezone"] {
+        plan.add_resolved(tree, local, "the local time zone");
+    }
+    if let Some(zone) = tz
+        .map(|z| z.trim_start_matches(':'))
+        .filter(|z| !z.is_empty())
+    {
+        let path = if zone.starts_with('/') {
+            zone.to_string()
+        } else {
+            format!("{ZONEINFO}/{zone}")
+        };
+        // A POSIX rule (`UTC0`) names no file; a name outside the image's
+        // root resolves to nothing.
+        if !zone.contains("..") {
+            plan.add_resolved(
+                tree,
+                &path,
+                &format!("TZ={zone} in the image's environment"),
+            );
+        }
+    }
+    if include_tz {
+        plan.add_resolved(tree, ZONEINFO, "--include-tz");
+    }
 }
 
 /// Where TLS libraries look for the system's CA certificates (Debian,
@@ -134,6 +262,31 @@ mod tests {
         let (_, primary) = reduce(PASSWD, &set(&["0", "redis"]));
         let (group, _) = reduce(GROUP, &primary);
         assert_eq!(group, "root:x:0:\nredis:x:101:\n");
+    }
+
+    #[test]
+    fn nsswitch_services_with_their_databases() {
+        let conf = "# /etc/nsswitch.conf\n\
+            passwd:         files systemd\n\
+            group:          files [SUCCESS=merge] systemd\n\
+            hosts:          files mdns4_minimal [NOTFOUND=return] dns myhostname\n\
+            netgroup:       nis # a comment naming ldap\n\
+            services:       db [ !UNAVAIL=return ] files\n\
+            not a database line\n";
+        let got = nss_services(conf);
+        let want: Vec<(String, Vec<String>)> = [
+            ("files", &["passwd", "group", "hosts", "services"][..]),
+            ("systemd", &["passwd", "group"]),
+            ("mdns4_minimal", &["hosts"]),
+            ("dns", &["hosts"]),
+            ("myhostname", &["hosts"]),
+            ("nis", &["netgroup"]),
+            ("db", &["services"]),
+        ]
+        .iter()
+        .map(|(s, dbs)| (s.to_string(), dbs.iter().map(|d| d.to_string()).collect()))
+        .collect();
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -73,6 +73,27 @@ pub struct MinifyArgs {
     /// Write the image even if a needed library is not in it.
     #[arg(long)]
     pub allow_missing: bool,
+    /// Also keep this path: a file, a folder (with all below it) or a
+    /// glob (`*` within a folder, `**` across); repeat for each.
+    #[arg(long, value_name = "PATH")]
+    pub include: Vec<String>,
+    /// Never keep paths this glob matches, nor what is below them.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Keep the time zone database (/usr/share/zoneinfo).
+    #[arg(long)]
+    pub include_tz: bool,
+    /// Also write the same result as a multi-stage Dockerfile (and the
+    /// files it copies, in FILE.context/ beside it).
+    #[arg(long, value_name = "FILE")]
+    pub dockerfile: Option<std::path::PathBuf>,
+    /// Write the before/after report as JSON.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<std::path::PathBuf>,
+    /// List every kept path with the reasons it is kept (and put them in
+    /// the report).
+    #[arg(long)]
+    pub explain: bool,
 }
 
 const AUDIT_HELP: &str = "\

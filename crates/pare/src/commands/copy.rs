@@ -16,6 +16,7 @@ pub fn run(args: CopyArgs, platform: &Platform) -> Result<ExitCode> {
             CompressionArg::Zstd => Compression::Zstd,
             CompressionArg::None => Compression::None,
         }),
+        ..WriteOptions::default()
     };
     let written = write_image(&source, &destination, &options)
         .with_context(|| format!("copying {} to {destination}", source.reference()))?;

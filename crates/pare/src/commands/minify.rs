@@ -1,19 +1,25 @@
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use pare_elf::image::{ElfScanner, ImageRoot};
-use pare_elf::{LdCache, Loader};
+use pare_elf::image::ElfScanner;
 use pare_image::source::FlattenOptions;
 use pare_image::spool::Spool;
 use pare_image::write::{WriteOptions, write_built_image};
-use pare_image::{ImageRef, Platform, Source};
-use pare_minify::build::{add_new_files, kept_tree, totals};
-use pare_minify::entry::DEFAULT_PATH;
-use pare_minify::resolve_entry;
+use pare_image::{Flattened, ImageRef, Platform, Source};
+use pare_minify::build::{add_new_files, kept_tree};
+use pare_minify::dockerfile::{DockerfileInput, dockerfile, keep_list};
+use pare_minify::metadata::NewFile;
+use pare_minify::report::{KeptPath, MissingLibrary, Report, Summary};
+use pare_minify::{Request, RunConfig};
 
 use crate::cli::MinifyArgs;
 use crate::output;
+
+/// Manifest annotations naming the image a minified one was made from.
+const BASE_NAME: &str = "org.opencontainers.image.base.name";
+const BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
 
 pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
     if !args.static_only {
@@ -23,72 +29,38 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
     let source = super::open_source(&args.image, platform)?;
     let config = source.config().clone();
     let runtime = config.config().clone().unwrap_or_default();
-    let env = runtime.env().clone().unwrap_or_default();
-    let var = |name: &str| {
-        env.iter()
-            .find_map(|e| e.strip_prefix(name)?.strip_prefix('=').map(str::to_string))
+    let run_config = RunConfig {
+        entrypoint: runtime.entrypoint().clone().unwrap_or_default(),
+        cmd: runtime.cmd().clone().unwrap_or_default(),
+        env: runtime.env().clone().unwrap_or_default(),
+        working_dir: runtime.working_dir().clone(),
+        user: runtime.user().clone(),
     };
-    let path = var("PATH").unwrap_or_else(|| DEFAULT_PATH.to_string());
-    let workdir = runtime.working_dir().clone().unwrap_or_else(|| "/".into());
-    let entrypoint = match &args.entrypoint {
-        Some(e) => vec![e.clone()],
-        None => runtime.entrypoint().clone().unwrap_or_default(),
+    let request = Request {
+        entrypoint: args.entrypoint.clone(),
+        cmd: args.cmd.clone(),
+        include_bin: args.include_bin.clone(),
+        include: args.include.clone(),
+        exclude: args.exclude.clone(),
+        include_tz: args.include_tz,
+        keep_shell: args.keep_shell,
     };
-    let cmd = if args.cmd.is_empty() && args.entrypoint.is_none() {
-        runtime.cmd().clone().unwrap_or_default()
-    } else {
-        args.cmd.clone()
-    };
-    let argv: Vec<String> = entrypoint.into_iter().chain(cmd).collect();
 
+    // One pass reads what planning needs and what the before/after
+    // summary needs (package databases, ELF headers, BusyBox signatures).
     let flat = source
-        .flatten_with(FlattenOptions {
-            capture: Some({
-                // The loader's cache, and what sbom reads (package databases).
-                let sbom = pare_sbom::capture_predicate();
-                Box::new(move |p: &str, size| {
-                    p == "etc/ld.so.cache" || pare_minify::rules::wants(p) || sbom(p, size)
-                })
-            }),
-            scanners: vec![Box::new(ElfScanner)],
+        .flatten_with({
+            let mut options = pare_minify::report::flatten_options();
+            let sbom = options.capture.take().expect("sbom captures metadata");
+            options.capture = Some(Box::new(move |p: &str, size| {
+                pare_minify::plan::wants(p) || sbom(p, size)
+            }));
+            options.scanners.push(Box::new(ElfScanner));
+            FlattenOptions { ..options }
         })
         .with_context(|| format!("reading {}", source.reference()))?;
-    let root = ImageRoot { flat: &flat };
-    let mut programs: Vec<String> = resolve_entry(&root, &argv, &path, &workdir, args.keep_shell)?
-        .into_iter()
-        .map(|p| p.path)
-        .collect();
-    for extra in &args.include_bin {
-        let found = resolve_entry(
-            &root,
-            std::slice::from_ref(extra),
-            &path,
-            &workdir,
-            args.keep_shell,
-        )
-        .with_context(|| format!("--include-bin {extra}"))?;
-        programs.extend(found.into_iter().map(|p| p.path));
-    }
-    let cache = match flat.read("etc/ld.so.cache")? {
-        Some(bytes) => match LdCache::parse(&bytes) {
-            Ok(cache) => Some(cache),
-            Err(e) => {
-                eprintln!("pare: warning: /etc/ld.so.cache: {e}; searching the default folders");
-                None
-            }
-        },
-        None => None,
-    };
-    let library_path: Vec<String> = var("LD_LIBRARY_PATH")
-        .map(|p| {
-            p.split(':')
-                .filter(|d| !d.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    let closure = Loader::new(&root, cache, library_path, Vec::new()).closure(&programs);
-    if let Some(missing) = closure.missing.first()
+    let plan = pare_minify::plan(&flat, &run_config, &request)?;
+    if let Some(missing) = plan.missing.first()
         && !args.allow_missing
     {
         bail!(
@@ -97,61 +69,47 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
             missing.needed_by
         );
     }
-    for missing in &closure.missing {
+    for missing in &plan.missing {
         eprintln!(
             "pare: warning: {} needed by {} is missing",
             missing.name, missing.needed_by
         );
     }
-    let mut keep: BTreeSet<String> = closure.keep.keys().cloned().collect();
-    // The OS's identity, so scanners still know the distribution.
-    for release in ["etc/os-release", "usr/lib/os-release"] {
-        if let Ok((real, links)) = flat.tree.resolve_traced(release)
-            && flat.tree.get(&real).is_some()
-        {
-            keep.insert(format!("/{real}"));
-            keep.extend(links.iter().map(|l| format!("/{l}")));
-        }
+
+    let keep = plan.paths();
+    let mut kept = kept_tree(&flat, &keep, &plan.folders);
+    let picked: Vec<String> = kept.tree.iter().map(|(p, _)| p.to_string()).collect();
+    let mut new_files: Vec<(NewFile, String)> =
+        pare_minify::rules::users_and_groups(&flat, &kept.tree, runtime.user().as_deref())
+            .into_iter()
+            .map(|file| {
+                let why = "reduced to root, USER and the owners of kept files".to_string();
+                (file, why)
+            })
+            .collect();
+    for file in pare_minify::metadata::dpkg_status_d(&flat, &keep) {
+        let package = file.0.rsplit('/').next().unwrap_or_default();
+        let why = match package.strip_suffix(".md5sums") {
+            Some(name) => format!("md5sums of {name}'s kept files, for scanners"),
+            None => format!("dpkg status of {package}, which owns kept files, for scanners"),
+        };
+        new_files.push((file, why));
     }
-    // CA certificates, when a TLS library is kept.
-    if keep.iter().any(|p| pare_minify::rules::is_tls_library(p)) {
-        for bundle in pare_minify::rules::CA_CERTIFICATES {
-            if let Ok((real, links)) = flat.tree.resolve_traced(bundle)
-                && flat.tree.get(&real).is_some()
-            {
-                let real_node = flat.tree.get(&real);
-                if real_node.is_some_and(|n| n.is_dir()) {
-                    // A folder of certificates: everything in it.
-                    keep.extend(flat.tree.descendants(&real).map(|(p, _)| format!("/{p}")));
-                }
-                keep.insert(format!("/{real}"));
-                keep.extend(links.iter().map(|l| format!("/{l}")));
-            }
-        }
-    }
-    let mut kept = kept_tree(&flat, &keep, std::slice::from_ref(&workdir));
-    let users = pare_minify::rules::users_and_groups(&flat, &kept.tree, runtime.user().as_deref());
-    let status_d = pare_minify::metadata::dpkg_status_d(&flat, &keep);
     let scratch = tempfile::tempdir().context("a temporary folder")?;
     let status_mtime = flat.tree.get("var/lib/dpkg/status").map_or(0, |n| n.mtime);
-    let mut new_files = status_d;
-    new_files.extend(users);
-    add_new_files(
-        &mut kept.tree,
-        &flat,
-        &new_files,
-        scratch.path(),
-        status_mtime,
-    )
-    .context("writing package metadata and users")?;
+    let files: Vec<NewFile> = new_files.iter().map(|(f, _)| f.clone()).collect();
+    add_new_files(&mut kept.tree, &flat, &files, scratch.path(), status_mtime)
+        .context("writing package metadata and users")?;
+
     let spool = match &source {
         Source::Image(image) => Some(Spool::fill(image, &kept.from_layers)?),
         Source::Root { .. } => None,
     };
+    let made_by = format!("pare minify --static-only {}", args.image);
     let mut new_config = config.clone();
     new_config.set_history(Some(vec![
         oci_spec::image::HistoryBuilder::default()
-            .created_by(format!("pare minify --static-only {}", args.image))
+            .created_by(made_by.clone())
             .comment("rebuilt FROM scratch with what the entry point loads")
             .build()
             .expect("all fields optional"),
@@ -159,34 +117,199 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
     let clamp = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|v| v.parse().ok());
+    let mut options = WriteOptions::default();
+    options
+        .manifest_annotations
+        .insert(BASE_NAME.into(), base_name(&source, &args.image));
+    if let Source::Image(image) = &source
+        && let Some(digest) = &image.manifest_digest
+    {
+        options
+            .manifest_annotations
+            .insert(BASE_DIGEST.into(), digest.to_string());
+    }
     let written = write_built_image(
         &kept.tree,
         spool.as_ref(),
         &new_config,
         clamp,
         &destination,
-        &WriteOptions::default(),
+        &options,
     )
     .with_context(|| format!("writing {destination}"))?;
-    let (before_bytes, before_files) = totals(&flat.tree);
-    let (after_bytes, after_files) = totals(&kept.tree);
-    let rows = vec![
-        vec![
-            "size".to_string(),
-            output::human_bytes(before_bytes),
-            output::human_bytes(after_bytes),
-        ],
-        vec![
-            "files".to_string(),
-            before_files.to_string(),
-            after_files.to_string(),
-        ],
-    ];
-    let mut text = output::table(&["", "BEFORE", "AFTER"], &rows);
+
+    if let Some(path) = &args.dockerfile {
+        let input = DockerfileInput {
+            from: &base_name(&source, &args.image),
+            context_dir: &context_dir_name(path),
+            config: &runtime,
+            has_new_files: !files.is_empty(),
+            made_by: &made_by,
+        };
+        write_dockerfile(path, &input, &picked, &files)?;
+    }
+
+    // The after side is measured on the image as written, read back.
+    let after = after_summary(&destination)?;
+    let before = Summary::of(&flat);
+    let mut explained: BTreeMap<String, Vec<String>> = plan
+        .keep
+        .iter()
+        .filter(|(p, _)| kept.tree.contains(p.trim_start_matches('/')))
+        .map(|(p, _)| (p.clone(), plan.explain(p)))
+        .collect();
+    for ((path, _), why) in &new_files {
+        explained.insert(format!("/{path}"), vec![format!("written by pare: {why}")]);
+    }
+    let report = Report {
+        source: args.image.clone(),
+        destination: written.destination.clone(),
+        manifest_digest: written.manifest_digest.to_string(),
+        before,
+        after,
+        kept: args.explain.then(|| {
+            explained
+                .iter()
+                .map(|(path, reasons)| KeptPath {
+                    path: path.clone(),
+                    reasons: reasons.clone(),
+                })
+                .collect()
+        }),
+        excluded: plan.excluded.clone(),
+        missing: plan
+            .missing
+            .iter()
+            .map(|m| MissingLibrary {
+                name: m.name.clone(),
+                needed_by: m.needed_by.clone(),
+            })
+            .collect(),
+    };
+    if let Some(path) = &args.report {
+        output::write_file_atomically(path, output::json_text(&report)?.as_bytes())?;
+    }
+    let mut text = comparison_table(&report);
+    if args.explain {
+        text.push('\n');
+        let rows: Vec<Vec<String>> = explained
+            .iter()
+            .map(|(path, reasons)| vec![path.clone(), reasons.join("; ")])
+            .collect();
+        text.push_str(&output::table(&["KEPT", "WHY"], &rows));
+    }
     text.push_str(&format!(
         "\nwrote {} ({})\n",
         written.destination, written.manifest_digest
     ));
     output::print_text(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How the new image names its base, and how a Dockerfile's `FROM` does:
+/// the source's first name (RepoTags or OCI ref name), else the reference.
+fn base_name(source: &Source, reference: &str) -> String {
+    match source {
+        Source::Image(image) => image
+            .names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| reference.to_string()),
+        Source::Root { .. } => reference.to_string(),
+    }
+}
+
+/// Reads the written image back and measures it: what scanners will see.
+fn after_summary(destination: &ImageRef) -> Result<Summary> {
+    let written = Source::open(destination, &Platform::default())
+        .with_context(|| format!("reading back {destination}"))?;
+    let flat: Flattened = written
+        .flatten_with(pare_minify::report::flatten_options())
+        .with_context(|| format!("reading back {destination}"))?;
+    Ok(Summary::of(&flat))
+}
+
+/// `FILE.context`: the folder beside the Dockerfile with what it copies.
+fn context_dir_name(dockerfile: &Path) -> String {
+    let name = dockerfile
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "Dockerfile".into());
+    format!("{name}.context")
+}
+
+/// Writes the Dockerfile and its context folder (the keep list and the
+/// files pare made), replacing an older context folder of the same name.
+fn write_dockerfile(
+    path: &Path,
+    input: &DockerfileInput<'_>,
+    picked: &[String],
+    files: &[NewFile],
+) -> Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let context = parent.join(input.context_dir);
+    if context.exists() {
+        std::fs::remove_dir_all(&context)
+            .with_context(|| format!("replacing {}", context.display()))?;
+    }
+    let root = context.join("root");
+    std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+    let generated: BTreeSet<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+    let list = keep_list(
+        picked
+            .iter()
+            .map(String::as_str)
+            .filter(|p| !generated.contains(p)),
+    );
+    std::fs::write(context.join("keep.list"), list)
+        .with_context(|| format!("writing {}", context.display()))?;
+    for (rel, bytes) in files {
+        let file = root.join(rel);
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(&file, bytes).with_context(|| format!("writing {}", file.display()))?;
+    }
+    output::write_file_atomically(path, dockerfile(input).as_bytes())
+}
+
+/// BEFORE/AFTER rows: size, files, packages, then findings by kind.
+fn comparison_table(report: &Report) -> String {
+    let (before, after) = (&report.before, &report.after);
+    let mut rows = vec![
+        vec![
+            "size".to_string(),
+            output::human_bytes(before.size_bytes),
+            output::human_bytes(after.size_bytes),
+        ],
+        vec![
+            "files".to_string(),
+            before.files.to_string(),
+            after.files.to_string(),
+        ],
+        vec![
+            "packages".to_string(),
+            before.packages.to_string(),
+            after.packages.to_string(),
+        ],
+        vec![
+            "findings".to_string(),
+            before.findings_total().to_string(),
+            after.findings_total().to_string(),
+        ],
+    ];
+    for kind in pare_audit::Kind::ALL {
+        let count = |s: &Summary| s.findings.get(kind.as_str()).copied().unwrap_or(0);
+        if count(before) + count(after) > 0 {
+            rows.push(vec![
+                format!("  {}", kind.as_str()),
+                count(before).to_string(),
+                count(after).to_string(),
+            ]);
+        }
+    }
+    output::table(&["", "BEFORE", "AFTER"], &rows)
 }

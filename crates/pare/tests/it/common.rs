@@ -242,7 +242,7 @@ pub fn connect(port: u16) -> TcpStream {
                 s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
                 return s;
             }
-            Err(e) if Instant::now() > deadline => panic!("redis never listened: {e}"),
+            Err(e) if Instant::now() > deadline => panic!("nothing listened on {port}: {e}"),
             Err(_) => std::thread::sleep(Duration::from_millis(100)),
         }
     }
@@ -260,7 +260,7 @@ pub fn assert_loaded_redis_answers(archive: &Path, tagged: &str, value: &str) {
 /// Runs the loaded image `tagged` as redis on a loopback port (host
 /// networking) and checks it answers PING, SET and GET.
 pub fn assert_redis_answers(tagged: &str, value: &str) {
-    let port = 20000 + (std::process::id() % 20000) as u16;
+    let port = test_port();
     let id = run(
         "docker",
         &[
@@ -277,10 +277,91 @@ pub fn assert_redis_answers(tagged: &str, value: &str) {
         ],
     );
     let _container = Container(String::from_utf8_lossy(&id.stdout).trim().to_string());
+    assert_redis_answers_on(port, value);
+}
+
+/// A loopback port for this test process's server.
+pub fn test_port() -> u16 {
+    20000 + (std::process::id() % 20000) as u16
+}
+
+/// Checks redis on a loopback port answers PING, SET and GET.
+pub fn assert_redis_answers_on(port: u16, value: &str) {
     let mut redis = connect(port);
     assert_eq!(redis_call(&mut redis, &["PING"]), "+PONG");
     assert_eq!(redis_call(&mut redis, &["SET", "pare", value]), "+OK");
     assert_eq!(redis_call(&mut redis, &["GET", "pare"]), value);
+}
+
+/// Root, which namespaces and chroot need, or a skip.
+pub fn root() -> Option<()> {
+    let uid = run("id", &["-u"]);
+    if String::from_utf8_lossy(&uid.stdout).trim() == "0" {
+        Some(())
+    } else {
+        missing("root")
+    }
+}
+
+/// A program run by [`run_chrooted`]; killed (with its namespace) on drop.
+pub struct Chrooted(std::process::Child);
+
+impl Drop for Chrooted {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The tests' chroot-and-namespaces runner: runs `argv` inside `rootfs`
+/// the way a container engine would, without one: new mount, UTS, IPC and
+/// PID namespaces (`unshare`, the program is PID 1 and dies with the
+/// runner), the root changed to `rootfs` (`chroot`), the host's network.
+pub fn run_chrooted(rootfs: &Path, argv: &[&str]) -> Chrooted {
+    let child = Command::new("unshare")
+        .args([
+            "--mount",
+            "--uts",
+            "--ipc",
+            "--pid",
+            "--fork",
+            "--kill-child",
+        ])
+        .arg("chroot")
+        .arg(rootfs)
+        .args(argv)
+        .env_clear()
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
+        .spawn()
+        .expect("unshare runs");
+    Chrooted(child)
+}
+
+/// Every path of an image's flattened tree with what it is: kind, size or
+/// link target, mode and owner.
+pub fn file_list(image: &str) -> std::collections::BTreeMap<String, String> {
+    use pare_image::{ImageRef, NodeKind, Platform, Source};
+    let reference = ImageRef::parse(image).unwrap();
+    let flat = Source::open(&reference, &Platform::default())
+        .unwrap()
+        .flatten()
+        .unwrap();
+    flat.tree
+        .iter()
+        .map(|(path, node)| {
+            let what = match &node.kind {
+                NodeKind::File(id) => format!("file {}", flat.tree.content(*id).size),
+                NodeKind::Dir => "dir".to_string(),
+                NodeKind::Symlink(target) => format!("symlink -> {target}"),
+                other => format!("{other:?}"),
+            };
+            let mode = format!("{:o} {}:{}", node.mode, node.uid, node.gid);
+            (format!("/{path}"), format!("{what} {mode}"))
+        })
+        .collect()
 }
 
 /// Syft without its update check (no network here).
@@ -335,4 +416,20 @@ pub fn file_from_docker_archive(archive: &Path, member: &str) -> Vec<u8> {
         }
     }
     found.unwrap_or_else(|| panic!("{member} not in {}", archive.display()))
+}
+
+/// `GET path` on a loopback port (retried until the server listens);
+/// the body of a 200 answer.
+pub fn http_get(port: u16, path: &str) -> String {
+    let mut stream = connect(port);
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    assert!(head.starts_with("HTTP/1.0 200"), "{head}");
+    body.to_string()
 }

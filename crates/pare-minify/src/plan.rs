@@ -1,0 +1,486 @@
+//! The plan: every path of the source image the new image keeps, each with
+//! the reasons it is kept. Built from the entry points' closure by the
+//! loader's rules, then the rules for what the loader cannot see (NSS
+//! modules, CA certificates, time zone data, the OS identity) and the
+//! user's `--include`/`--exclude`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use globset::{GlobBuilder, GlobMatcher};
+use pare_elf::image::ImageRoot;
+use pare_elf::search::{Closure, Missing, Reason, Root};
+use pare_elf::{LdCache, Loader};
+use pare_image::Flattened;
+use pare_image::tree::{FileTree, NodeKind};
+
+use crate::entry::{DEFAULT_PATH, EntryError, resolve_entry};
+use crate::rules;
+
+/// What the user asked for, beside the image's own configuration.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    /// Replaces the image's Entrypoint (and drops its Cmd unless `cmd`).
+    pub entrypoint: Option<String>,
+    /// Replaces the image's Cmd.
+    pub cmd: Vec<String>,
+    /// Extra programs kept with what they load.
+    pub include_bin: Vec<String>,
+    /// Extra paths kept: files, folders (with everything below) or globs.
+    pub include: Vec<String>,
+    /// Globs of paths never kept (a folder's pattern covers what is below).
+    pub exclude: Vec<String>,
+    /// Keep the time zone database.
+    pub include_tz: bool,
+    /// Keep the shell a script entry point runs under.
+    pub keep_shell: bool,
+}
+
+/// The image configuration the plan reads.
+#[derive(Clone, Debug, Default)]
+pub struct RunConfig {
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+}
+
+impl RunConfig {
+    /// The value of `name` in the environment.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find_map(|e| e.strip_prefix(name)?.strip_prefix('='))
+    }
+
+    /// The working directory, `/` when unset.
+    pub fn workdir(&self) -> String {
+        self.working_dir
+            .clone()
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "/".into())
+    }
+
+    /// What a runtime runs: Entrypoint + Cmd, with the request's overrides
+    /// (an `--entrypoint` drops the image's Cmd, as `docker run` does).
+    pub fn argv(&self, request: &Request) -> Vec<String> {
+        let entrypoint = match &request.entrypoint {
+            Some(e) => vec![e.clone()],
+            None => self.entrypoint.clone(),
+        };
+        let cmd = if request.cmd.is_empty() && request.entrypoint.is_none() {
+            self.cmd.clone()
+        } else {
+            request.cmd.clone()
+        };
+        entrypoint.into_iter().chain(cmd).collect()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Entry(#[from] EntryError),
+    #[error("--include-bin {name}: {source}")]
+    IncludeBin { name: String, source: EntryError },
+    #[error("--include {pattern}: nothing in the image matches")]
+    IncludeMatchesNothing { pattern: String },
+    #[error("{option} {pattern}: {message}")]
+    BadPattern {
+        option: &'static str,
+        pattern: String,
+        message: String,
+    },
+}
+
+/// Paths the new image keeps, with why.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    /// Absolute paths of the source image and the reasons for each.
+    pub keep: BTreeMap<String, BTreeSet<String>>,
+    /// Folders kept even if empty (the working directory).
+    pub folders: Vec<String>,
+    /// Libraries nobody could find, and who needs them.
+    pub missing: Vec<Missing>,
+    /// Paths `--exclude` took out of the plan.
+    pub excluded: Vec<String>,
+    /// The programs the entry point runs (argv[0] and `#!` interpreters).
+    pub programs: Vec<String>,
+}
+
+/// Files whose bytes planning reads, to capture while flattening.
+pub fn wants(path: &str) -> bool {
+    path == "etc/ld.so.cache" || path == rules::NSSWITCH || rules::wants(path)
+}
+
+impl Plan {
+    /// Keeps `path` (absolute) for `reason`.
+    pub fn add(&mut self, path: &str, reason: impl Into<String>) {
+        self.keep
+            .entry(path.to_string())
+            .or_default()
+            .insert(reason.into());
+    }
+
+    /// Keeps every path of a loader closure with its reasons.
+    fn add_closure(&mut self, closure: &Closure) {
+        for (path, reasons) in &closure.keep {
+            for reason in reasons {
+                self.add(path, reason.to_string());
+            }
+        }
+    }
+
+    /// Keeps what `path` (absolute) names in `tree`: the symlinks on the way,
+    /// the file, or a folder with everything below it. False when nothing
+    /// is there.
+    pub fn add_resolved(&mut self, tree: &FileTree, path: &str, reason: &str) -> bool {
+        let Ok((real, links)) = tree.resolve_traced(path.trim_start_matches('/')) else {
+            return false;
+        };
+        let Some(node) = tree.get(&real) else {
+            return false;
+        };
+        for link in links {
+            self.add(
+                &format!("/{link}"),
+                format!("symlink on the way to /{real}"),
+            );
+        }
+        if node.is_dir() {
+            let below: Vec<String> = tree
+                .descendants(&real)
+                .map(|(p, _)| format!("/{p}"))
+                .collect();
+            for p in below {
+                self.add(&p, reason);
+            }
+        }
+        self.add(&format!("/{real}"), reason);
+        true
+    }
+
+    /// The reasons for `path`, as a person reads them: "needed by",
+    /// "program interpreter of" and "symlink on the way to" reasons that
+    /// differ only in the object named are one line naming a few of them.
+    pub fn explain(&self, path: &str) -> Vec<String> {
+        let Some(reasons) = self.keep.get(path) else {
+            return Vec::new();
+        };
+        // (text before the object, text after it) → objects named.
+        let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        let mut plain = Vec::new();
+        for reason in reasons {
+            let split = if let Some((head, rest)) = reason.split_once(" needed by ") {
+                let (by, how) = rest.rsplit_once(" (found via ").unwrap_or((rest, ""));
+                let tail = if how.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (found via {how}")
+                };
+                Some((format!("{head} needed by "), by.to_string(), tail))
+            } else {
+                ["program interpreter of ", "symlink on the way to "]
+                    .iter()
+                    .find_map(|prefix| {
+                        let object = reason.strip_prefix(prefix)?;
+                        Some((prefix.to_string(), object.to_string(), String::new()))
+                    })
+            };
+            match split {
+                Some((head, object, tail)) => groups.entry((head, tail)).or_default().push(object),
+                None => plain.push(reason.clone()),
+            }
+        }
+        const SHOWN: usize = 2;
+        let mut out = plain;
+        for ((head, tail), objects) in groups {
+            let mut named = objects[..objects.len().min(SHOWN)].join(", ");
+            if objects.len() > SHOWN {
+                named.push_str(&format!(" and {} more", objects.len() - SHOWN));
+            }
+            out.push(format!("{head}{named}{tail}"));
+        }
+        out
+    }
+
+    /// The kept paths.
+    pub fn paths(&self) -> BTreeSet<String> {
+        self.keep.keys().cloned().collect()
+    }
+}
+
+/// Works out the plan for `flat` run as `config` says, with `request`.
+pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<Plan, PlanError> {
+    let root = ImageRoot { flat };
+    let path = config.var("PATH").unwrap_or(DEFAULT_PATH);
+    let workdir = config.workdir();
+    let argv = config.argv(request);
+    let mut programs: Vec<String> =
+        resolve_entry(&root, &argv, path, &workdir, request.keep_shell)?
+            .into_iter()
+            .map(|p| p.path)
+            .collect();
+    for name in &request.include_bin {
+        let found = resolve_entry(
+            &root,
+            std::slice::from_ref(name),
+            path,
+            &workdir,
+            request.keep_shell,
+        )
+        .map_err(|source| PlanError::IncludeBin {
+            name: name.clone(),
+            source,
+        })?;
+        programs.extend(found.into_iter().map(|p| p.path));
+    }
+    let cache = flat
+        .read("etc/ld.so.cache")
+        .ok()
+        .flatten()
+        .and_then(|bytes| LdCache::parse(&bytes).ok());
+    let library_path: Vec<String> = config
+        .var("LD_LIBRARY_PATH")
+        .map(|p| {
+            p.split(':')
+                .filter(|d| !d.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let loader = Loader::new(&root, cache, library_path, Vec::new());
+    let closure = loader.closure(&programs);
+
+    let mut plan = Plan {
+        folders: vec![workdir],
+        missing: closure.missing.clone(),
+        programs,
+        ..Plan::default()
+    };
+    plan.add_closure(&closure);
+    // Included ELF files (a Python extension module, a plugin) load
+    // libraries too; the rules below then see those as well.
+    let included = add_includes(&flat.tree, &request.include, &mut plan)?;
+    let objects: Vec<String> = included
+        .into_iter()
+        .filter(|p| !plan.programs.contains(p) && root.elf(p).is_some())
+        .collect();
+    let loaded = loader.closure(&objects);
+    for (path, reasons) in &loaded.keep {
+        for reason in reasons.iter().filter(|r| **r != Reason::EntryPoint) {
+            plan.add(path, reason.to_string());
+        }
+    }
+    plan.missing.extend(loaded.missing);
+    rules::add_nss_modules(flat, &loader, &mut plan);
+    rules::add_os_release(&flat.tree, &mut plan);
+    rules::add_ca_certificates(&flat.tree, &mut plan);
+    rules::add_time_zones(&flat.tree, config.var("TZ"), request.include_tz, &mut plan);
+    apply_excludes(&request.exclude, &mut plan)?;
+    Ok(plan)
+}
+
+/// Whether a pattern uses glob syntax (else it is a plain path).
+fn is_glob(pattern: &str) -> bool {
+    pattern.contains(['*', '?', '[', '{'])
+}
+
+/// A glob over absolute paths: `*` stays within one folder, `**` crosses.
+fn glob(option: &'static str, pattern: &str) -> Result<GlobMatcher, PlanError> {
+    let absolute = format!("/{}", pattern.trim_start_matches('/'));
+    GlobBuilder::new(&absolute)
+        .literal_separator(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| PlanError::BadPattern {
+            option,
+            pattern: pattern.to_string(),
+            message: e.kind().to_string(),
+        })
+}
+
+/// `--include`: each pattern must match something in the image. Returns
+/// the regular files it added (absolute real paths).
+fn add_includes(
+    tree: &FileTree,
+    patterns: &[String],
+    plan: &mut Plan,
+) -> Result<Vec<String>, PlanError> {
+    let before: BTreeSet<String> = plan.keep.keys().cloned().collect();
+    for pattern in patterns {
+        let reason = format!("--include {pattern}");
+        let found = if is_glob(pattern) {
+            let matcher = glob("--include", pattern)?;
+            let matched: Vec<String> = tree
+                .iter()
+                .map(|(p, _)| format!("/{p}"))
+                .filter(|p| matcher.is_match(p))
+                .collect();
+            for path in &matched {
+                plan.add_resolved(tree, path, &reason);
+            }
+            !matched.is_empty()
+        } else {
+            plan.add_resolved(tree, pattern, &reason)
+        };
+        if !found {
+            return Err(PlanError::IncludeMatchesNothing {
+                pattern: pattern.clone(),
+            });
+        }
+    }
+    Ok(plan
+        .keep
+        .keys()
+        .filter(|p| !before.contains(*p))
+        .filter(|p| {
+            tree.get(p.trim_start_matches('/'))
+                .is_some_and(|n| matches!(n.kind, NodeKind::File(_)))
+        })
+        .cloned()
+        .collect())
+}
+
+/// `--exclude`: drops every kept path a pattern matches, or that lies
+/// below a folder a pattern matches.
+fn apply_excludes(patterns: &[String], plan: &mut Plan) -> Result<(), PlanError> {
+    let matchers = patterns
+        .iter()
+        .map(|p| glob("--exclude", p))
+        .collect::<Result<Vec<_>, _>>()?;
+    if matchers.is_empty() {
+        return Ok(());
+    }
+    let excluded = |path: &str| {
+        let mut at = path;
+        loop {
+            if matchers.iter().any(|m| m.is_match(at)) {
+                return true;
+            }
+            match at.rfind('/') {
+                Some(0) | None => return false,
+                Some(i) => at = &at[..i],
+            }
+        }
+    };
+    let gone: Vec<String> = plan.keep.keys().filter(|p| excluded(p)).cloned().collect();
+    for path in &gone {
+        plan.keep.remove(path);
+    }
+    plan.excluded = gone;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_of(paths: &[&str]) -> Plan {
+        let mut plan = Plan::default();
+        for p in paths {
+            plan.add(p, "test");
+        }
+        plan
+    }
+
+    #[test]
+    fn excludes_match_paths_and_what_is_below_matched_folders() {
+        let all = [
+            "/usr/bin/redis-server",
+            "/usr/share/doc/redis/copyright",
+            "/usr/share/doc/libc6/changelog.gz",
+            "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+            "/etc/ssl/certs/ca-certificates.crt",
+        ];
+        let cases: &[(&[&str], &[&str])] = &[
+            (
+                &["/usr/share/doc"],
+                &[
+                    "/usr/share/doc/redis/copyright",
+                    "/usr/share/doc/libc6/changelog.gz",
+                ],
+            ),
+            (
+                &["/usr/share/doc/*/changelog.gz"],
+                &["/usr/share/doc/libc6/changelog.gz"],
+            ),
+            (&["**/*.so.*"], &["/usr/lib/x86_64-linux-gnu/libssl.so.3"]),
+            // `*` does not cross folders.
+            (&["/usr/*"], &all[..4]),
+            (&["/usr/*/redis-server"], &["/usr/bin/redis-server"]),
+            (&["etc/ssl"], &["/etc/ssl/certs/ca-certificates.crt"]),
+            (&["/nothing/here"], &[]),
+        ];
+        for (patterns, gone) in cases {
+            let mut plan = plan_of(&all);
+            let patterns: Vec<String> = patterns.iter().map(|s| s.to_string()).collect();
+            apply_excludes(&patterns, &mut plan).unwrap();
+            let mut want: Vec<String> = gone.iter().map(|s| s.to_string()).collect();
+            want.sort();
+            assert_eq!(plan.excluded, want, "{patterns:?}");
+            assert_eq!(plan.keep.len(), all.len() - want.len(), "{patterns:?}");
+        }
+    }
+
+    #[test]
+    fn explanations_group_reasons_that_name_different_objects() {
+        let mut plan = Plan::default();
+        for by in ["/a", "/b", "/c"] {
+            plan.add(
+                "/lib/libc.so.6",
+                format!("libc.so.6 needed by {by} (found via ld.so.cache)"),
+            );
+        }
+        plan.add(
+            "/lib/libc.so.6",
+            "libc.so.6 needed by /d (found via DT_RUNPATH)",
+        );
+        plan.add("/lib/libc.so.6", "--include /lib");
+        for to in ["/usr/lib/x", "/usr/lib/y"] {
+            plan.add("/lib", format!("symlink on the way to {to}"));
+        }
+        assert_eq!(
+            plan.explain("/lib/libc.so.6"),
+            [
+                "--include /lib",
+                "libc.so.6 needed by /d (found via DT_RUNPATH)",
+                "libc.so.6 needed by /a, /b and 1 more (found via ld.so.cache)",
+            ]
+        );
+        assert_eq!(
+            plan.explain("/lib"),
+            ["symlink on the way to /usr/lib/x, /usr/lib/y"]
+        );
+        assert!(plan.explain("/nothing").is_empty());
+    }
+
+    #[test]
+    fn a_bad_glob_is_a_clear_error() {
+        let err = apply_excludes(&["/usr/[lib".to_string()], &mut Plan::default()).unwrap_err();
+        assert!(
+            err.to_string().starts_with("--exclude /usr/[lib: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn argv_follows_docker_run_overrides() {
+        let config = RunConfig {
+            entrypoint: vec!["/entry".into(), "-x".into()],
+            cmd: vec!["serve".into()],
+            ..RunConfig::default()
+        };
+        let argv = |entrypoint: Option<&str>, cmd: &[&str]| {
+            config.argv(&Request {
+                entrypoint: entrypoint.map(str::to_string),
+                cmd: cmd.iter().map(|s| s.to_string()).collect(),
+                ..Request::default()
+            })
+        };
+        assert_eq!(argv(None, &[]), ["/entry", "-x", "serve"]);
+        assert_eq!(argv(None, &["run"]), ["/entry", "-x", "run"]);
+        assert_eq!(argv(Some("/other"), &[]), ["/other"]);
+        assert_eq!(argv(Some("/other"), &["a"]), ["/other", "a"]);
+    }
+}

@@ -1,0 +1,85 @@
+//! Before and after: size, files, packages and attack-surface findings of
+//! the source and of the written image, and (with `--explain`) every kept
+//! path with its reasons. The JSON shape is DESIGN.md's
+//! `{before:{size_bytes, files, packages, findings}, after:{…}, kept:[{path, reasons}]}`.
+
+use std::collections::BTreeMap;
+
+use pare_image::Flattened;
+use serde::Serialize;
+
+/// One side of the comparison.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    /// Regular-file bytes (a hardlinked file once).
+    pub size_bytes: u64,
+    /// Non-directory paths.
+    pub files: u64,
+    /// Packages the catalogers find (`pare sbom`).
+    pub packages: usize,
+    /// Attack-surface findings (`pare audit`) by kind.
+    pub findings: BTreeMap<String, usize>,
+}
+
+impl Summary {
+    /// Measures a flattened image, flattened with [`flatten_options`].
+    pub fn of(flat: &Flattened) -> Summary {
+        let packages = pare_sbom::catalog(flat).packages.len();
+        let report = pare_audit::audit(flat, &pare_audit::Catalog::builtin());
+        let findings = report
+            .summary
+            .iter()
+            .map(|(kind, count)| (kind.as_str().to_string(), *count))
+            .collect();
+        Summary {
+            size_bytes: flat.tree.regular_bytes(),
+            files: flat.tree.non_dir_count(),
+            packages,
+            findings,
+        }
+    }
+
+    /// All findings.
+    pub fn findings_total(&self) -> usize {
+        self.findings.values().sum()
+    }
+}
+
+/// What flattening must keep for [`Summary::of`]: the catalogers' files
+/// and every scanner sbom and audit use.
+pub fn flatten_options() -> pare_image::source::FlattenOptions {
+    let mut options = pare_sbom::flatten_options();
+    options.scanners.extend(pare_audit::scanners());
+    options
+}
+
+/// A kept path and why.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct KeptPath {
+    pub path: String,
+    pub reasons: Vec<String>,
+}
+
+/// A library nobody could find.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct MissingLibrary {
+    pub name: String,
+    pub needed_by: String,
+}
+
+/// The `--report` document.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub source: String,
+    pub destination: String,
+    pub manifest_digest: String,
+    pub before: Summary,
+    pub after: Summary,
+    /// With `--explain`: every path of the new image and why it is there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept: Option<Vec<KeptPath>>,
+    /// Paths `--exclude` removed.
+    pub excluded: Vec<String>,
+    /// Libraries not found (only with `--allow-missing`).
+    pub missing: Vec<MissingLibrary>,
+}
