@@ -109,9 +109,16 @@ pub struct VerifyingReader<R> {
 /// which cannot be cloned) so every later read can report the same failure.
 #[derive(Clone)]
 enum Outcome {
-    Verified(Digest),
-    WrongSize { expected: u64, actual: u64 },
-    WrongDigest { expected: Digest, actual: Digest },
+    /// The right size, and the digest (`None` when hashing was off).
+    Verified(Option<Digest>),
+    WrongSize {
+        expected: u64,
+        actual: u64,
+    },
+    WrongDigest {
+        expected: Digest,
+        actual: Digest,
+    },
 }
 
 /// Chunks in flight to a helper hashing thread (each at most one read).
@@ -121,6 +128,8 @@ const HASH_QUEUE: usize = 32;
 /// on a helper thread fed copies of the bytes, which frees the reading
 /// thread for other work (inflating a gzip layer).
 enum Hashing {
+    /// Nothing to check the digest against and nobody wants it.
+    Off,
     Here(Sha256),
     Helper {
         chunks: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
@@ -146,6 +155,7 @@ impl Hashing {
 
     fn update(&mut self, bytes: &[u8]) {
         match self {
+            Hashing::Off => {}
             Hashing::Here(hasher) => hasher.update(bytes),
             Hashing::Helper {
                 chunks: Some(chunks),
@@ -160,8 +170,9 @@ impl Hashing {
 
     /// The digest of everything seen. A helper that died (it cannot, short
     /// of running out of memory) gives the empty digest: a mismatch.
-    fn finish(&mut self) -> Digest {
+    fn finish(&mut self) -> Option<Digest> {
         let hasher = match self {
+            Hashing::Off => return None,
             Hashing::Here(hasher) => std::mem::take(hasher),
             Hashing::Helper { chunks, worker } => {
                 drop(chunks.take());
@@ -171,7 +182,7 @@ impl Hashing {
                     .unwrap_or_default()
             }
         };
-        Digest::from_hasher(hasher)
+        Some(Digest::from_hasher(hasher))
     }
 }
 
@@ -203,6 +214,28 @@ impl<R: Read> VerifyingReader<R> {
         self
     }
 
+    /// Checks only the size: for a stream with no expected digest whose
+    /// bytes are verified another way (a legacy `<id>/layer.tar` is checked
+    /// against its diff_id as it is parsed), so they are not hashed twice.
+    /// [`VerifyingReader::finish`] then fails; use [`VerifyingReader::check`].
+    pub fn size_only(mut self) -> Self {
+        if self.expected_digest.is_none() && self.count == 0 {
+            self.hasher = Hashing::Off;
+        }
+        self
+    }
+
+    /// Reads whatever is left and checks size and digest.
+    pub fn check(&mut self) -> Result<()> {
+        io::copy(self, &mut io::sink()).map_err(|e| Error::io(&self.name, e))?;
+        match &self.outcome {
+            Some(Outcome::Verified(_)) => Ok(()),
+            _ => Err(self
+                .failure()
+                .unwrap_or_else(|| Error::malformed(self.name.clone(), "stream did not end"))),
+        }
+    }
+
     /// Bytes seen so far.
     pub fn count(&self) -> u64 {
         self.count
@@ -212,7 +245,11 @@ impl<R: Read> VerifyingReader<R> {
     pub fn finish(&mut self) -> Result<Digest> {
         io::copy(self, &mut io::sink()).map_err(|e| Error::io(&self.name, e))?;
         match &self.outcome {
-            Some(Outcome::Verified(digest)) => Ok(digest.clone()),
+            Some(Outcome::Verified(Some(digest))) => Ok(digest.clone()),
+            Some(Outcome::Verified(None)) => Err(Error::malformed(
+                self.name.clone(),
+                "the digest was not computed (size_only)",
+            )),
             _ => Err(self
                 .failure()
                 .unwrap_or_else(|| Error::malformed(self.name.clone(), "stream did not end"))),
@@ -247,13 +284,15 @@ impl<R: Read> VerifyingReader<R> {
                 actual: self.count,
             };
         }
-        let actual = self.hasher.finish();
+        let Some(actual) = self.hasher.finish() else {
+            return Outcome::Verified(None);
+        };
         match &self.expected_digest {
             Some(expected) if *expected != actual => Outcome::WrongDigest {
                 expected: expected.clone(),
                 actual,
             },
-            _ => Outcome::Verified(actual),
+            _ => Outcome::Verified(Some(actual)),
         }
     }
 }
@@ -347,6 +386,23 @@ mod tests {
         assert!(matches!(r.finish(), Err(Error::SizeMismatch { .. })));
         let mut r = VerifyingReader::new(&data[..], "x", None, Some(5));
         assert!(matches!(r.finish(), Err(Error::SizeMismatch { .. })));
+    }
+
+    #[test]
+    fn size_only_still_checks_the_size_and_never_skips_an_expected_digest() {
+        let data = b"hello world";
+        let size_only = |size| VerifyingReader::new(&data[..], "x", None, Some(size)).size_only();
+        assert!(size_only(11).check().is_ok());
+        assert!(matches!(
+            size_only(12).check(),
+            Err(Error::SizeMismatch { .. })
+        ));
+        // Nobody asked for the digest, so it is not there to be had.
+        assert!(size_only(11).finish().is_err());
+        // With a digest to check, size_only changes nothing.
+        let mut r =
+            VerifyingReader::new(&data[..], "x", Some(Digest::of(b"other")), None).size_only();
+        assert!(matches!(r.check(), Err(Error::DigestMismatch { .. })));
     }
 
     #[test]
