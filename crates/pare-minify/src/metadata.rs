@@ -3,7 +3,9 @@
 //! every Debian package that owns a kept file, its own paragraph of
 //! `var/lib/dpkg/status` as `var/lib/dpkg/status.d/<name>` and its md5sums
 //! reduced to the kept files as `status.d/<name>.md5sums`. Packages with no
-//! kept file disappear. (apk and rpm databases: still to come.)
+//! kept file disappear. Alpine's `lib/apk/db/installed` is reduced the same
+//! way: the packages that own kept files, each listing only those files.
+//! (rpm databases: still to come.)
 
 use std::collections::BTreeSet;
 
@@ -18,6 +20,82 @@ pub const STATUS_D: &str = "var/lib/dpkg/status.d";
 /// A file to add to the new image: its path (relative) and bytes.
 pub type NewFile = (String, Vec<u8>);
 
+/// Whether `path` (as a package database lists it) is kept, directly or
+/// through symlinks in its parents (merged /usr).
+fn resolves_to_kept(flat: &Flattened, kept: &BTreeSet<String>, path: &str) -> bool {
+    let rel = path.trim_start_matches('/');
+    kept.contains(&format!("/{rel}"))
+        || flat
+            .tree
+            .resolve(rel, true)
+            .is_ok_and(|real| kept.contains(&format!("/{real}")))
+}
+
+/// `lib/apk/db/installed` reduced to the packages owning kept files, each
+/// with only its kept files (`F:` folders holding them, their `M:` lines,
+/// the `R:` files with their `a:` and `Z:` lines). `None` without a
+/// database or when no package owns a kept file.
+pub fn apk_installed(flat: &Flattened, kept: &BTreeSet<String>) -> Option<NewFile> {
+    let db = flat.read(pare_sbom::apk::INSTALLED).ok().flatten()?;
+    let db = String::from_utf8_lossy(&db).into_owned();
+    let mut out = String::new();
+    for paragraph in db.split("\n\n") {
+        let mut head = Vec::new();
+        let mut folders: Vec<(String, Vec<&str>)> = Vec::new();
+        // (folder index, lines of one R: entry)
+        let mut files: Vec<(usize, Vec<&str>)> = Vec::new();
+        // Lines after `F:` describe the folder until the first `R:`;
+        // after an `R:`, they describe that file.
+        let mut describing_file = false;
+        for line in paragraph.lines() {
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
+            match (key, folders.last_mut(), files.last_mut()) {
+                ("F", _, _) => {
+                    folders.push((value.to_string(), vec![line]));
+                    describing_file = false;
+                }
+                ("R", _, _) => {
+                    files.push((folders.len().wrapping_sub(1), vec![line]));
+                    describing_file = true;
+                }
+                ("a" | "Z", _, Some(file)) if describing_file => file.1.push(line),
+                ("M" | "a" | "Z", Some(folder), _) if !describing_file => folder.1.push(line),
+                _ => head.push(line),
+            }
+        }
+        let kept_files: Vec<&(usize, Vec<&str>)> = files
+            .iter()
+            .filter(|(folder, lines)| {
+                let name = lines[0].trim_start_matches("R:");
+                let path = match folders.get(*folder) {
+                    Some((dir, _)) => format!("{dir}/{name}"),
+                    None => name.to_string(),
+                };
+                resolves_to_kept(flat, kept, &path)
+            })
+            .collect();
+        if kept_files.is_empty() || head.is_empty() {
+            continue;
+        }
+        let mut lines: Vec<&str> = head;
+        let mut last_folder = None;
+        for (folder, file_lines) in kept_files {
+            if last_folder != Some(*folder) {
+                if let Some((_, folder_lines)) = folders.get(*folder) {
+                    lines.extend(folder_lines);
+                }
+                last_folder = Some(*folder);
+            }
+            lines.extend(file_lines);
+        }
+        out.push_str(&lines.join("\n"));
+        out.push_str("\n\n");
+    }
+    (!out.is_empty()).then(|| (pare_sbom::apk::INSTALLED.to_string(), out.into_bytes()))
+}
+
 /// `status.d` entries for the packages that own a kept path. `kept` holds
 /// absolute paths of the new image; a package's file counts when the path
 /// dpkg lists resolves (merged /usr) to a kept path.
@@ -27,14 +105,7 @@ pub fn dpkg_status_d(flat: &Flattened, kept: &BTreeSet<String>) -> Vec<NewFile> 
     };
     let status = String::from_utf8_lossy(&status).into_owned();
     let lines: Vec<&str> = status.lines().collect();
-    let resolves_to_kept = |path: &str| {
-        let rel = path.trim_start_matches('/');
-        kept.contains(&format!("/{rel}"))
-            || flat
-                .tree
-                .resolve(rel, true)
-                .is_ok_and(|real| kept.contains(&format!("/{real}")))
-    };
+    let resolves_to_kept = |path: &str| resolves_to_kept(flat, kept, path);
     let mut out = Vec::new();
     for paragraph in control::parse(&status) {
         let (Some(name), Some(state)) = (paragraph.get("Package"), paragraph.get("Status")) else {
@@ -113,4 +184,65 @@ pub fn dpkg_status_d(flat: &Flattened, kept: &BTreeSet<String>) -> Vec<NewFile> 
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pare_image::{ImageRef, Platform, Source};
+
+    /// A root folder holding `files` (relative path, bytes), flattened.
+    fn root_with(dir: &std::path::Path, files: &[(&str, &[u8])]) -> Flattened {
+        for (path, bytes) in files {
+            let at = dir.join(path);
+            std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+            std::fs::write(at, bytes).unwrap();
+        }
+        let reference = ImageRef::Dir {
+            path: dir.to_path_buf(),
+        };
+        Source::open(&reference, &Platform::default())
+            .unwrap()
+            .flatten()
+            .unwrap()
+    }
+
+    /// Syft's own test database: bash, busybox-binsh, musl, readline, ….
+    const APK_DB: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/reference/package-dbs/",
+        "syft__pkg__cataloger__alpine__testdata__multiple-1__lib__apk__db__installed"
+    );
+
+    #[test]
+    fn apk_database_keeps_only_owners_of_kept_files_and_only_those_files() {
+        let db = std::fs::read(APK_DB).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let flat = root_with(dir.path(), &[("lib/apk/db/installed", &db)]);
+        let kept: BTreeSet<String> = ["/lib/ld-musl-x86_64.so.1".to_string()].into();
+        let (path, bytes) = apk_installed(&flat, &kept).unwrap();
+        assert_eq!(path, "lib/apk/db/installed");
+        let text = String::from_utf8(bytes).unwrap();
+        let packages: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("P:")).collect();
+        assert_eq!(packages, ["musl"]);
+        let files: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("F:") || l.starts_with("R:"))
+            .collect();
+        assert_eq!(files, ["F:lib", "R:ld-musl-x86_64.so.1"]);
+        // The file's mode and checksum lines come along, the other file's not.
+        assert!(
+            text.contains("R:ld-musl-x86_64.so.1\na:0:0:755\nZ:Q1+zEJiG53Cxy7DkV5oZQqeWnzybY=\n")
+        );
+        assert!(!text.contains("Q17yJ3JFNypA4mxhJJr0ou6CzsJVI="));
+        // The reduced database still parses, as Syft and pare sbom read it.
+        let mut warnings = Vec::new();
+        let parsed = pare_sbom::apk::parse(&text, None, &mut warnings);
+        assert_eq!(parsed.len(), 1);
+        assert_eq!(parsed[0].name, "musl");
+        assert!(warnings.is_empty(), "{warnings:?}");
+
+        let nothing: BTreeSet<String> = ["/usr/bin/other".to_string()].into();
+        assert!(apk_installed(&flat, &nothing).is_none());
+    }
 }

@@ -281,6 +281,43 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
     Ok(plan)
 }
 
+/// Files worth copying aside while the layers stream past, before the plan
+/// is known (see `pare_image::spool::SpoolScanner`, which also copies every
+/// ELF file): what the rules keep (configuration under `etc`, the OS
+/// identity, time zones, CA certificates) and what `--include` names. A
+/// kept file not picked here costs a second read of its layer, nothing
+/// worse.
+pub fn spool_candidates(request: &Request) -> Box<pare_image::spool::SpoolPredicate> {
+    const RULE_FOLDERS: &[&str] = &[
+        "etc/",
+        "usr/share/zoneinfo/",
+        "usr/share/ca-certificates/",
+        "usr/lib/ssl/",
+        "usr/lib/os-release",
+    ];
+    let mut plain = Vec::new();
+    let mut globs = Vec::new();
+    for pattern in &request.include {
+        if is_glob(pattern) {
+            // A bad pattern is reported by `plan`; here it only picks nothing.
+            globs.extend(glob("--include", pattern).ok());
+        } else {
+            plain.push(pattern.trim_matches('/').to_string());
+        }
+    }
+    Box::new(move |path: &str, _size| {
+        RULE_FOLDERS.iter().any(|f| path.starts_with(f))
+            || plain.iter().any(|p| {
+                path.strip_prefix(p.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+            || (!globs.is_empty() && {
+                let absolute = format!("/{path}");
+                globs.iter().any(|g| g.is_match(&absolute))
+            })
+    })
+}
+
 /// Whether a pattern uses glob syntax (else it is a plain path).
 fn is_glob(pattern: &str) -> bool {
     pattern.contains(['*', '?', '[', '{'])
@@ -453,6 +490,26 @@ mod tests {
             ["symlink on the way to /usr/lib/x, /usr/lib/y"]
         );
         assert!(plan.explain("/nothing").is_empty());
+    }
+
+    #[test]
+    fn spool_candidates_are_rule_files_and_includes() {
+        let picks = spool_candidates(&Request {
+            include: vec!["/usr/lib/python3.11".into(), "/app/*.py".into()],
+            ..Request::default()
+        });
+        for (path, picked) in [
+            ("etc/nsswitch.conf", true),
+            ("usr/share/zoneinfo/Europe/Paris", true),
+            ("usr/lib/python3.11/os.py", true),
+            ("usr/lib/python3.11", true),
+            ("usr/lib/python3.110/x", false),
+            ("app/app.py", true),
+            ("app/data/x.py", false),
+            ("usr/share/doc/x", false),
+        ] {
+            assert_eq!(picks(path, 1), picked, "{path}");
+        }
     }
 
     #[test]

@@ -4,8 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use pare_elf::image::ElfScanner;
-use pare_image::source::FlattenOptions;
-use pare_image::spool::Spool;
+use pare_image::spool::SpoolScanner;
 use pare_image::write::{WriteOptions, write_built_image};
 use pare_image::{Flattened, ImageRef, Platform, Source};
 use pare_minify::build::{add_new_files, kept_tree};
@@ -46,6 +45,8 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
         keep_shell: args.keep_shell,
     };
 
+    let (spool_scanner, spool_copies) =
+        SpoolScanner::new(pare_minify::plan::spool_candidates(&request));
     // One pass reads what planning needs and what the before/after
     // summary needs (package databases, ELF headers, BusyBox signatures).
     let flat = source
@@ -56,7 +57,12 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
                 pare_minify::plan::wants(p) || sbom(p, size)
             }));
             options.scanners.push(Box::new(ElfScanner));
-            FlattenOptions { ..options }
+            if matches!(source, Source::Image(_)) {
+                // Candidates' bytes copied aside in this same pass, so the
+                // kept files need no second read of their layers.
+                options.scanners.push(Box::new(spool_scanner));
+            }
+            options
         })
         .with_context(|| format!("reading {}", source.reference()))?;
     let plan = pare_minify::plan(&flat, &run_config, &request)?;
@@ -95,6 +101,10 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
         };
         new_files.push((file, why));
     }
+    if let Some(file) = pare_minify::metadata::apk_installed(&flat, &keep) {
+        let why = "apk database of the packages that own kept files, for scanners".to_string();
+        new_files.push((file, why));
+    }
     let scratch = tempfile::tempdir().context("a temporary folder")?;
     let status_mtime = flat.tree.get("var/lib/dpkg/status").map_or(0, |n| n.mtime);
     let files: Vec<NewFile> = new_files.iter().map(|(f, _)| f.clone()).collect();
@@ -102,7 +112,11 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
         .context("writing package metadata and users")?;
 
     let spool = match &source {
-        Source::Image(image) => Some(Spool::fill(image, &kept.from_layers)?),
+        Source::Image(image) => {
+            let mut spool = spool_copies.into_spool(&flat);
+            spool.fill_missing(image, &kept.from_layers)?;
+            Some(spool)
+        }
         Source::Root { .. } => None,
     };
     let made_by = format!("pare minify --static-only {}", args.image);

@@ -470,3 +470,82 @@ fn minify_refuses_a_missing_library_unless_allowed() {
     let files = file_list(&format!("oci:{}", dest.display()));
     assert!(files.contains_key("/bin/ls") && files.contains_key("/lib/x86_64-linux-gnu/libc.so.6"));
 }
+
+#[test]
+fn minify_keeps_apk_metadata_for_what_survives() {
+    // A root folder with an Alpine-style package database: coreutils owns
+    // `true`, a libc package the C library and loader, apk-tools `apk`.
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("root");
+    for (from, to) in [
+        ("/usr/bin/true", "usr/bin/true"),
+        (
+            "/lib/x86_64-linux-gnu/libc.so.6",
+            "lib/x86_64-linux-gnu/libc.so.6",
+        ),
+        ("/lib64/ld-linux-x86-64.so.2", "lib64/ld-linux-x86-64.so.2"),
+    ] {
+        std::fs::create_dir_all(root.join(to).parent().unwrap()).unwrap();
+        std::fs::copy(from, root.join(to)).unwrap();
+    }
+    std::fs::create_dir_all(root.join("sbin")).unwrap();
+    std::fs::write(root.join("sbin/apk"), "#!/bin/false\n").unwrap();
+    let paragraph = |name: &str, folder: &str, files: &[&str]| {
+        let mut text = format!("P:{name}\nV:1.0-r0\nA:x86_64\nL:MIT\no:{name}\nF:{folder}\n");
+        for file in files {
+            text.push_str(&format!(
+                "R:{file}\na:0:0:755\nZ:Q1AAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+            ));
+        }
+        text
+    };
+    let db = [
+        paragraph("coreutils", "usr/bin", &["true", "false"]),
+        paragraph(
+            "libc-test",
+            "lib/x86_64-linux-gnu",
+            &["libc.so.6", "libm.so.6"],
+        ),
+        paragraph("apk-tools", "sbin", &["apk"]),
+    ]
+    .join("\n");
+    std::fs::create_dir_all(root.join("lib/apk/db")).unwrap();
+    std::fs::write(root.join("lib/apk/db/installed"), db).unwrap();
+
+    let out = work.path().join("min");
+    pare_ok(&[
+        "minify",
+        "--static-only",
+        "--entrypoint",
+        "/usr/bin/true",
+        &format!("dir:{}", root.display()),
+        "-o",
+        &format!("oci:{}", out.display()),
+    ]);
+    let minified = format!("oci:{}", out.display());
+    assert!(!file_list(&minified).contains_key("/sbin/apk"));
+    let sbom: Value =
+        serde_json::from_str(&pare_ok(&["sbom", "--format", "json", &minified])).unwrap();
+    let mut names: Vec<String> = sbom["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["coreutils", "libc-test"]);
+    if tool("syft").is_some() {
+        let syft: Value = serde_json::from_slice(
+            &syft(&["-q", &format!("oci-dir:{}", out.display()), "-o", "json"]).stdout,
+        )
+        .unwrap();
+        let mut theirs: Vec<String> = syft["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect();
+        theirs.sort();
+        assert_eq!(theirs, names);
+    }
+}
