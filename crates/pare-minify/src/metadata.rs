@@ -5,7 +5,11 @@
 //! reduced to the kept files as `status.d/<name>.md5sums`. Packages with no
 //! kept file disappear. Alpine's `lib/apk/db/installed` is reduced the same
 //! way: the packages that own kept files, each listing only those files.
-//! (rpm databases: still to come.)
+//! An rpm database becomes an `rpmdb.sqlite` holding the headers of the
+//! packages that own kept files: a sqlite source with every other
+//! package's rows deleted from every table, a Berkeley DB `Packages`
+//! (which nothing here can write) rewritten as sqlite beside it, with the
+//! `Name` and `Basenames` indexes `rpm -q` and `rpm -qf` use.
 
 use std::collections::BTreeSet;
 
@@ -94,6 +98,185 @@ pub fn apk_installed(flat: &Flattened, kept: &BTreeSet<String>) -> Option<NewFil
         out.push_str("\n\n");
     }
     (!out.is_empty()).then(|| (pare_sbom::apk::INSTALLED.to_string(), out.into_bytes()))
+}
+
+/// rpm's index tables (rpm's `sqlite.c` creates the same); keys of the
+/// last three are blobs.
+const RPM_INDEXES: &[&str] = &[
+    "Name",
+    "Basenames",
+    "Group",
+    "Requirename",
+    "Providename",
+    "Conflictname",
+    "Obsoletename",
+    "Triggername",
+    "Dirnames",
+    "Installtid",
+    "Sigmd5",
+    "Sha1header",
+    "Filetriggername",
+    "Transfiletriggername",
+    "Recommendname",
+    "Suggestname",
+    "Supplementname",
+    "Enhancename",
+];
+
+/// The rpm databases reduced to the packages that own kept files (see the
+/// module docs); problems are returned as warnings, never fatal.
+pub fn rpm_databases(flat: &Flattened, kept: &BTreeSet<String>) -> (Vec<NewFile>, Vec<String>) {
+    use pare_sbom::rpm;
+    let mut files = Vec::new();
+    let mut warnings = Vec::new();
+    let owns_kept = |blob: &[u8]| {
+        rpm::parse_header(blob)
+            .ok()
+            .filter(|h| h.name != "gpg-pubkey")
+            .is_some_and(|h| h.files.iter().any(|f| resolves_to_kept(flat, kept, f)))
+    };
+    for path in rpm::SQLITE_PATHS {
+        let Ok(Some(bytes)) = flat.read(path) else {
+            continue;
+        };
+        match reduce_rpm_sqlite(&bytes, &owns_kept) {
+            Ok(Some(reduced)) => files.push((path.to_string(), reduced)),
+            Ok(None) => {}
+            Err(e) => warnings.push(format!("/{path}: {e}; package metadata left out")),
+        }
+    }
+    for path in rpm::BDB_PATHS {
+        let Ok(Some(bytes)) = flat.read(path) else {
+            continue;
+        };
+        let sqlite_path = format!("{}/rpmdb.sqlite", pare_image::paths::parent(path));
+        if files.iter().any(|(p, _)| *p == sqlite_path) {
+            continue; // the sqlite database beside it is what rpm reads
+        }
+        let kept_blobs: Vec<Vec<u8>> = match rpm::values(&bytes) {
+            Ok(blobs) => blobs
+                .into_iter()
+                .filter(|b| b.len() > 8 && owns_kept(b))
+                .collect(),
+            Err(e) => {
+                warnings.push(format!("/{path}: {e}; package metadata left out"));
+                continue;
+            }
+        };
+        if kept_blobs.is_empty() {
+            continue;
+        }
+        match new_rpm_sqlite(&kept_blobs) {
+            Ok(db) => files.push((sqlite_path, db)),
+            Err(e) => warnings.push(format!("/{path}: {e}; package metadata left out")),
+        }
+    }
+    (files, warnings)
+}
+
+fn sqlite_error(e: rusqlite::Error) -> String {
+    format!("sqlite: {e}")
+}
+
+/// Deletes every package `keep` refuses from a copy of an `rpmdb.sqlite`
+/// (rows of the index tables too); `None` when no package is left.
+fn reduce_rpm_sqlite(db: &[u8], keep: &dyn Fn(&[u8]) -> bool) -> Result<Option<Vec<u8>>, String> {
+    let file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+    std::fs::write(file.path(), db).map_err(|e| e.to_string())?;
+    let conn = rusqlite::Connection::open(file.path()).map_err(sqlite_error)?;
+    // rpm keeps its database in WAL mode: write it back as one plain file.
+    conn.pragma_update(None, "journal_mode", "DELETE")
+        .map_err(sqlite_error)?;
+    let mut gone = Vec::new();
+    let mut left = 0;
+    {
+        let mut rows = conn
+            .prepare("SELECT hnum, blob FROM Packages")
+            .map_err(sqlite_error)?;
+        let rows = rows
+            .query_map([], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(sqlite_error)?;
+        for row in rows {
+            let (hnum, blob) = row.map_err(sqlite_error)?;
+            if keep(&blob) {
+                left += 1;
+            } else {
+                gone.push(hnum);
+            }
+        }
+    }
+    if left == 0 {
+        return Ok(None);
+    }
+    let mut tables: Vec<String> = conn
+        // SQLite's own tables (sequence, statistics) hold no packages.
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(sqlite_error)?;
+    // The index tables refer to Packages: their rows go first.
+    tables.sort_by_key(|t| t == "Packages");
+    for table in &tables {
+        // Table names come from the database itself: quoted, never trusted.
+        let statement = format!(
+            "DELETE FROM \"{}\" WHERE hnum = ?1",
+            table.replace('"', "\"\"")
+        );
+        let mut delete = conn.prepare(&statement).map_err(sqlite_error)?;
+        for hnum in &gone {
+            delete.execute([hnum]).map_err(sqlite_error)?;
+        }
+    }
+    conn.execute_batch("VACUUM").map_err(sqlite_error)?;
+    drop(conn);
+    std::fs::read(file.path())
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// A new `rpmdb.sqlite` with rpm's schema holding `blobs`, indexed by name
+/// and file basename.
+fn new_rpm_sqlite(blobs: &[Vec<u8>]) -> Result<Vec<u8>, String> {
+    let file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+    let conn = rusqlite::Connection::open(file.path()).map_err(sqlite_error)?;
+    conn.execute_batch(
+        "CREATE TABLE 'Packages' (hnum INTEGER PRIMARY KEY AUTOINCREMENT,blob BLOB NOT NULL)",
+    )
+    .map_err(sqlite_error)?;
+    for (i, index) in RPM_INDEXES.iter().enumerate() {
+        let key = if i >= RPM_INDEXES.len() - 3 {
+            "BLOB"
+        } else {
+            "TEXT"
+        };
+        conn.execute_batch(&format!(
+            "CREATE TABLE '{index}' (key '{key}' NOT NULL, hnum INTEGER NOT NULL, \
+             idx INTEGER NOT NULL, FOREIGN KEY (hnum) REFERENCES 'Packages'(hnum)); \
+             CREATE INDEX '{index}_key_idx' ON '{index}'(key ASC);"
+        ))
+        .map_err(sqlite_error)?;
+    }
+    for blob in blobs {
+        let header = pare_sbom::rpm::parse_header(blob)?;
+        conn.execute("INSERT INTO Packages (blob) VALUES (?1)", [blob])
+            .map_err(sqlite_error)?;
+        let hnum = conn.last_insert_rowid();
+        conn.execute(
+            "INSERT INTO Name (key, hnum, idx) VALUES (?1, ?2, 0)",
+            rusqlite::params![header.name, hnum],
+        )
+        .map_err(sqlite_error)?;
+        for (idx, path) in header.files.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO Basenames (key, hnum, idx) VALUES (?1, ?2, ?3)",
+                rusqlite::params![pare_image::paths::file_name(path), hnum, idx as i64],
+            )
+            .map_err(sqlite_error)?;
+        }
+    }
+    drop(conn);
+    std::fs::read(file.path()).map_err(|e| e.to_string())
 }
 
 /// `status.d` entries for the packages that own a kept path. `kept` holds

@@ -105,6 +105,14 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
         let why = "apk database of the packages that own kept files, for scanners".to_string();
         new_files.push((file, why));
     }
+    let (rpm_files, rpm_warnings) = pare_minify::metadata::rpm_databases(&flat, &keep);
+    for warning in rpm_warnings {
+        eprintln!("pare: warning: {warning}");
+    }
+    for file in rpm_files {
+        let why = "rpm database of the packages that own kept files, for scanners".to_string();
+        new_files.push((file, why));
+    }
     let scratch = tempfile::tempdir().context("a temporary folder")?;
     let status_mtime = flat.tree.get("var/lib/dpkg/status").map_or(0, |n| n.mtime);
     let files: Vec<NewFile> = new_files.iter().map(|(f, _)| f.clone()).collect();

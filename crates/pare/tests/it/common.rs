@@ -433,3 +433,19 @@ pub fn http_get(port: u16, path: &str) -> String {
     assert!(head.starts_with("HTTP/1.0 200"), "{head}");
     body.to_string()
 }
+
+/// A root folder at `root` holding host programs at the given places and
+/// the C library and loader they need (nothing else: no ld.so.cache).
+pub fn glibc_root(root: &Path, programs: &[(&str, &str)]) {
+    let libc = [
+        (
+            "/lib/x86_64-linux-gnu/libc.so.6",
+            "lib/x86_64-linux-gnu/libc.so.6",
+        ),
+        ("/lib64/ld-linux-x86-64.so.2", "lib64/ld-linux-x86-64.so.2"),
+    ];
+    for (from, to) in programs.iter().chain(libc.iter()) {
+        std::fs::create_dir_all(root.join(to).parent().unwrap()).unwrap();
+        std::fs::copy(from, root.join(to)).unwrap();
+    }
+}

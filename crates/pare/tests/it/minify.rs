@@ -1,6 +1,7 @@
 //! `pare minify --static-only` on the real redis image: the result runs and
 //! answers, holds nothing an attacker wants, and is reproducible.
 
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
@@ -429,17 +430,7 @@ fn minify_refuses_a_missing_library_unless_allowed() {
     // A root folder holding `ls` and the C library but not libselinux.
     let work = tempfile::tempdir().unwrap();
     let root = work.path().join("root");
-    let lib = root.join("lib/x86_64-linux-gnu");
-    std::fs::create_dir_all(&lib).unwrap();
-    std::fs::create_dir_all(root.join("bin")).unwrap();
-    std::fs::create_dir_all(root.join("lib64")).unwrap();
-    std::fs::copy("/usr/bin/ls", root.join("bin/ls")).unwrap();
-    std::fs::copy("/lib/x86_64-linux-gnu/libc.so.6", lib.join("libc.so.6")).unwrap();
-    std::fs::copy(
-        "/lib64/ld-linux-x86-64.so.2",
-        root.join("lib64/ld-linux-x86-64.so.2"),
-    )
-    .unwrap();
+    glibc_root(&root, &[("/usr/bin/ls", "bin/ls")]);
     let dest = work.path().join("out");
     let args = |extra: &[&'static str]| -> Vec<String> {
         let mut args: Vec<String> = ["minify", "--static-only", "--entrypoint", "/bin/ls"]
@@ -477,17 +468,7 @@ fn minify_keeps_apk_metadata_for_what_survives() {
     // `true`, a libc package the C library and loader, apk-tools `apk`.
     let work = tempfile::tempdir().unwrap();
     let root = work.path().join("root");
-    for (from, to) in [
-        ("/usr/bin/true", "usr/bin/true"),
-        (
-            "/lib/x86_64-linux-gnu/libc.so.6",
-            "lib/x86_64-linux-gnu/libc.so.6",
-        ),
-        ("/lib64/ld-linux-x86-64.so.2", "lib64/ld-linux-x86-64.so.2"),
-    ] {
-        std::fs::create_dir_all(root.join(to).parent().unwrap()).unwrap();
-        std::fs::copy(from, root.join(to)).unwrap();
-    }
+    glibc_root(&root, &[("/usr/bin/true", "usr/bin/true")]);
     std::fs::create_dir_all(root.join("sbin")).unwrap();
     std::fs::write(root.join("sbin/apk"), "#!/bin/false\n").unwrap();
     let paragraph = |name: &str, folder: &str, files: &[&str]| {
@@ -547,5 +528,175 @@ fn minify_keeps_apk_metadata_for_what_survives() {
             .collect();
         theirs.sort();
         assert_eq!(theirs, names);
+    }
+}
+
+/// The names of the packages `rpm -qa` lists in the database at `dbpath`.
+fn rpm_query_all(dbpath: &Path) -> Vec<String> {
+    let out = run(
+        "rpm",
+        &[
+            "--dbpath",
+            dbpath.to_str().unwrap(),
+            "-qa",
+            "--qf",
+            "%{NAME}\\n",
+        ],
+    );
+    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names
+}
+
+/// Minifies `root` (a `dir:` folder) with `entrypoint`, unpacks the result
+/// and returns (its rootfs, pare sbom's package names, Syft's).
+fn minify_root_and_list_packages(
+    work: &Path,
+    root: &Path,
+    entrypoint: &str,
+) -> (std::path::PathBuf, Vec<String>, Option<Vec<String>>) {
+    let layout = work.join("min");
+    pare_ok(&[
+        "minify",
+        "--static-only",
+        "--entrypoint",
+        entrypoint,
+        &format!("dir:{}", root.display()),
+        "-o",
+        &format!("oci:{}:min", layout.display()),
+    ]);
+    let sorted = |names: &Value| -> Vec<String> {
+        let mut names: Vec<String> = names
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    let image = format!("oci:{}", layout.display());
+    let ours: Value =
+        serde_json::from_str(&pare_ok(&["sbom", "--format", "json", &image])).unwrap();
+    let theirs = tool("syft").map(|()| {
+        let syft: Value = serde_json::from_slice(
+            &syft(&["-q", &format!("oci-dir:{}", layout.display()), "-o", "json"]).stdout,
+        )
+        .unwrap();
+        sorted(&syft["artifacts"])
+    });
+    let rootfs = umoci_unpack(&layout, "min", &work.join("bundle"));
+    (rootfs, sorted(&ours["packages"]), theirs)
+}
+
+#[test]
+fn minify_keeps_rpm_metadata_for_what_survives_from_rpms_own_database() {
+    require!(root());
+    require!(tool("rpmbuild"));
+    require!(tool("umoci"));
+    // Two real rpm packages, installed by rpm into a root: pare-alpha owns
+    // a program (the host's `true`), pare-beta a file nothing needs.
+    let work = tempfile::tempdir().unwrap();
+    let top = work.path().join("rpmbuild");
+    for (name, install) in [
+        ("alpha", "cp /usr/bin/true %{buildroot}/usr/bin/pare-alpha"),
+        ("beta", "echo beta > %{buildroot}/usr/bin/pare-beta"),
+    ] {
+        let spec = work.path().join(format!("{name}.spec"));
+        std::fs::write(
+            &spec,
+            format!(
+                "Name: pare-{name}\nVersion: 1.0\nRelease: 1\nSummary: pare test\nLicense: MIT\n\
+                 BuildArch: x86_64\n%define debug_package %{{nil}}\n%global __os_install_post %{{nil}}\n\
+                 %description\npare test\n%install\nmkdir -p %{{buildroot}}/usr/bin\n{install}\n\
+                 %files\n/usr/bin/pare-{name}\n"
+            ),
+        )
+        .unwrap();
+        run(
+            "rpmbuild",
+            &[
+                "--define",
+                &format!("_topdir {}", top.display()),
+                "-bb",
+                spec.to_str().unwrap(),
+            ],
+        );
+    }
+    let root = work.path().join("root");
+    glibc_root(&root, &[]);
+    let rpms: Vec<String> = ["alpha", "beta"]
+        .iter()
+        .map(|n| format!("{}/RPMS/x86_64/pare-{n}-1.0-1.x86_64.rpm", top.display()))
+        .collect();
+    let mut install = vec![
+        "--root",
+        root.to_str().unwrap(),
+        "--dbpath",
+        "/var/lib/rpm",
+        "--define",
+        "_db_backend sqlite",
+        "-i",
+        "--nodeps",
+        "--noscripts",
+    ];
+    install.extend(rpms.iter().map(String::as_str));
+    run("rpm", &install);
+    let installed = root.join("var/lib/rpm");
+    assert_eq!(rpm_query_all(&installed), ["pare-alpha", "pare-beta"]);
+
+    let (rootfs, ours, syft) =
+        minify_root_and_list_packages(work.path(), &root, "/usr/bin/pare-alpha");
+    assert!(!rootfs.join("usr/bin/pare-beta").exists());
+    // rpm itself, pare and Syft read the reduced database alike.
+    assert_eq!(rpm_query_all(&rootfs.join("var/lib/rpm")), ["pare-alpha"]);
+    assert_eq!(ours, ["pare-alpha"]);
+    if let Some(syft) = syft {
+        assert_eq!(syft, ours);
+    }
+}
+
+#[test]
+fn minify_rewrites_a_berkeley_rpm_database_as_sqlite_for_what_survives() {
+    require!(tool("rpm"));
+    require!(tool("umoci"));
+    // Syft's Berkeley DB sample: one package, dive, owning /usr/local/bin/dive.
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("root");
+    glibc_root(&root, &[("/usr/bin/true", "usr/local/bin/dive")]);
+    std::fs::create_dir_all(root.join("var/lib/rpm")).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/reference/package-dbs/syft__pkg__cataloger__redhat__testdata__Packages"
+        ),
+        root.join("var/lib/rpm/Packages"),
+    )
+    .unwrap();
+    let (rootfs, ours, syft) =
+        minify_root_and_list_packages(work.path(), &root, "/usr/local/bin/dive");
+    let dbpath = rootfs.join("var/lib/rpm");
+    assert!(dbpath.join("rpmdb.sqlite").is_file());
+    assert!(!dbpath.join("Packages").exists());
+    assert_eq!(rpm_query_all(&dbpath), ["dive"]);
+    // The Basenames index answers "which package owns this file".
+    let owner = run(
+        "rpm",
+        &[
+            "--dbpath",
+            dbpath.to_str().unwrap(),
+            "-qf",
+            "/usr/local/bin/dive",
+            "--qf",
+            "%{NAME}",
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&owner.stdout), "dive");
+    assert_eq!(ours, ["dive"]);
+    if let Some(syft) = syft {
+        assert_eq!(syft, ours);
     }
 }
