@@ -15,6 +15,7 @@
 pub mod elf;
 pub mod image;
 pub mod ldcache;
+pub mod ldconf;
 pub mod search;
 
 pub use elf::{ElfInfo, Parsed, parse, parse_prefix};

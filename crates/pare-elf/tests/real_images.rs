@@ -31,7 +31,9 @@ fn flatten(name: &str) -> Option<Flattened> {
     let reference = ImageRef::parse(&format!("docker-archive:{}", path.display())).unwrap();
     let source = Source::open(&reference, &Platform::default()).unwrap();
     let options = FlattenOptions {
-        capture: Some(Box::new(|path: &str, _| path == "etc/ld.so.cache")),
+        capture: Some(Box::new(|path: &str, _| {
+            path == "etc/ld.so.cache" || path.starts_with("etc/ld.so.conf")
+        })),
         scanners: vec![Box::new(ElfScanner)],
     };
     Some(source.flatten_with(options).unwrap())
@@ -114,4 +116,31 @@ fn a_missing_library_is_reported_with_who_needs_it() {
     assert_eq!(kept, ["/bin/busybox"], "a static binary loads nothing");
     assert_eq!(closure.missing.len(), 1);
     assert_eq!(closure.missing[0].name, "/bin/not-here");
+}
+
+#[test]
+fn ld_so_conf_of_debian_names_its_multiarch_and_local_folders() {
+    let Some(flat) = flatten("debian") else {
+        return;
+    };
+    let read = |path: &str| {
+        let bytes = flat.read(path.trim_start_matches('/')).unwrap()?;
+        Some(String::from_utf8(bytes.into_owned()).unwrap())
+    };
+    let list = |dir: &str| -> Vec<String> {
+        flat.tree
+            .children(dir.trim_start_matches('/'))
+            .map(|(p, _)| p.rsplit('/').next().unwrap().to_string())
+            .collect()
+    };
+    // Debian's libc.conf, then x86_64-linux-gnu.conf, as ldconfig reads them.
+    assert_eq!(
+        pare_elf::ldconf::conf_dirs(&read, &list),
+        [
+            "/usr/local/lib",
+            "/usr/local/lib/x86_64-linux-gnu",
+            "/lib/x86_64-linux-gnu",
+            "/usr/lib/x86_64-linux-gnu",
+        ]
+    );
 }

@@ -110,7 +110,11 @@ pub struct Plan {
 
 /// Files whose bytes planning reads, to capture while flattening.
 pub fn wants(path: &str) -> bool {
-    path == "etc/ld.so.cache" || path == rules::NSSWITCH || rules::wants(path)
+    path == "etc/ld.so.cache"
+        || path == "etc/ld.so.conf"
+        || path.starts_with("etc/ld.so.conf.d/")
+        || path == rules::NSSWITCH
+        || rules::wants(path)
 }
 
 impl Plan {
@@ -249,7 +253,21 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
                 .collect()
         })
         .unwrap_or_default();
-    let loader = Loader::new(&root, cache, library_path, Vec::new());
+    let read = |path: &str| {
+        let bytes = flat.read(path.trim_start_matches('/')).ok().flatten()?;
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    };
+    let list = |dir: &str| -> Vec<String> {
+        let Ok(dir) = flat.tree.resolve(dir.trim_start_matches('/'), true) else {
+            return Vec::new();
+        };
+        flat.tree
+            .children(&dir)
+            .map(|(path, _)| pare_image::paths::file_name(path).to_string())
+            .collect()
+    };
+    let conf_dirs = pare_elf::ldconf::conf_dirs(&read, &list);
+    let loader = Loader::new(&root, cache, library_path, conf_dirs);
     let closure = loader.closure(&programs);
 
     let mut plan = Plan {

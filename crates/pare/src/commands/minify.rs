@@ -129,6 +129,16 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
     };
     let made_by = format!("pare minify --static-only {}", args.image);
     let mut new_config = config.clone();
+    let mut new_runtime = runtime.clone();
+    // The overrides the image was minified for become its own, as
+    // `docker run --entrypoint` applies them: a new Entrypoint drops Cmd.
+    if let Some(entrypoint) = &args.entrypoint {
+        new_runtime.set_entrypoint(Some(vec![entrypoint.clone()]));
+        new_runtime.set_cmd((!args.cmd.is_empty()).then(|| args.cmd.clone()));
+    } else if !args.cmd.is_empty() {
+        new_runtime.set_cmd(Some(args.cmd.clone()));
+    }
+    new_config.set_config(Some(new_runtime.clone()));
     new_config.set_history(Some(vec![
         oci_spec::image::HistoryBuilder::default()
             .created_by(made_by.clone())
@@ -164,7 +174,7 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
         let input = DockerfileInput {
             from: &base_name(&source, &args.image),
             context_dir: &context_dir_name(path),
-            config: &runtime,
+            config: &new_runtime,
             has_new_files: !files.is_empty(),
             made_by: &made_by,
         };

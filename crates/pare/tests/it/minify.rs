@@ -102,6 +102,10 @@ fn minify_explains_what_it_cannot_do() {
             "--include /not/here: nothing in the image matches",
         ),
         (&["--exclude", "/usr/[lib"], "--exclude /usr/[lib: "),
+        (
+            &["--entrypoint", "/usr/bin/zcat"],
+            "/usr/bin/zcat is a script run by the shell /bin/sh",
+        ),
     ];
     for (extra, message) in cases {
         let mut args = vec!["minify", archive.to_str().unwrap(), "-o", &dest];
@@ -458,8 +462,14 @@ fn minify_refuses_a_missing_library_unless_allowed() {
         stderr.contains("warning: libselinux.so.1 needed by /bin/ls is missing"),
         "{stderr}"
     );
-    let files = file_list(&format!("oci:{}", dest.display()));
+    let minified = format!("oci:{}", dest.display());
+    let files = file_list(&minified);
     assert!(files.contains_key("/bin/ls") && files.contains_key("/lib/x86_64-linux-gnu/libc.so.6"));
+    // The entry point it was minified for is the image's own now.
+    assert_eq!(
+        inspect_json(&minified)["config"]["entrypoint"],
+        serde_json::json!(["/bin/ls"])
+    );
 }
 
 #[test]
