@@ -261,23 +261,26 @@ pub fn assert_loaded_redis_answers(archive: &Path, tagged: &str, value: &str) {
 /// networking) and checks it answers PING, SET and GET.
 pub fn assert_redis_answers(tagged: &str, value: &str) {
     let port = test_port();
-    let id = run(
-        "docker",
-        &[
-            "run",
-            "-d",
-            "--network",
-            "host",
-            tagged,
-            "redis-server",
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-        ],
-    );
-    let _container = Container(String::from_utf8_lossy(&id.stdout).trim().to_string());
+    let args = [
+        "redis-server",
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+    ];
+    let _container = start_container(tagged, &[], &args);
     assert_redis_answers_on(port, value);
+}
+
+/// Starts `docker run -d --network host OPTIONS IMAGE ARGS`; removed when
+/// the returned value is dropped.
+pub fn start_container(image: &str, options: &[&str], args: &[&str]) -> Container {
+    let mut command = vec!["run", "-d", "--network", "host"];
+    command.extend_from_slice(options);
+    command.push(image);
+    command.extend_from_slice(args);
+    let id = run("docker", &command);
+    Container(String::from_utf8_lossy(&id.stdout).trim().to_string())
 }
 
 /// A loopback port for this test process's server.

@@ -18,13 +18,11 @@ fn minified_redis_runs_answers_and_is_small_and_reproducible() {
     let first = work.path().join("min1.tar");
     let second = work.path().join("min2.tar");
     for out in [&first, &second] {
-        pare_ok(&[
-            "minify",
-            "--static-only",
+        minify(
             archive.to_str().unwrap(),
-            "-o",
             &format!("docker-archive:{}:{tagged}", out.display()),
-        ]);
+            &[],
+        );
     }
     // Two runs, the same bytes.
     assert_eq!(
@@ -128,15 +126,11 @@ fn minify_keeps_the_users_the_image_names_and_ca_certificates_for_tls() {
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("min.tar");
     // openssl links libssl: the CA bundle must come along.
-    pare_ok(&[
-        "minify",
-        "--static-only",
-        "--include-bin",
-        "openssl",
+    minify(
         archive.to_str().unwrap(),
-        "-o",
         &format!("docker-archive:{}", out.display()),
-    ]);
+        &["--include-bin", "openssl"],
+    );
     let text = |member: &str| String::from_utf8(file_from_docker_archive(&out, member)).unwrap();
     // USER nobody, and root who owns every kept file; nobody else.
     let users: Vec<String> = text("etc/passwd")
@@ -160,13 +154,11 @@ fn minified_redis_runs_in_a_chroot_with_namespaces() {
     let archive = require!(test_image("redis"));
     let work = tempfile::tempdir().unwrap();
     let layout = work.path().join("min");
-    pare_ok(&[
-        "minify",
-        "--static-only",
+    minify(
         archive.to_str().unwrap(),
-        "-o",
         &format!("oci:{}:min", layout.display()),
-    ]);
+        &[],
+    );
     let rootfs = umoci_unpack(&layout, "min", &work.path().join("bundle"));
     // The image's own command, as its config gives it.
     let config = inspect_json(&format!("oci:{}", layout.display()));
@@ -192,15 +184,11 @@ fn minify_dockerfile_is_hadolint_clean_and_builds_the_same_files() {
     let work = tempfile::tempdir().unwrap();
     let pared = work.path().join("min.tar");
     let dockerfile = work.path().join("Dockerfile.min");
-    pare_ok(&[
-        "minify",
-        "--static-only",
+    minify(
         archive.to_str().unwrap(),
-        "-o",
         &format!("docker-archive:{}", pared.display()),
-        "--dockerfile",
-        dockerfile.to_str().unwrap(),
-    ]);
+        &["--dockerfile", dockerfile.to_str().unwrap()],
+    );
     let text = std::fs::read_to_string(&dockerfile).unwrap();
     assert!(
         text.contains("FROM pare-test/redis:bookworm AS source\n"),
@@ -257,16 +245,11 @@ fn minify_report_counts_before_and_after_and_explains_each_kept_path() {
     pare_ok(&["copy", archive.to_str().unwrap(), &source]);
     let out = work.path().join("min");
     let report_path = work.path().join("report.json");
-    let printed = pare_ok(&[
-        "minify",
-        "--static-only",
+    let printed = minify(
         &source,
-        "-o",
         &format!("oci:{}", out.display()),
-        "--report",
-        report_path.to_str().unwrap(),
-        "--explain",
-    ]);
+        &["--report", report_path.to_str().unwrap(), "--explain"],
+    );
     let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
     let minified = format!("oci:{}", out.display());
 
@@ -375,22 +358,21 @@ fn minified_python_app_serves_with_includes_time_zones_and_excludes() {
     let tagged = format!("pare-test/python-minified:{}", std::process::id());
     // The interpreter's stdlib and the app are data the loader cannot see:
     // included by hand (a traced run finds them by itself).
-    pare_ok(&[
-        "minify",
-        "--static-only",
+    minify(
         archive.to_str().unwrap(),
-        "-o",
         &format!("docker-archive:{}:{tagged}", out.display()),
-        "--include",
-        "/usr/lib/python3.11",
-        "--include",
-        "/app/*.py",
-        "--include-tz",
-        "--exclude",
-        "**/__pycache__",
-        "--exclude",
-        "/usr/lib/python3.11/{test,idlelib,tkinter}",
-    ]);
+        &[
+            "--include",
+            "/usr/lib/python3.11",
+            "--include",
+            "/app/*.py",
+            "--include-tz",
+            "--exclude",
+            "**/__pycache__",
+            "--exclude",
+            "/usr/lib/python3.11/{test,idlelib,tkinter}",
+        ],
+    );
     let files = file_list(&format!("docker-archive:{}", out.display()));
     assert!(files.contains_key("/app/app.py"));
     assert!(files.contains_key("/usr/share/zoneinfo/Europe/Paris"));
@@ -406,19 +388,7 @@ fn minified_python_app_serves_with_includes_time_zones_and_excludes() {
 
     run("docker", &["load", "-i", out.to_str().unwrap()]);
     let port = test_port();
-    let id = run(
-        "docker",
-        &[
-            "run",
-            "-d",
-            "--network",
-            "host",
-            "-e",
-            &format!("PORT={port}"),
-            &tagged,
-        ],
-    );
-    let _container = Container(String::from_utf8_lossy(&id.stdout).trim().to_string());
+    let _container = start_container(&tagged, &["-e", &format!("PORT={port}")], &[]);
     let body = http_get(port, "/pare");
     let _ = Command::new("docker").args(["rmi", "-f", &tagged]).output();
     let answer: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
@@ -474,6 +444,7 @@ fn minify_refuses_a_missing_library_unless_allowed() {
 
 #[test]
 fn minify_keeps_apk_metadata_for_what_survives() {
+    require!(tool("umoci"));
     // A root folder with an Alpine-style package database: coreutils owns
     // `true`, a libc package the C library and loader, apk-tools `apk`.
     let work = tempfile::tempdir().unwrap();
@@ -503,42 +474,19 @@ fn minify_keeps_apk_metadata_for_what_survives() {
     std::fs::create_dir_all(root.join("lib/apk/db")).unwrap();
     std::fs::write(root.join("lib/apk/db/installed"), db).unwrap();
 
-    let out = work.path().join("min");
-    pare_ok(&[
-        "minify",
-        "--static-only",
-        "--entrypoint",
-        "/usr/bin/true",
-        &format!("dir:{}", root.display()),
-        "-o",
-        &format!("oci:{}", out.display()),
-    ]);
-    let minified = format!("oci:{}", out.display());
-    assert!(!file_list(&minified).contains_key("/sbin/apk"));
-    let sbom: Value =
-        serde_json::from_str(&pare_ok(&["sbom", "--format", "json", &minified])).unwrap();
-    let mut names: Vec<String> = sbom["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap().to_string())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["coreutils", "libc-test"]);
-    if tool("syft").is_some() {
-        let syft: Value = serde_json::from_slice(
-            &syft(&["-q", &format!("oci-dir:{}", out.display()), "-o", "json"]).stdout,
-        )
-        .unwrap();
-        let mut theirs: Vec<String> = syft["artifacts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["name"].as_str().unwrap().to_string())
-            .collect();
-        theirs.sort();
-        assert_eq!(theirs, names);
+    let (rootfs, ours, syft) = minify_root_and_list_packages(work.path(), &root, "/usr/bin/true");
+    assert!(!rootfs.join("sbin/apk").exists());
+    assert_eq!(ours, ["coreutils", "libc-test"]);
+    if let Some(syft) = syft {
+        assert_eq!(syft, ours);
     }
+}
+
+/// `pare minify --static-only SOURCE -o DEST EXTRA…`, insisting on success.
+fn minify(source: &str, dest: &str, extra: &[&str]) -> String {
+    let mut args = vec!["minify", "--static-only", source, "-o", dest];
+    args.extend_from_slice(extra);
+    pare_ok(&args)
 }
 
 /// The names of the packages `rpm -qa` lists in the database at `dbpath`.
@@ -569,15 +517,11 @@ fn minify_root_and_list_packages(
     entrypoint: &str,
 ) -> (std::path::PathBuf, Vec<String>, Option<Vec<String>>) {
     let layout = work.join("min");
-    pare_ok(&[
-        "minify",
-        "--static-only",
-        "--entrypoint",
-        entrypoint,
+    minify(
         &format!("dir:{}", root.display()),
-        "-o",
         &format!("oci:{}:min", layout.display()),
-    ]);
+        &["--entrypoint", entrypoint],
+    );
     let sorted = |names: &Value| -> Vec<String> {
         let mut names: Vec<String> = names
             .as_array()
