@@ -319,8 +319,13 @@ impl Drop for Chrooted {
 /// The tests' chroot-and-namespaces runner: runs `argv` inside `rootfs`
 /// the way a container engine would, without one: new mount, UTS, IPC and
 /// PID namespaces (`unshare`, the program is PID 1 and dies with the
-/// runner), the root changed to `rootfs` (`chroot`), the host's network.
+/// runner), its own /proc, the root changed to `rootfs` (`chroot`), the
+/// host's network.
 pub fn run_chrooted(rootfs: &Path, argv: &[&str]) -> Chrooted {
+    // /proc as a runtime mounts it (glibc reads /proc/self/exe to expand
+    // $ORIGIN), private to the new mount namespace.
+    let proc_dir = rootfs.join("proc");
+    std::fs::create_dir_all(&proc_dir).unwrap();
     let child = Command::new("unshare")
         .args([
             "--mount",
@@ -330,6 +335,7 @@ pub fn run_chrooted(rootfs: &Path, argv: &[&str]) -> Chrooted {
             "--fork",
             "--kill-child",
         ])
+        .arg(format!("--mount-proc={}", proc_dir.display()))
         .arg("chroot")
         .arg(rootfs)
         .args(argv)
@@ -338,9 +344,23 @@ pub fn run_chrooted(rootfs: &Path, argv: &[&str]) -> Chrooted {
             "PATH",
             "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         )
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("unshare runs");
     Chrooted(child)
+}
+
+impl Chrooted {
+    /// Waits for the program to end (it must succeed); its output.
+    pub fn wait_output(mut self) -> String {
+        let mut out = String::new();
+        if let Some(stdout) = self.0.stdout.as_mut() {
+            stdout.read_to_string(&mut out).unwrap();
+        }
+        let status = self.0.wait().unwrap();
+        assert!(status.success(), "{status}: {out}");
+        out
+    }
 }
 
 /// Every path of an image's flattened tree with what it is: kind, size or

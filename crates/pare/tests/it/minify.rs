@@ -654,3 +654,88 @@ fn minify_rewrites_a_berkeley_rpm_database_as_sqlite_for_what_survives() {
         assert_eq!(syft, ours);
     }
 }
+
+#[test]
+fn minify_follows_runpath_with_origin_in_a_real_binary_and_it_runs() {
+    require!(root());
+    require!(tool("gcc"));
+    require!(tool("umoci"));
+    // A program built by the real toolchain with RUNPATH $ORIGIN/../lib,
+    // and a decoy of its library in a default folder, which the loader
+    // must not pick (RUNPATH comes first).
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("root");
+    glibc_root(&root, &[]);
+    let src = work.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::create_dir_all(root.join("opt/app/bin")).unwrap();
+    std::fs::create_dir_all(root.join("opt/app/lib")).unwrap();
+    let library = |message: &str, at: &str| {
+        let c = src.join(format!("{message}.c"));
+        std::fs::write(
+            &c,
+            format!("#include <stdio.h>\nvoid greet(void) {{ puts(\"{message}\"); }}\n"),
+        )
+        .unwrap();
+        let out = root.join(at);
+        let built = Command::new("gcc")
+            .args(["-shared", "-fPIC", "-Wl,-soname,libgreet.so.1", "-o"])
+            .arg(&out)
+            .arg(&c)
+            .status()
+            .unwrap();
+        assert!(built.success());
+    };
+    library("hello from origin", "opt/app/lib/libgreet.so.1");
+    library("decoy", "lib/x86_64-linux-gnu/libgreet.so.1");
+    std::fs::write(
+        src.join("app.c"),
+        "void greet(void);\nint main(void) { greet(); return 0; }\n",
+    )
+    .unwrap();
+    let built = Command::new("gcc")
+        .arg("-o")
+        .arg(root.join("opt/app/bin/app"))
+        .arg(src.join("app.c"))
+        .arg(format!("-L{}", root.join("opt/app/lib").display()))
+        .args([
+            "-l:libgreet.so.1",
+            "-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib",
+        ])
+        .status()
+        .unwrap();
+    assert!(built.success());
+
+    let layout = work.path().join("min");
+    let report = work.path().join("report.json");
+    minify(
+        &format!("dir:{}", root.display()),
+        &format!("oci:{}:min", layout.display()),
+        &[
+            "--entrypoint",
+            "/opt/app/bin/app",
+            "--explain",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    let files = file_list(&format!("oci:{}", layout.display()));
+    assert!(files.contains_key("/opt/app/lib/libgreet.so.1"));
+    assert!(
+        !files.contains_key("/lib/x86_64-linux-gnu/libgreet.so.1"),
+        "the decoy"
+    );
+    let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let reasons = report["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["path"] == "/opt/app/lib/libgreet.so.1")
+        .map(|k| k["reasons"].to_string())
+        .unwrap();
+    assert!(reasons.contains("found via DT_RUNPATH"), "{reasons}");
+
+    let rootfs = umoci_unpack(&layout, "min", &work.path().join("bundle"));
+    let ran = run_chrooted(&rootfs, &["/opt/app/bin/app"]).wait_output();
+    assert_eq!(ran, "hello from origin\n");
+}
