@@ -31,7 +31,7 @@ const OPAQUE_MARKER: &str = ".wh..wh..opq";
 /// Entries in one layer above this are refused: no real image comes close.
 const MAX_LAYER_ENTRIES: usize = 5_000_000;
 /// The kernel refuses larger extended attribute values.
-const MAX_XATTR_VALUE: usize = 64 * 1024;
+pub(crate) const MAX_XATTR_VALUE: usize = 64 * 1024;
 
 /// What one layer did to the tree below it. Counts are of non-directory
 /// paths; bytes are regular-file bytes.

@@ -4,6 +4,9 @@
 //! Symlinks are recorded, never followed. Pseudo filesystems mounted inside
 //! the folder (`/proc`, `/sys`, cgroups, …) are kept as empty folders, as an
 //! image would have them: their contents are the kernel's, not the image's.
+//! Extended attributes are read as a layer would carry them (file
+//! capabilities among them), except SELinux labels, which belong to the
+//! host's policy, not to the image.
 
 use std::collections::HashMap;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -111,10 +114,48 @@ pub fn read_root(root: &Path) -> Result<(FileTree, RootWarnings)> {
                 warnings.sockets += 1;
                 continue;
             };
-            tree.insert(path, node_from(&meta, kind));
+            let mut node = node_from(&meta, kind);
+            node.xattrs = read_xattrs(&host, &mut warnings);
+            tree.insert(path, node);
         }
     }
     Ok((tree, warnings))
+}
+
+/// Attributes a host file carries that an image layer would (symlinks not
+/// followed); unreadable ones are warned about, oversized ones skipped
+/// like the kernel would refuse them.
+fn read_xattrs(host: &Path, warnings: &mut RootWarnings) -> Vec<(String, Vec<u8>)> {
+    const SKIPPED: &[&str] = &["security.selinux"];
+    let names = match xattr::list(host) {
+        Ok(names) => names,
+        // Filesystems without xattrs (and symlinks on some) say so.
+        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ENOTSUP as i32) => return Vec::new(),
+        Err(e) => {
+            warnings
+                .unreadable
+                .push((host.to_path_buf(), format!("xattrs: {e}")));
+            return Vec::new();
+        }
+    };
+    let mut xattrs = Vec::new();
+    for name in names {
+        let name = name.to_string_lossy().into_owned();
+        if SKIPPED.contains(&name.as_str()) {
+            continue;
+        }
+        match xattr::get(host, &name) {
+            Ok(Some(value)) if value.len() <= crate::flatten::MAX_XATTR_VALUE => {
+                xattrs.push((name, value))
+            }
+            Ok(_) => {}
+            Err(e) => warnings
+                .unreadable
+                .push((host.to_path_buf(), format!("xattr {name}: {e}"))),
+        }
+    }
+    xattrs.sort();
+    xattrs
 }
 
 fn node_from(meta: &std::fs::Metadata, kind: NodeKind) -> Node {

@@ -225,3 +225,34 @@ fn audit_fail_on_exits_3_only_when_a_kind_matches() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown kind"));
 }
+
+/// A regression test for a limit noted at issue 4: a root folder's file
+/// capabilities were not read, so `audit dir:` missed them.
+#[test]
+fn audit_of_a_root_folder_sees_file_capabilities() {
+    require!(root());
+    require!(tool("setcap"));
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("usr/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy("/usr/bin/true", bin.join("pinger")).unwrap();
+    std::fs::copy("/usr/bin/true", bin.join("plain")).unwrap();
+    run(
+        "setcap",
+        &["cap_net_raw+ep", bin.join("pinger").to_str().unwrap()],
+    );
+    let report = audit_json(&format!("dir:{}", dir.path().display()));
+    let found: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "file-capability")
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["path"], "/usr/bin/pinger");
+    assert!(
+        found[0]["reason"].as_str().unwrap().contains("cap_net_raw"),
+        "{}",
+        found[0]
+    );
+}
