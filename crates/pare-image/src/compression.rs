@@ -104,7 +104,7 @@ pub fn decompress<'a>(mut reader: impl Read + 'a, context: &str) -> Result<Box<d
 /// A writer that compresses into `inner`; `finish` flushes the trailer.
 pub enum Compressor<W: Write> {
     None(W),
-    Gzip(flate2::write::GzEncoder<W>),
+    Gzip(crate::pgzip::ParallelGzip<W>),
     Zstd(zstd::stream::write::Encoder<'static, W>),
 }
 
@@ -112,10 +112,13 @@ impl<W: Write> Compressor<W> {
     pub fn new(inner: W, kind: Compression) -> io::Result<Self> {
         Ok(match kind {
             Compression::None => Compressor::None(inner),
-            // Level 6 is gzip's own default: what `docker push` and skopeo use.
-            Compression::Gzip => Compressor::Gzip(flate2::write::GzEncoder::new(
+            // Level 6 is gzip's own default: what `docker push` and skopeo
+            // use. Written on every core, pigz-style (the bytes do not
+            // depend on how many there are).
+            Compression::Gzip => Compressor::Gzip(crate::pgzip::ParallelGzip::new(
                 inner,
-                flate2::Compression::new(6),
+                6,
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
             Compression::Zstd => Compressor::Zstd(zstd::stream::write::Encoder::new(inner, 3)?),
         })

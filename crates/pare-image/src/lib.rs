@@ -24,6 +24,7 @@ pub mod image;
 pub mod inspect;
 mod oci;
 pub mod paths;
+pub mod pgzip;
 mod pipe;
 pub mod reference;
 pub mod rootfs;
