@@ -183,7 +183,24 @@ fn sqlite_error(e: rusqlite::Error) -> String {
 fn reduce_rpm_sqlite(db: &[u8], keep: &dyn Fn(&[u8]) -> bool) -> Result<Option<Vec<u8>>, String> {
     let file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
     std::fs::write(file.path(), db).map_err(|e| e.to_string())?;
-    let conn = rusqlite::Connection::open(file.path()).map_err(sqlite_error)?;
+    let conn = pare_sbom::rpm::open_untrusted_sqlite(
+        &file.path().display().to_string(),
+        rusqlite::OpenFlags::default(),
+        pare_sbom::rpm::SQLITE_TIME_LIMIT,
+    )?;
+    pare_sbom::rpm::require_packages_table(&conn)?;
+    // The image's triggers must not run on the deletes below.
+    let triggers: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(sqlite_error)?;
+    for trigger in &triggers {
+        conn.execute_batch(&format!(
+            "DROP TRIGGER \"{}\"",
+            trigger.replace('"', "\"\"")
+        ))
+        .map_err(sqlite_error)?;
+    }
     // rpm keeps its database in WAL mode: write it back as one plain file.
     conn.pragma_update(None, "journal_mode", "DELETE")
         .map_err(sqlite_error)?;
@@ -396,6 +413,52 @@ mod tests {
         "/../../../shared/reference/package-dbs/",
         "syft__pkg__cataloger__alpine__testdata__multiple-1__lib__apk__db__installed"
     );
+
+    #[test]
+    fn an_rpm_sqlite_database_from_an_image_cannot_fight_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let make = |name: &str, schema: &str| {
+            let path = dir.path().join(name);
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch(schema).unwrap();
+            drop(conn);
+            std::fs::read(path).unwrap()
+        };
+        // A trigger that puts back every deleted package.
+        let db = make(
+            "trigger.sqlite",
+            "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);
+             INSERT INTO Packages (blob) VALUES (x'6b656570'), (x'64726f70'), (x'64726f70');
+             CREATE TRIGGER undelete AFTER DELETE ON Packages
+                 BEGIN INSERT INTO Packages (blob) VALUES (old.blob); END;",
+        );
+        let keep = |blob: &[u8]| blob == b"keep";
+        let reduced = reduce_rpm_sqlite(&db, &keep).unwrap().unwrap();
+        let out = dir.path().join("out.sqlite");
+        std::fs::write(&out, reduced).unwrap();
+        let conn = rusqlite::Connection::open(&out).unwrap();
+        let blobs: Vec<Vec<u8>> = conn
+            .prepare("SELECT blob FROM Packages")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(blobs, [b"keep".to_vec()]);
+        // Packages as a view that never ends: refused, not run.
+        let db = make(
+            "view.sqlite",
+            "CREATE VIEW Packages AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n)
+                 SELECT i AS hnum, zeroblob(16) AS blob FROM n;",
+        );
+        let err = reduce_rpm_sqlite(&db, &keep).unwrap_err();
+        assert!(err.contains("not a table"), "{err}");
+        assert!(
+            pare_sbom::rpm::sqlite_values(&db)
+                .unwrap_err()
+                .contains("not a table")
+        );
+    }
 
     #[test]
     fn apk_database_keeps_only_owners_of_kept_files_and_only_those_files() {

@@ -73,11 +73,53 @@ pub fn catalog(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog) {
     }
 }
 
+/// How long SQLite may work on one database from an image.
+pub const SQLITE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Opens an SQLite database that came out of an image, which is hostile
+/// until proven otherwise: defensive mode (no writes to the schema tables
+/// by SQL), nothing in its schema trusted (views and triggers cannot call
+/// functions with side effects), and every statement interrupted once
+/// `limit` has passed since opening (a view or trigger can loop).
+pub fn open_untrusted_sqlite(
+    path: &str,
+    flags: rusqlite::OpenFlags,
+    limit: std::time::Duration,
+) -> Result<rusqlite::Connection, String> {
+    use rusqlite::config::DbConfig;
+    let error = |e: rusqlite::Error| format!("sqlite: {e}");
+    let mut conn = rusqlite::Connection::open_with_flags(path, flags).map_err(error)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)
+        .map_err(error)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)
+        .map_err(error)?;
+    let deadline = std::time::Instant::now() + limit;
+    conn.progress_handler(10_000, Some(move || std::time::Instant::now() > deadline))
+        .map_err(error)?;
+    Ok(conn)
+}
+
+/// rpm's `Packages` must be a table: a view could compute anything.
+pub fn require_packages_table(conn: &rusqlite::Connection) -> Result<(), String> {
+    let kind: Option<String> = conn
+        .query_row(
+            "SELECT type FROM sqlite_master WHERE name = 'Packages'",
+            [],
+            |row| row.get(0),
+        )
+        .ok();
+    match kind.as_deref() {
+        Some("table") => Ok(()),
+        Some(other) => Err(format!("Packages is a {other}, not a table")),
+        None => Err("no Packages table".to_string()),
+    }
+}
+
 /// Every header blob in an `rpmdb.sqlite` (table `Packages`, column
 /// `blob`). SQLite needs a file: the bytes go to a private temporary one,
 /// opened read-only.
 pub fn sqlite_values(db: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-    use rusqlite::{Connection, OpenFlags};
+    use rusqlite::OpenFlags;
     let mut file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
     std::io::Write::write_all(&mut file, db).map_err(|e| e.to_string())?;
     // `immutable=1`: nothing else touches this copy, so SQLite needs no
@@ -87,7 +129,8 @@ pub fn sqlite_values(db: &[u8]) -> Result<Vec<Vec<u8>>, String> {
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
     let uri = format!("file:{}?immutable=1", file.path().display());
-    let conn = Connection::open_with_flags(uri, flags).map_err(|e| format!("sqlite: {e}"))?;
+    let conn = open_untrusted_sqlite(&uri, flags, SQLITE_TIME_LIMIT)?;
+    require_packages_table(&conn)?;
     let mut statement = conn
         .prepare("SELECT blob FROM Packages")
         .map_err(|e| format!("sqlite: {e}"))?;
@@ -331,5 +374,34 @@ impl Header {
             found_at: format!("/{path}"),
             layer: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_that_never_ends_is_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loop.sqlite");
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB);")
+            .unwrap();
+        drop(conn);
+        let conn = open_untrusted_sqlite(
+            &path.display().to_string(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            std::time::Duration::from_millis(200),
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        let endless = conn.query_row(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n",
+            [],
+            |r| r.get::<_, i64>(0),
+        );
+        assert!(endless.is_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 }
