@@ -2,29 +2,11 @@
 //! packages by tests/images/build.sh (skipped locally when they are
 //! missing, a failure under CI=true).
 
-use std::path::PathBuf;
-
 use pare_elf::image::{ElfScanner, ImageRoot};
 use pare_elf::{LdCache, Loader, Reason};
 use pare_image::source::FlattenOptions;
 use pare_image::{Flattened, ImageRef, Platform, Source};
-
-fn test_image(name: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("PARE_TEST_IMAGES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/cache/pare-test-images/v1"));
-    let path = dir.join(format!("{name}.tar"));
-    if path.is_file() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "test image {} missing in CI",
-        path.display()
-    );
-    eprintln!("skipping: {} is missing", path.display());
-    None
-}
+use pare_testkit::test_image;
 
 fn flatten(name: &str) -> Option<Flattened> {
     let path = test_image(name)?;

@@ -408,11 +408,12 @@ mod tests {
     }
 
     /// Syft's own test database: bash, busybox-binsh, musl, readline, ….
-    const APK_DB: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/package-dbs/",
-        "syft__pkg__cataloger__alpine__testdata__multiple-1__lib__apk__db__installed"
-    );
+    fn apk_db() -> Vec<u8> {
+        let name = "syft__pkg__cataloger__alpine__testdata__multiple-1__lib__apk__db__installed";
+        let path =
+            pare_testkit::reference(env!("CARGO_MANIFEST_DIR"), &format!("package-dbs/{name}"));
+        std::fs::read(path).unwrap()
+    }
 
     #[test]
     fn an_rpm_sqlite_database_from_an_image_cannot_fight_back() {
@@ -462,7 +463,7 @@ mod tests {
 
     #[test]
     fn apk_database_keeps_only_owners_of_kept_files_and_only_those_files() {
-        let db = std::fs::read(APK_DB).unwrap();
+        let db = apk_db();
         let dir = tempfile::tempdir().unwrap();
         let flat = root_with(dir.path(), &[("lib/apk/db/installed", &db)]);
         let kept: BTreeSet<String> = ["/lib/ld-musl-x86_64.so.1".to_string()].into();

@@ -2,28 +2,16 @@
 //! loader's rules (the images come from tests/images/build.sh; skipped
 //! locally when missing, a failure under CI=true).
 
-use std::path::PathBuf;
-
 use pare_elf::image::{ElfScanner, ImageRoot};
 use pare_elf::{LdCache, Loader};
 use pare_image::source::FlattenOptions;
 use pare_image::{ImageRef, Platform, Source};
 use pare_minify::entry::DEFAULT_PATH;
 use pare_minify::resolve_entry;
+use pare_testkit::test_image;
 
 fn image(name: &str) -> Option<Source> {
-    let dir = std::env::var_os("PARE_TEST_IMAGES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/cache/pare-test-images/v1"));
-    let path = dir.join(format!("{name}.tar"));
-    if !path.is_file() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{} missing in CI",
-            path.display()
-        );
-        return None;
-    }
+    let path = test_image(name)?;
     let reference = ImageRef::parse(&format!("docker-archive:{}", path.display())).unwrap();
     Some(Source::open(&reference, &Platform::default()).unwrap())
 }

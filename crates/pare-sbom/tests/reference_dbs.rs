@@ -8,9 +8,7 @@ use pare_image::{ImageRef, Platform, Source};
 use pare_sbom::{Catalog, PackageType};
 
 fn reference(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/reference/package-dbs")
-        .join(name)
+    pare_testkit::reference(env!("CARGO_MANIFEST_DIR"), &format!("package-dbs/{name}"))
 }
 
 /// Catalogs a root folder holding `files` (image path ← reference sample).
@@ -217,11 +215,7 @@ fn rpm_oracle(sample: &str) -> Option<Vec<String>> {
         .output()
         .is_ok();
     if !found {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("prerequisite missing in CI: rpm");
-        }
-        eprintln!("skipping: rpm is missing");
-        return None;
+        pare_testkit::missing("rpm")?;
     }
     let dbpath = tempfile::tempdir().unwrap();
     std::fs::copy(reference(sample), dbpath.path().join("Packages")).unwrap();

@@ -12,13 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// Every image tests/images/build.sh makes.
-pub const TEST_IMAGES: &[&str] = &["debian", "redis", "nginx", "python", "busybox", "apps"];
-
-/// Whether a missing prerequisite must fail the test.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
+pub use pare_testkit::{TEST_IMAGES, in_ci, missing, test_image, tool};
 
 /// Skips (locally) or fails (in CI) for a missing prerequisite.
 #[macro_export]
@@ -29,42 +23,6 @@ macro_rules! require {
             None => return,
         }
     };
-}
-
-fn missing(what: &str) -> Option<()> {
-    if in_ci() {
-        panic!("prerequisite missing in CI: {what}");
-    }
-    eprintln!("skipping: {what} is missing");
-    None
-}
-
-/// A cached test image (`tests/images/build.sh` makes them).
-pub fn test_image(name: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("PARE_TEST_IMAGES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/cache/pare-test-images/v1"));
-    let path = dir.join(format!("{name}.tar"));
-    if path.is_file() {
-        Some(path)
-    } else {
-        missing(&format!(
-            "test image {} (run tests/images/build.sh)",
-            path.display()
-        ))?;
-        None
-    }
-}
-
-/// A command on PATH, or a skip.
-pub fn tool(name: &str) -> Option<()> {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()));
-    if found {
-        Some(())
-    } else {
-        missing(&format!("command {name}"))
-    }
 }
 
 /// A running Docker Engine, or a skip.
@@ -173,7 +131,7 @@ pub fn leftovers(dir: &Path) -> Vec<String> {
 
 /// The reference JSON schemas (CycloneDX, SPDX, SARIF).
 pub fn schemas() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/schemas")
+    pare_testkit::reference(env!("CARGO_MANIFEST_DIR"), "schemas")
 }
 
 /// Whether `document` is valid against `schema`, by python-jsonschema.

@@ -623,9 +623,9 @@ fn minify_rewrites_a_berkeley_rpm_database_as_sqlite_for_what_survives() {
     glibc_root(&root, &[("/usr/bin/true", "usr/local/bin/dive")]);
     std::fs::create_dir_all(root.join("var/lib/rpm")).unwrap();
     std::fs::copy(
-        concat!(
+        pare_testkit::reference(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/reference/package-dbs/syft__pkg__cataloger__redhat__testdata__Packages"
+            "package-dbs/syft__pkg__cataloger__redhat__testdata__Packages",
         ),
         root.join("var/lib/rpm/Packages"),
     )
