@@ -50,8 +50,48 @@ pub fn keep_list<'a>(paths: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
     out
 }
 
-/// The Dockerfile text.
-pub fn dockerfile(input: &DockerfileInput<'_>) -> String {
+/// A configuration value the Dockerfile syntax cannot carry safely: written
+/// as is, a line break in it would start an instruction of the image's
+/// choosing.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("the image's {field} {value:?} cannot be written to a Dockerfile safely")]
+pub struct UnsafeValue {
+    pub field: &'static str,
+    pub value: String,
+}
+
+/// `value` for an instruction that takes the rest of the line: refused if
+/// it holds a control character (or, with `no_blanks`, white space).
+fn bare<'a>(field: &'static str, value: &'a str, no_blanks: bool) -> Result<&'a str, UnsafeValue> {
+    let bad = |c: char| c.is_control() || (no_blanks && c.is_whitespace());
+    if value.is_empty() || value.chars().any(bad) {
+        return Err(UnsafeValue {
+            field,
+            value: value.to_string(),
+        });
+    }
+    Ok(value)
+}
+
+/// An `EXPOSE` port as Docker writes them: `PORT[-PORT][/tcp|udp|sctp]`.
+fn port(value: &str) -> Result<&str, UnsafeValue> {
+    let (ports, protocol) = value.split_once('/').unwrap_or((value, "tcp"));
+    let numbers_ok = ports
+        .split('-')
+        .all(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    if numbers_ok && ["tcp", "udp", "sctp"].contains(&protocol) {
+        Ok(value)
+    } else {
+        Err(UnsafeValue {
+            field: "exposed port",
+            value: value.to_string(),
+        })
+    }
+}
+
+/// The Dockerfile text, or the configuration value that would have let the
+/// image write instructions of its own into it.
+pub fn dockerfile(input: &DockerfileInput<'_>) -> Result<String, UnsafeValue> {
     let DockerfileInput {
         from,
         context_dir,
@@ -59,6 +99,12 @@ pub fn dockerfile(input: &DockerfileInput<'_>) -> String {
         has_new_files,
         made_by,
     } = input;
+    // A comment ends at a line break: none may come from the command line.
+    let made_by: String = made_by
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    let from = bare("name", from, true)?;
     let mut out = format!(
         "# Written by `{made_by}`.\n\
          # Build with the folder holding {context_dir}/ as the context:\n\
@@ -93,11 +139,11 @@ pub fn dockerfile(input: &DockerfileInput<'_>) -> String {
     }
     out.push_str("\nFROM scratch\n");
     out.push_str(&format!("COPY --from=pick {PICKED}/ /\n"));
-    for line in config_lines(config) {
+    for line in config_lines(config)? {
         out.push_str(&line);
         out.push('\n');
     }
-    out
+    Ok(out)
 }
 
 /// A value in double quotes as the Dockerfile parser reads it: `\`, `"`
@@ -119,39 +165,50 @@ fn quoted(value: &str) -> String {
 }
 
 /// The final stage's instructions for `config`.
-fn config_lines(config: &oci_spec::image::Config) -> Vec<String> {
+fn config_lines(config: &oci_spec::image::Config) -> Result<Vec<String>, UnsafeValue> {
     let mut lines = Vec::new();
     for var in config.env().iter().flatten() {
         let (name, value) = var.split_once('=').unwrap_or((var, ""));
+        let name = bare("environment variable name", name, true)?;
+        if name.contains(['"', '\'', '\\', '$']) {
+            return Err(UnsafeValue {
+                field: "environment variable name",
+                value: name.to_string(),
+            });
+        }
         lines.push(format!("ENV {name}={}", quoted(value)));
     }
     let labels: BTreeMap<_, _> = config.labels().iter().flatten().collect();
     for (key, value) in labels {
         lines.push(format!("LABEL {}={}", quoted(key), quoted(value)));
     }
-    for port in config.exposed_ports().iter().flatten() {
-        lines.push(format!("EXPOSE {port}"));
+    for exposed in config.exposed_ports().iter().flatten() {
+        lines.push(format!("EXPOSE {}", port(exposed)?));
     }
     let volumes: Vec<&String> = config.volumes().iter().flatten().collect();
     if !volumes.is_empty() {
         lines.push(format!("VOLUME {}", json!(volumes)));
     }
     if let Some(dir) = config.working_dir().as_deref().filter(|d| !d.is_empty()) {
-        lines.push(format!("WORKDIR {dir}"));
+        lines.push(format!(
+            "WORKDIR {}",
+            bare("working directory", dir, false)?
+        ));
     }
     if let Some(user) = config.user().as_deref().filter(|u| !u.is_empty()) {
-        lines.push(format!("USER {user}"));
+        lines.push(format!("USER {}", bare("user", user, true)?));
     }
     if let Some(signal) = config.stop_signal().as_deref().filter(|s| !s.is_empty()) {
-        lines.push(format!("STOPSIGNAL {signal}"));
+        lines.push(format!("STOPSIGNAL {}", bare("stop signal", signal, true)?));
     }
+    // JSON arrays: serde_json escapes every control character.
     if let Some(entrypoint) = config.entrypoint() {
         lines.push(format!("ENTRYPOINT {}", json!(entrypoint)));
     }
     if let Some(cmd) = config.cmd() {
         lines.push(format!("CMD {}", json!(cmd)));
     }
-    lines
+    Ok(lines)
 }
 
 #[cfg(test)]
@@ -193,7 +250,8 @@ mod tests {
             config: &config,
             has_new_files: true,
             made_by: "pare minify",
-        });
+        })
+        .unwrap();
         let after_scratch = text.split("FROM scratch\n").nth(1).unwrap();
         assert_eq!(
             after_scratch,
@@ -213,6 +271,71 @@ mod tests {
         assert!(text.contains("COPY redis.context/root/ /pare-kept/\n"));
         assert!(text.contains("FROM source AS pick\n# hadolint ignore=DL3002\nUSER 0\n"));
         assert!(!text.contains("DL3007"));
+    }
+
+    #[test]
+    fn an_image_cannot_write_instructions_into_the_dockerfile() {
+        let injected = "x\nCOPY --from=source /etc/shadow /";
+        let cases: Vec<(&str, serde_json::Value)> = vec![
+            (
+                "working directory",
+                json!({"WorkingDir": format!("/data{injected}")}),
+            ),
+            ("user", json!({"User": format!("redis{injected}")})),
+            ("user", json!({"User": "two words"})),
+            (
+                "stop signal",
+                json!({"StopSignal": format!("SIGTERM{injected}")}),
+            ),
+            (
+                "exposed port",
+                json!({"ExposedPorts": {format!("80/tcp{injected}"): {}}}),
+            ),
+            ("exposed port", json!({"ExposedPorts": {"http": {}}})),
+            (
+                "environment variable name",
+                json!({"Env": [format!("A{injected}=1")]}),
+            ),
+            ("environment variable name", json!({"Env": ["A\"B=1"]})),
+        ];
+        for (field, config) in cases {
+            let config: oci_spec::image::Config = serde_json::from_value(config).unwrap();
+            let input = DockerfileInput {
+                from: "pare-test/redis:bookworm",
+                context_dir: "ctx",
+                config: &config,
+                has_new_files: false,
+                made_by: "pare minify",
+            };
+            assert_eq!(dockerfile(&input).unwrap_err().field, field);
+        }
+        // What the JSON and quoted forms carry stays inside them.
+        let config: oci_spec::image::Config = serde_json::from_value(json!({
+            "Env": [format!("A=1{injected}")],
+            "Cmd": [injected],
+            "Labels": {injected: injected},
+            "ExposedPorts": {"8000-8010/udp": {}},
+        }))
+        .unwrap();
+        let input = DockerfileInput {
+            from: "pare-test/redis:bookworm",
+            context_dir: "ctx",
+            config: &config,
+            has_new_files: false,
+            made_by: "pare minify image\nRUN evil",
+        };
+        let text = dockerfile(&input).unwrap();
+        assert!(
+            !text.lines().any(|l| l.starts_with("COPY --from=source")),
+            "{text}"
+        );
+        assert!(!text.lines().any(|l| l.starts_with("RUN evil")), "{text}");
+        assert!(text.contains("EXPOSE 8000-8010/udp\n"));
+        let bad_name = DockerfileInput {
+            from: "name\nRUN evil",
+            ..input
+        };
+        assert_eq!(dockerfile(&bad_name).unwrap_err().field, "name");
     }
 
     #[test]

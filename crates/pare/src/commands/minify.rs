@@ -160,6 +160,18 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
             .manifest_annotations
             .insert(BASE_DIGEST.into(), digest.to_string());
     }
+    // The Dockerfile is made (and refused, for a hostile config) before
+    // anything is written.
+    let dockerfile_text = match &args.dockerfile {
+        Some(path) => Some(dockerfile(&DockerfileInput {
+            from: &base_name(&source, &args.image),
+            context_dir: &context_dir_name(path),
+            config: &new_runtime,
+            has_new_files: !files.is_empty(),
+            made_by: &made_by,
+        })?),
+        None => None,
+    };
     let written = write_built_image(
         &kept.tree,
         spool.as_ref(),
@@ -170,15 +182,8 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
     )
     .with_context(|| format!("writing {destination}"))?;
 
-    if let Some(path) = &args.dockerfile {
-        let input = DockerfileInput {
-            from: &base_name(&source, &args.image),
-            context_dir: &context_dir_name(path),
-            config: &new_runtime,
-            has_new_files: !files.is_empty(),
-            made_by: &made_by,
-        };
-        write_dockerfile(path, &input, &picked, &files)?;
+    if let (Some(path), Some(text)) = (&args.dockerfile, &dockerfile_text) {
+        write_dockerfile(path, text, &picked, &files)?;
     }
 
     // The after side is measured on the image as written, read back.
@@ -272,17 +277,12 @@ fn context_dir_name(dockerfile: &Path) -> String {
 
 /// Writes the Dockerfile and its context folder (the keep list and the
 /// files pare made), replacing an older context folder of the same name.
-fn write_dockerfile(
-    path: &Path,
-    input: &DockerfileInput<'_>,
-    picked: &[String],
-    files: &[NewFile],
-) -> Result<()> {
+fn write_dockerfile(path: &Path, text: &str, picked: &[String], files: &[NewFile]) -> Result<()> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let context = parent.join(input.context_dir);
+    let context = parent.join(context_dir_name(path));
     if context.exists() {
         std::fs::remove_dir_all(&context)
             .with_context(|| format!("replacing {}", context.display()))?;
@@ -305,7 +305,7 @@ fn write_dockerfile(
         }
         std::fs::write(&file, bytes).with_context(|| format!("writing {}", file.display()))?;
     }
-    output::write_file_atomically(path, dockerfile(input).as_bytes())
+    output::write_file_atomically(path, text.as_bytes())
 }
 
 /// BEFORE/AFTER rows: size, files, packages, then findings by kind.
