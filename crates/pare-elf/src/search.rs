@@ -243,15 +243,19 @@ impl<'a> Loader<'a> {
     /// which rule found it). glibc loads NSS modules this way.
     pub fn dlopen(&self, name: &str, by: &str) -> Option<(String, Vec<String>, &'static str)> {
         let info = self.root.elf(by)?;
-        let rpath: Vec<String> = if info.runpath.is_empty() {
-            info.rpath
-                .iter()
-                .flat_map(|e| self.expand(e, parent(by), &info))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        self.find(name, by, &info, &rpath)
+        self.find(name, by, &info, &self.own_rpath(by, &info))
+    }
+
+    /// The object's own DT_RPATH, expanded; none when it has a DT_RUNPATH,
+    /// which makes the loader ignore DT_RPATH.
+    fn own_rpath(&self, path: &str, info: &ElfInfo) -> Vec<String> {
+        if !info.runpath.is_empty() {
+            return Vec::new();
+        }
+        info.rpath
+            .iter()
+            .flat_map(|e| self.expand(e, parent(path), info))
+            .collect()
     }
 
     /// Everything `entry_points` (absolute paths) load, recursively.
@@ -283,16 +287,8 @@ impl<'a> Loader<'a> {
             let Some(info) = self.root.elf(&path) else {
                 continue; // data or a script: nothing the loader reads
             };
-            let origin = parent(&path);
             // This object's RPATH applies before what it inherited.
-            let mut chain: Vec<String> = if info.runpath.is_empty() {
-                info.rpath
-                    .iter()
-                    .flat_map(|e| self.expand(e, origin, &info))
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let mut chain = self.own_rpath(&path, &info);
             chain.extend(inherited);
             let mut found = Vec::new();
             if let Some(interp) = &info.interpreter {
