@@ -128,8 +128,19 @@ impl Plan {
 
     /// Keeps every path of a loader closure with its reasons.
     fn add_closure(&mut self, closure: &Closure) {
+        self.add_closure_reasons(closure, |_| true);
+    }
+
+    /// Keeps what a closure of objects kept for reasons of their own (an
+    /// NSS module, an included plugin) loads: every reason but "entry
+    /// point", which the closure gives the objects themselves.
+    pub fn add_loaded(&mut self, closure: &Closure) {
+        self.add_closure_reasons(closure, |r| *r != Reason::EntryPoint);
+    }
+
+    fn add_closure_reasons(&mut self, closure: &Closure, wanted: impl Fn(&Reason) -> bool) {
         for (path, reasons) in &closure.keep {
-            for reason in reasons {
+            for reason in reasons.iter().filter(|r| wanted(r)) {
                 self.add(path, reason.to_string());
             }
         }
@@ -285,11 +296,7 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
         .filter(|p| !plan.programs.contains(p) && root.elf(p).is_some())
         .collect();
     let loaded = loader.closure(&objects);
-    for (path, reasons) in &loaded.keep {
-        for reason in reasons.iter().filter(|r| **r != Reason::EntryPoint) {
-            plan.add(path, reason.to_string());
-        }
-    }
+    plan.add_loaded(&loaded);
     plan.missing.extend(loaded.missing);
     rules::add_nss_modules(flat, &loader, &mut plan);
     rules::add_os_release(&flat.tree, &mut plan);

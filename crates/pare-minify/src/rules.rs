@@ -7,7 +7,6 @@
 use std::collections::BTreeSet;
 
 use pare_elf::Loader;
-use pare_elf::search::Reason;
 use pare_image::Flattened;
 use pare_image::tree::FileTree;
 
@@ -83,12 +82,7 @@ pub fn add_nss_modules(flat: &Flattened, loader: &Loader<'_>, plan: &mut Plan) {
             &real,
             format!("NSS module for {} (/{NSSWITCH})", databases.join(", ")),
         );
-        let closure = loader.closure(std::slice::from_ref(&real));
-        for (path, reasons) in &closure.keep {
-            for reason in reasons.iter().filter(|r| **r != Reason::EntryPoint) {
-                plan.add(path, reason.to_string());
-            }
-        }
+        plan.add_loaded(&loader.closure(std::slice::from_ref(&real)));
     }
 }
 
