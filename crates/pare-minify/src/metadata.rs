@@ -15,10 +15,9 @@ use std::collections::BTreeSet;
 
 use pare_image::Flattened;
 use pare_image::tree::NodeKind;
-use pare_sbom::control;
+use pare_sbom::{control, dpkg};
 
 const STATUS: &str = "var/lib/dpkg/status";
-const INFO: &str = "var/lib/dpkg/info";
 pub const STATUS_D: &str = "var/lib/dpkg/status.d";
 
 /// A file to add to the new image: its path (relative) and bytes.
@@ -315,14 +314,11 @@ pub fn dpkg_status_d(flat: &Flattened, kept: &BTreeSet<String>) -> Vec<NewFile> 
             continue;
         }
         let arch = paragraph.get("Architecture").unwrap_or_default();
-        let md5sums = [
-            format!("{INFO}/{name}.md5sums"),
-            format!("{INFO}/{name}:{arch}.md5sums"),
-        ]
-        .iter()
-        .find_map(|p| flat.read(p).ok().flatten())
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
+        let md5sums = dpkg::info_files(name, arch, "md5sums")
+            .iter()
+            .find_map(|p| flat.read(p).ok().flatten())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
         let kept_lines: Vec<&str> = md5sums
             .lines()
             .filter(|line| {
@@ -334,33 +330,30 @@ pub fn dpkg_status_d(flat: &Flattened, kept: &BTreeSet<String>) -> Vec<NewFile> 
         // just /usr/bin/redis-server -> redis-check-rdb) still survives:
         // its .list names every path it installed, links included.
         let owns_kept_link = || {
-            [
-                format!("{INFO}/{name}.list"),
-                format!("{INFO}/{name}:{arch}.list"),
-            ]
-            .iter()
-            .find_map(|p| flat.read(p).ok().flatten())
-            .is_some_and(|list| {
-                String::from_utf8_lossy(&list).lines().any(|path| {
-                    // A link to a folder is a folder to dpkg (`/lib` on a
-                    // merged-/usr system is listed by every library package).
-                    let rel = path.trim_start_matches('/');
-                    let Ok(link) = flat.tree.resolve(rel, false) else {
-                        return false;
-                    };
-                    let is_link = flat
-                        .tree
-                        .get(&link)
-                        .is_some_and(|n| matches!(n.kind, NodeKind::Symlink(_)));
-                    let to_folder = flat
-                        .tree
-                        .resolve(&link, true)
-                        .ok()
-                        .and_then(|real| flat.tree.get(&real).map(|n| n.is_dir()))
-                        .unwrap_or(false);
-                    is_link && !to_folder && kept.contains(&format!("/{link}"))
+            dpkg::info_files(name, arch, "list")
+                .iter()
+                .find_map(|p| flat.read(p).ok().flatten())
+                .is_some_and(|list| {
+                    String::from_utf8_lossy(&list).lines().any(|path| {
+                        // A link to a folder is a folder to dpkg (`/lib` on a
+                        // merged-/usr system is listed by every library package).
+                        let rel = path.trim_start_matches('/');
+                        let Ok(link) = flat.tree.resolve(rel, false) else {
+                            return false;
+                        };
+                        let is_link = flat
+                            .tree
+                            .get(&link)
+                            .is_some_and(|n| matches!(n.kind, NodeKind::Symlink(_)));
+                        let to_folder = flat
+                            .tree
+                            .resolve(&link, true)
+                            .ok()
+                            .and_then(|real| flat.tree.get(&real).map(|n| n.is_dir()))
+                            .unwrap_or(false);
+                        is_link && !to_folder && kept.contains(&format!("/{link}"))
+                    })
                 })
-            })
         };
         if kept_lines.is_empty() && !owns_kept_link() {
             continue;

@@ -60,6 +60,15 @@ pub fn catalog(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog) {
     }
 }
 
+/// The two names dpkg gives a package's `info/` file with extension `ext`
+/// (`list`, `md5sums`): plain, and with `:ARCH` for Multi-Arch: same.
+pub fn info_files(name: &str, arch: &str, ext: &str) -> [String; 2] {
+    [
+        format!("{INFO}/{name}.{ext}"),
+        format!("{INFO}/{name}:{arch}.{ext}"),
+    ]
+}
+
 /// Installed, by dpkg's status (deinstalled, half-installed and
 /// config-files-only entries are not); distroless entries have no Status.
 fn is_installed(p: &Paragraph) -> bool {
@@ -147,25 +156,18 @@ fn owned_files(
 ) -> Vec<String> {
     let arch = package.architecture.as_deref().unwrap_or("");
     let mut files = Vec::new();
-    let sums = [
-        md5sums.map(str::to_string),
-        Some(format!("{INFO}/{}.md5sums", package.name)),
-        Some(format!("{INFO}/{}:{arch}.md5sums", package.name)),
-    ];
-    if let Some(text) = sums
-        .into_iter()
-        .flatten()
-        .find_map(|s| read_text(flat, &s, out))
-    {
+    let sums =
+        md5sums
+            .map(str::to_string)
+            .into_iter()
+            .chain(info_files(&package.name, arch, "md5sums"));
+    if let Some(text) = sums.into_iter().find_map(|s| read_text(flat, &s, out)) {
         files.extend(
             text.lines()
                 .filter_map(|l| l.split_once("  ").map(|(_, p)| format!("/{}", p.trim()))),
         );
     }
-    let lists = [
-        format!("{INFO}/{}.list", package.name),
-        format!("{INFO}/{}:{arch}.list", package.name),
-    ];
+    let lists = info_files(&package.name, arch, "list");
     if let Some(text) = lists.iter().find_map(|l| read_text(flat, l, out)) {
         let entries: Vec<&str> = text
             .lines()
