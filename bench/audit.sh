@@ -20,10 +20,7 @@ for name in "${NAMES[@]}"; do
         hyperfine -N --warmup 1 --runs 5 --export-json "$WORK/r.json" \
             -n audit "$PARE audit --format json $ref" \
             -n sbom "$PARE sbom --format json $ref" >/dev/null
-        read -r audit_ms sbom_ms < <(python3 -c '
-import json,sys
-r={x["command"]:x["mean"]*1000 for x in json.load(open(sys.argv[1]))["results"]}
-print("%.0f %.0f" % (r["audit"], r["sbom"]))' "$WORK/r.json")
+        read -r audit_ms sbom_ms < <(means_ms "$WORK/r.json" audit sbom)
         audit_kb=$(peak_kb "$PARE" audit --format json "$ref")
         findings=$("$PARE" audit --format json "$ref" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["findings"]))')
         echo "| $name | $form | ${audit_ms} ms | ${sbom_ms} ms | $(python3 -c "print(f'{$audit_ms/$sbom_ms:.2f}')") | $((audit_kb / 1024)) MB | $findings |"

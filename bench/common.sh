@@ -16,3 +16,13 @@ require() {
 
 # peak_kb COMMAND...: the command's peak resident memory in KiB.
 peak_kb() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n1; }
+
+# means_ms JSON NAME...: the mean times (ms, rounded) of the named commands
+# in a `hyperfine --export-json` file, in the order asked, on one line.
+means_ms() {
+    python3 - "$@" <<'PY'
+import json, sys
+results = {r["command"]: r["mean"] * 1000 for r in json.load(open(sys.argv[1]))["results"]}
+print(" ".join("%.0f" % results[name] for name in sys.argv[2:]))
+PY
+}

@@ -22,10 +22,7 @@ for name in "${NAMES[@]}"; do
             --prepare "rm -rf $out $out.tar" \
             -n archive "$PARE minify --static-only $ref -o docker-archive:$out.tar" \
             -n oci "$PARE minify --static-only $ref -o oci:$out" >/dev/null
-        read -r archive_ms oci_ms < <(python3 -c '
-import json,sys
-r={x["command"]:x["mean"]*1000 for x in json.load(open(sys.argv[1]))["results"]}
-print("%.0f %.0f" % (r["archive"], r["oci"]))' "$WORK/r.json")
+        read -r archive_ms oci_ms < <(means_ms "$WORK/r.json" archive oci)
         rm -rf "$out" "$out.tar"
         kb=$(peak_kb "$PARE" minify --static-only "$ref" -o "oci:$out")
         summary=$("$PARE" minify --static-only "$ref" -o "oci:$WORK/out2" | awk '/^size/{s=$2" "$3" → "$4" "$5} /^files/{f=$2" → "$3} END{print s"|"f}')

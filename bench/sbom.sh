@@ -21,10 +21,7 @@ for name in "${NAMES[@]}"; do
         hyperfine -N --warmup 1 --runs 5 --export-json "$WORK/r.json" \
             -n pare "$PARE sbom --format json $ref" \
             -n syft "syft -q $syft_ref -o json" >/dev/null
-        read -r pare_ms syft_ms < <(python3 -c '
-import json,sys
-r={x["command"]:x["mean"]*1000 for x in json.load(open(sys.argv[1]))["results"]}
-print("%.0f %.0f" % (r["pare"], r["syft"]))' "$WORK/r.json")
+        read -r pare_ms syft_ms < <(means_ms "$WORK/r.json" pare syft)
         pare_kb=$(peak_kb "$PARE" sbom --format json "$ref")
         syft_kb=$(peak_kb syft -q "$syft_ref" -o json)
         echo "| $name | $form | ${pare_ms} ms | ${syft_ms} ms | $(python3 -c "print(f'{$syft_ms/$pare_ms:.1f}×')") | $((pare_kb / 1024)) MB | $((syft_kb / 1024)) MB | $(python3 -c "print(f'{$pare_kb/$syft_kb:.2f}')") |"
