@@ -678,13 +678,17 @@ fn minify_follows_runpath_with_origin_in_a_real_binary_and_it_runs() {
         )
         .unwrap();
         let out = root.join(at);
-        let built = Command::new("gcc")
-            .args(["-shared", "-fPIC", "-Wl,-soname,libgreet.so.1", "-o"])
-            .arg(&out)
-            .arg(&c)
-            .status()
-            .unwrap();
-        assert!(built.success());
+        run(
+            "gcc",
+            &[
+                "-shared",
+                "-fPIC",
+                "-Wl,-soname,libgreet.so.1",
+                "-o",
+                out.to_str().unwrap(),
+                c.to_str().unwrap(),
+            ],
+        );
     };
     library("hello from origin", "opt/app/lib/libgreet.so.1");
     library("decoy", "lib/x86_64-linux-gnu/libgreet.so.1");
@@ -693,18 +697,20 @@ fn minify_follows_runpath_with_origin_in_a_real_binary_and_it_runs() {
         "void greet(void);\nint main(void) { greet(); return 0; }\n",
     )
     .unwrap();
-    let built = Command::new("gcc")
-        .arg("-o")
-        .arg(root.join("opt/app/bin/app"))
-        .arg(src.join("app.c"))
-        .arg(format!("-L{}", root.join("opt/app/lib").display()))
-        .args([
+    let app = root.join("opt/app/bin/app");
+    let source = src.join("app.c");
+    let libs = format!("-L{}", root.join("opt/app/lib").display());
+    run(
+        "gcc",
+        &[
+            "-o",
+            app.to_str().unwrap(),
+            source.to_str().unwrap(),
+            &libs,
             "-l:libgreet.so.1",
             "-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib",
-        ])
-        .status()
-        .unwrap();
-    assert!(built.success());
+        ],
+    );
 
     let layout = work.path().join("min");
     let report = work.path().join("report.json");
