@@ -79,6 +79,8 @@ pub struct Captured {
 /// and a whiteout removes only what is older (see [`FileTree`]'s marks).
 pub struct Flattener {
     pub(crate) parser: LayerParser,
+    /// The parser's limits, also while the parser is lent out.
+    limits: Limits,
     tree: FileTree,
     changes: Vec<LayerChanges>,
     content_layer: Vec<usize>,
@@ -174,7 +176,8 @@ impl Flattener {
         let mut tree = FileTree::new();
         tree.set_resolve_limits(limits.symlink_hops, limits.path_depth);
         Flattener {
-            parser: LayerParser::new(limits),
+            parser: LayerParser::new(limits.clone()),
+            limits,
             tree,
             changes: Vec::new(),
             content_layer: Vec::new(),
@@ -207,7 +210,7 @@ impl Flattener {
     }
 
     fn limits(&self) -> &Limits {
-        &self.parser.limits
+        &self.limits
     }
 
     /// Applies the next layer; `context` names it in errors.
@@ -1015,6 +1018,55 @@ mod tests {
                 vec![("p", Want::File(b"now a file")), ("p/q", Want::Absent)],
             ),
             (
+                "a whiteout after this layer's own entries still hides only lower ones",
+                vec![
+                    vec![File("a/x", b"1"), File("b", b"2")],
+                    vec![
+                        File("a/y", b"3"),
+                        Whiteout("a"),
+                        File("b", b"4"),
+                        Whiteout("b"),
+                    ],
+                ],
+                vec![
+                    ("a/x", Want::Absent),
+                    ("a/y", Want::File(b"3")),
+                    ("b", Want::File(b"4")),
+                ],
+            ),
+            (
+                "an opaque marker before this layer's own entries",
+                vec![
+                    vec![File("d/old", b"1")],
+                    vec![Opaque("d"), File("d/new", b"2"), Opaque("d")],
+                ],
+                vec![("d/old", Want::Absent), ("d/new", Want::File(b"2"))],
+            ),
+            (
+                "a whiteout through a symlinked folder hides the target's entry",
+                vec![
+                    vec![
+                        File("real/f", b"1"),
+                        File("real/g", b"2"),
+                        Sym("link", "real"),
+                    ],
+                    vec![Whiteout("link/f")],
+                ],
+                vec![
+                    ("real/f", Want::Absent),
+                    ("real/g", Want::File(b"2")),
+                    ("link", Want::Sym("real")),
+                ],
+            ),
+            (
+                "whiteouts named `.wh.`, `.wh..` and `.wh...` remove nothing",
+                vec![
+                    vec![File("a/f", b"1")],
+                    vec![Whiteout("a/"), Whiteout("a/."), Whiteout("a/..")],
+                ],
+                vec![("a/f", Want::File(b"1")), ("a", Want::Dir)],
+            ),
+            (
                 "missing parents are made; whiteout of nothing is harmless",
                 vec![
                     vec![File("deep/er/file", b"z")],
@@ -1103,5 +1155,140 @@ mod tests {
         for (name, entries) in cases {
             assert!(flatten(&[entries]).is_err(), "{name} accepted");
         }
+    }
+
+    #[test]
+    fn the_root_must_stay_a_folder() {
+        use E::*;
+        for entries in [
+            vec![Sym(".", "usr")],
+            vec![Sym("./", "/")],
+            vec![File(".", b"x")],
+        ] {
+            let err = flatten(&[vec![File("usr/f", b"1")], entries]).unwrap_err();
+            assert!(err.to_string().contains("root must be a folder"), "{err}");
+        }
+        let (tree, _) = flatten(&[vec![Dir("."), File("f", b"1")]]).unwrap();
+        assert!(tree.get("f").is_some());
+    }
+
+    #[test]
+    fn limits_refuse_with_their_names() {
+        use E::*;
+        let cases: Vec<(&str, Vec<E>, &str)> = vec![
+            (
+                "entries=3",
+                vec![File("a/b/c", b"1"), File("d", b"2")],
+                "entries",
+            ),
+            ("path-bytes=8", vec![File("abcd/efghi", b"1")], "path-bytes"),
+            ("path-depth=2", vec![File("a/b/c", b"1")], "path-depth"),
+            ("name-bytes=3", vec![File("abcd", b"1")], "name-bytes"),
+            ("path-bytes=8", vec![Sym("s", "/123456789")], "path-bytes"),
+            ("tree-bytes=10", vec![Sym("s", "0123456789a")], "tree-bytes"),
+            (
+                "symlink-hops=1",
+                vec![Sym("a", "b"), Sym("b", "c"), Dir("c"), File("a/f", b"1")],
+                "symlink-hops",
+            ),
+            (
+                "header-bytes=100",
+                vec![WithXattr("f", "user.big", &[b'x'; 200])],
+                "header-bytes",
+            ),
+            (
+                "uncompressed-bytes=2K",
+                vec![File("f", &[0; 4096])],
+                "uncompressed-bytes",
+            ),
+        ];
+        for (spec, entries, name) in cases {
+            let mut limits = Limits::default();
+            limits.apply(spec).unwrap();
+            let mut f = Flattener::with_limits(limits);
+            let Err(err) = f.apply_layer(&layer(&entries)[..], "layer 1") else {
+                panic!("{spec}: accepted");
+            };
+            let err = err.to_string();
+            assert!(err.contains(name), "{spec}: {err}");
+            assert!(
+                err.contains("--limits") || name == "symlink-hops",
+                "{spec}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn deep_paths_cost_linear_memory() {
+        // 20,000 folders deep with `path-depth` lifted: one slot each, and
+        // the names once, where one string per ancestor prefix would hold
+        // 20,000²/2 × 2 bytes (400 MB).
+        let depth = 20_000;
+        let mut tar = tar::Builder::new(Vec::new());
+        let path = "a/".repeat(depth) + "f";
+        let mut h = tar::Header::new_gnu();
+        h.set_size(1);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut h, &path, &b"x"[..]).unwrap();
+        let bytes = tar.into_inner().unwrap();
+        let mut limits = Limits::default();
+        limits.apply("path-depth=none,path-bytes=none").unwrap();
+        let mut f = Flattener::with_limits(limits.clone());
+        f.apply_layer(&bytes[..], "layer 1").unwrap();
+        let (tree, _) = f.finish();
+        assert_eq!(tree.len(), depth + 2);
+        assert!(tree.name_bytes_held() <= (depth + 1) as u64);
+        assert_eq!(tree.iter().last().map(|(p, _)| p.len()), Some(path.len()));
+        // With the default limits the same layer is one clear line.
+        let err = Flattener::new()
+            .apply_layer(&bytes[..], "layer 1")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("path-bytes limit of 4096"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn sparse_files_are_one_clear_line() {
+        // A PAX 1.0 sparse file as GNU tar writes it: the real name in
+        // GNU.sparse.name, a made-up one in the header.
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_pax_extensions([
+            ("GNU.sparse.major", &b"1"[..]),
+            ("GNU.sparse.minor", b"0"),
+            ("GNU.sparse.name", b"big.img"),
+            ("GNU.sparse.realsize", b"1048576"),
+        ])
+        .unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_size(512);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, "GNUSparseFile.0/big.img", &[b'0'; 512][..])
+            .unwrap();
+        let err = Flattener::new()
+            .apply_layer(&b.into_inner().unwrap()[..], "layer 1")
+            .unwrap_err();
+        assert!(err.to_string().contains("sparse file"), "{err}");
+    }
+
+    #[test]
+    fn finish_after_a_failed_layer_does_not_panic() {
+        use E::*;
+        let mut f = Flattener::new();
+        f.apply_layer(&layer(&[File("a", b"1")])[..], "layer 1")
+            .unwrap();
+        let bad = layer(&[File("b", b"22"), File("b/c", b"3")]);
+        assert!(f.apply_layer(&bad[..], "layer 2").is_err());
+        // Nothing more can be applied, and finishing is safe.
+        assert!(
+            f.apply_layer(&layer(&[File("z", b"")])[..], "layer 3")
+                .is_err()
+        );
+        let (tree, changes) = f.finish();
+        assert_eq!(changes.len(), 1);
+        assert!(tree.get("a").is_some());
     }
 }
