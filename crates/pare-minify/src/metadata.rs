@@ -403,8 +403,7 @@ mod tests {
     /// Syft's own test database: bash, busybox-binsh, musl, readline, ….
     fn apk_db() -> Vec<u8> {
         let name = "syft__pkg__cataloger__alpine__testdata__multiple-1__lib__apk__db__installed";
-        let path =
-            pare_testkit::reference(env!("CARGO_MANIFEST_DIR"), &format!("package-dbs/{name}"));
+        let path = pare_testkit::test_data(&format!("package-dbs/{name}"));
         std::fs::read(path).unwrap()
     }
 
