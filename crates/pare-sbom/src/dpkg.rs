@@ -32,12 +32,21 @@ pub enum NameError {
     Empty,
     #[error("is {0} bytes long, over {MAX_NAME_BYTES}")]
     TooLong(usize),
-    #[error("starts with {0:?}")]
+    #[error("starts with {}", shown(*.0))]
     BadStart(char),
-    #[error("holds {0:?}")]
+    #[error("holds {}", shown(*.0))]
     BadCharacter(char),
     #[error("holds \"..\"")]
     DotDot,
+}
+
+/// `'c'`, or `U+XXXX` for a character that is not graphic ASCII.
+fn shown(c: char) -> String {
+    if c.is_ascii_graphic() {
+        format!("'{c}'")
+    } else {
+        format!("U+{:04X}", c as u32)
+    }
 }
 
 /// Checks a package or architecture name before it is used in a path.
@@ -447,7 +456,7 @@ Version: 1
         assert_eq!(names, ["libc6"]);
         let want = [
             "/var/lib/dpkg/status:1: Package \"../../../../../../tmp/pwned\" starts with '.'; record skipped",
-            "/var/lib/dpkg/status:10: Package \"evil\u{1b}[31m\" holds '\\u{1b}'; record skipped",
+            "/var/lib/dpkg/status:10: Package \"evil\u{1b}[31m\" holds U+001B; record skipped",
             "/var/lib/dpkg/status:14: Architecture \"../../x\" starts with '.'; record skipped",
         ];
         assert_eq!(catalog.warnings, want);

@@ -66,15 +66,18 @@ pub fn escape(text: &str) -> Cow<'_, str> {
 }
 
 /// JSON text (as `serde_json` writes it, C0 controls, `"` and `\` already
-/// escaped) made terminal-safe while staying valid JSON: the unsafe
-/// characters JSON leaves raw (DEL, C1, bidi controls) become `\uXXXX`.
+/// escaped in strings) made terminal-safe while staying valid JSON: the
+/// unsafe characters JSON leaves raw (DEL, C1, bidi controls) become
+/// `\uXXXX`. C0 characters are left alone: outside strings they can only
+/// be the layout's own line feeds.
 pub fn json_for_terminal(json: &str) -> Cow<'_, str> {
-    if !json.chars().any(is_unsafe) {
+    let left_raw = |c: char| c >= '\u{7f}' && is_unsafe(c);
+    if !json.chars().any(left_raw) {
         return Cow::Borrowed(json);
     }
     let mut out = String::with_capacity(json.len() + 8);
     for c in json.chars() {
-        if is_unsafe(c) {
+        if left_raw(c) {
             // Every unsafe character is in the Basic Multilingual Plane.
             let _ = write!(out, "\\u{:04x}", c as u32);
         } else {
@@ -140,10 +143,18 @@ mod tests {
             "a\u{1b}b".to_string(),
             "del\u{7f}\u{9b}\u{202e}".to_string(),
         ];
-        let json = serde_json::to_string(&value).unwrap();
-        let safe = json_for_terminal(&json);
-        assert!(!safe.chars().any(is_unsafe), "{safe}");
-        let back: Vec<String> = serde_json::from_str(&safe).unwrap();
-        assert_eq!(back, value);
+        for json in [
+            serde_json::to_string(&value).unwrap(),
+            serde_json::to_string_pretty(&value).unwrap(),
+        ] {
+            let safe = json_for_terminal(&json);
+            assert!(!safe.chars().any(|c| c != '\n' && is_unsafe(c)), "{safe}");
+            let back: Vec<String> = serde_json::from_str(&safe).unwrap();
+            assert_eq!(back, value);
+        }
+        assert!(matches!(
+            json_for_terminal("{\n  \"a\": 1\n}"),
+            Cow::Borrowed(_)
+        ));
     }
 }

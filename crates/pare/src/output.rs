@@ -6,8 +6,8 @@
 //! [`table`] escapes every cell, [`inspection_text`] every field,
 //! [`warning`] and [`error_line`] their whole message. Callers hand them
 //! raw strings and never escape themselves (that would double the
-//! backslashes). JSON needs nothing: `serde_json` escapes control
-//! characters in strings.
+//! backslashes). JSON keeps every value exactly: `serde_json` escapes C0
+//! controls, and [`json_text`] writes the few it leaves raw as `\uXXXX`.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -23,9 +23,12 @@ pub fn print_json(value: &impl Serialize) -> Result<()> {
     print_text(&json_text(value)?)
 }
 
-/// Pretty JSON with a final newline.
+/// Pretty JSON with a final newline. `serde_json` escapes C0 controls;
+/// DEL, C1 and bidi controls, which JSON allows raw, are written as
+/// `\uXXXX` too, so JSON on a terminal is as safe as text (the values a
+/// parser reads are the same).
 pub fn json_text(value: &impl Serialize) -> Result<String> {
-    let mut text = serde_json::to_string_pretty(value)?;
+    let mut text = json_for_terminal(&serde_json::to_string_pretty(value)?).into_owned();
     text.push('\n');
     Ok(text)
 }
