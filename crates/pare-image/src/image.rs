@@ -127,11 +127,15 @@ impl Image {
             }
             ImageRef::Oci { dir, name } => {
                 let store = DirStore::new(dir);
-                if !dir.join("oci-layout").is_file() {
-                    return Err(Error::malformed(
-                        dir.display().to_string(),
-                        "not an OCI image layout (no oci-layout file)",
-                    ));
+                match store.open("oci-layout") {
+                    Ok(_) => {}
+                    Err(Error::Missing { .. }) => {
+                        return Err(Error::malformed(
+                            dir.display().to_string(),
+                            "not an OCI image layout (no oci-layout file)",
+                        ));
+                    }
+                    Err(e) => return Err(e),
                 }
                 oci::open(
                     reference.clone(),

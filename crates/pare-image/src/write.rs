@@ -11,7 +11,6 @@
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
@@ -25,6 +24,7 @@ use crate::oci::{CONTAINERD_NAME, REF_NAME};
 use crate::reference::ImageRef;
 use crate::source::Source;
 use crate::spool::Spool;
+use crate::store::open_regular;
 use crate::tree::{DataSource, FileTree, NodeKind};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -526,13 +526,8 @@ fn open_content(
 ) -> Result<Box<dyn Read>> {
     match source {
         DataSource::Host(path) => {
-            let file = fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
-                .open(path)
-                .map_err(|e| Error::io(path.display(), e))?;
-            let meta = file.metadata().map_err(|e| Error::io(path.display(), e))?;
-            if !meta.is_file() || meta.len() != size {
+            let (file, len) = open_regular(path)?;
+            if len != size {
                 return Err(Error::malformed(
                     path.display().to_string(),
                     "changed while being read",
