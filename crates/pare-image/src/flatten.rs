@@ -102,6 +102,7 @@ pub struct ParsedLayer {
     opaque_dirs: Vec<String>,
 }
 
+#[derive(Clone)]
 enum PendingKind {
     Dir,
     File { offset: u64, size: u64 },
@@ -189,6 +190,32 @@ impl Flattener {
         }
         self.changes.push(changes);
         Ok(())
+    }
+}
+
+impl ParsedLayer {
+    /// A copy to apply once more, where a manifest lists the same blob
+    /// again, so the blob is not read twice: the same entries and captured
+    /// bytes. Scanners' findings cannot be copied: the copy has none, so
+    /// apply copies at the earlier listings and this one, with its
+    /// findings, at the last.
+    pub fn replica(&self) -> ParsedLayer {
+        ParsedLayer {
+            changes: self.changes.clone(),
+            pending: self
+                .pending
+                .iter()
+                .map(|p| Pending {
+                    path: p.path.clone(),
+                    kind: p.kind.clone(),
+                    node: p.node.clone(),
+                    captured: p.captured.clone(),
+                    found: Vec::new(),
+                })
+                .collect(),
+            whiteouts: self.whiteouts.clone(),
+            opaque_dirs: self.opaque_dirs.clone(),
+        }
     }
 }
 
