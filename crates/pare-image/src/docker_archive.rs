@@ -12,7 +12,10 @@ use serde::Deserialize;
 
 use crate::digest::{Digest, VerifyingReader};
 use crate::error::{Error, Result};
-use crate::image::{Image, Layer, MAX_METADATA_BYTES, diff_ids, parse_config};
+use crate::image::{
+    Image, Layer, MAX_METADATA_BYTES, check_layer_count, check_repeated_blobs, diff_ids,
+    parse_config,
+};
 use crate::reference::{ImageRef, read_bounded};
 use crate::store::{Store, checked_name};
 
@@ -39,6 +42,7 @@ pub(crate) fn open(
     let entries: Vec<ManifestEntry> = serde_json::from_slice(&bytes)
         .map_err(|e| Error::malformed(&context, format!("invalid JSON: {e}")))?;
     let entry = select(&entries, name, &context)?;
+    check_layer_count(entry.layers.len(), &context)?;
 
     let config_member = checked_name(&entry.config, &context)?;
     let (reader, size) = store.open(&config_member)?;
@@ -64,6 +68,7 @@ pub(crate) fn open(
             media_type: None,
         });
     }
+    check_repeated_blobs(store.as_ref(), &layers, &config_digest)?;
     Ok(Image {
         reference,
         store,

@@ -55,6 +55,10 @@ pub enum Error {
     /// The destination cannot be written.
     #[error("{path}: {message}")]
     Destination { path: String, message: String },
+    /// Something that must be a regular file is not (a FIFO, a device, a
+    /// symlink …); refused without reading from it, so it cannot block.
+    #[error("{path} is a {kind}, not a regular file")]
+    NotRegularFile { path: String, kind: &'static str },
 }
 
 impl Error {

@@ -139,6 +139,7 @@ pub struct ParsedLayer {
     events: Vec<LayerEvent>,
 }
 
+#[derive(Clone)]
 enum PendingKind {
     Dir,
     File { offset: u64, size: u64 },
@@ -572,6 +573,35 @@ impl Flattener {
             }
         }
         (tree, changes, Extracts { captured, found })
+    }
+}
+
+impl ParsedLayer {
+    /// A copy to apply once more, where a manifest lists the same blob
+    /// again, so the blob is not read twice: the same entries and captured
+    /// bytes. Scanners' findings cannot be copied: the copy has none, so
+    /// apply copies at the earlier listings and this one, with its
+    /// findings, at the last.
+    pub fn replica(&self) -> ParsedLayer {
+        let events = self
+            .events
+            .iter()
+            .map(|event| match event {
+                LayerEvent::Entry(p) => LayerEvent::Entry(Box::new(PendingEntry {
+                    path: p.path.clone(),
+                    kind: p.kind.clone(),
+                    node: p.node.clone(),
+                    captured: p.captured.clone(),
+                    found: Vec::new(),
+                })),
+                LayerEvent::Whiteout(path) => LayerEvent::Whiteout(path.clone()),
+                LayerEvent::Opaque(dir) => LayerEvent::Opaque(dir.clone()),
+            })
+            .collect();
+        ParsedLayer {
+            changes: self.changes.clone(),
+            events,
+        }
     }
 }
 

@@ -49,12 +49,19 @@ fn read_u8(r: &mut impl Read) -> io::Result<u8> {
 
 /// Reads one member header; false at a clean end of stream.
 fn read_header(r: &mut impl BufRead, first: bool) -> io::Result<bool> {
-    if r.fill_buf()?.is_empty() {
+    let head = r.fill_buf()?;
+    if head.is_empty() {
         return if first {
             Err(bad("empty stream"))
         } else {
             Ok(false)
         };
+    }
+    if !first && head[0] == 0 {
+        // Some tools pad a blob to a block size with NUL bytes; GNU gzip
+        // ignores them too. Nothing else may follow them.
+        skip_zero_padding(r)?;
+        return Ok(false);
     }
     let mut fixed = [0u8; 10];
     r.read_exact(&mut fixed)
@@ -87,6 +94,21 @@ fn read_header(r: &mut impl BufRead, first: bool) -> io::Result<bool> {
         r.read_exact(&mut crc)?;
     }
     Ok(true)
+}
+
+/// Reads NUL bytes to the end of the stream; anything else is garbage.
+fn skip_zero_padding(r: &mut impl BufRead) -> io::Result<()> {
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        if buf.iter().any(|&b| b != 0) {
+            return Err(bad("trailing garbage after the zero padding"));
+        }
+        let n = buf.len();
+        r.consume(n);
+    }
 }
 
 impl<R: BufRead> Read for GzipReader<R> {
@@ -164,6 +186,44 @@ mod tests {
         let mut out = Vec::new();
         GzipReader::new(&named[..]).read_to_end(&mut out).unwrap();
         assert_eq!(out, a);
+    }
+
+    /// Issue 10: gzip blobs padded with NUL bytes to a block size (as some
+    /// tools write them) were refused as "not a gzip member".
+    #[test]
+    fn gzip_trailing_zero_padding_is_accepted_and_garbage_is_not() {
+        let data = b"padded layer ".repeat(3000);
+        let good = gz(&data);
+        let with = |tail: &[u8]| [good.clone(), tail.to_vec()].concat();
+        let cases: &[(&str, Vec<u8>, bool)] = &[
+            ("one NUL", with(&[0]), true),
+            (
+                "to a 512-byte block",
+                with(&vec![0; 512 - good.len() % 512]),
+                true,
+            ),
+            ("a megabyte of NULs", with(&vec![0; 1 << 20]), true),
+            ("NULs then garbage", with(&[0, 0, 0, 7]), false),
+            (
+                "NULs then a member",
+                with(&[vec![0; 8], gz(b"x")].concat()),
+                false,
+            ),
+            ("garbage", with(b"trailing"), false),
+            ("a lone NUL is no gzip", vec![0; 64], false),
+        ];
+        for (name, input, ok) in cases {
+            // Read through a tiny buffer too: padding split across fills.
+            for capacity in [1, 7, 8192] {
+                let mut out = Vec::new();
+                let got = GzipReader::new(io::BufReader::with_capacity(capacity, &input[..]))
+                    .read_to_end(&mut out);
+                assert_eq!(got.is_ok(), *ok, "{name} (buffer {capacity}): {got:?}");
+                if *ok {
+                    assert_eq!(out, data, "{name}");
+                }
+            }
+        }
     }
 
     #[test]

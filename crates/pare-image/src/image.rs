@@ -1,15 +1,17 @@
 //! An image opened from a transport: verified manifest and config, and
 //! layers that are streamed (never loaded) with their digests checked.
 
+use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 use oci_spec::image::ImageConfiguration;
 
 use crate::compression::decompress;
 use crate::digest::{Digest, VerifyingReader};
 use crate::error::{Error, Result};
-use crate::flatten::{Flattener, LayerChanges};
+use crate::flatten::{Flattener, LayerChanges, ParsedLayer};
 use crate::reference::{ImageRef, read_bounded};
 use crate::store::{DirStore, Store, TarStore};
 use crate::tree::FileTree;
@@ -21,6 +23,15 @@ const MAX_LAYER_READERS: usize = 4;
 
 /// Manifests, indexes and configs larger than this are refused.
 pub(crate) const MAX_METADATA_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Layers an image may list (Docker itself refuses more than 127).
+// TODO(limits): read `Limits::layers` instead once `pare_image::limits` is in.
+pub(crate) const MAX_LAYERS: usize = 256;
+
+/// Layers read ahead of the one being applied, per reading thread: what
+/// waits to be applied is bounded by this many parsed layers, however
+/// slow the layer before them is.
+const LAYERS_AHEAD_PER_READER: usize = 2;
 
 /// The OS, architecture and variant an image is for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,11 +138,15 @@ impl Image {
             }
             ImageRef::Oci { dir, name } => {
                 let store = DirStore::new(dir);
-                if !dir.join("oci-layout").is_file() {
-                    return Err(Error::malformed(
-                        dir.display().to_string(),
-                        "not an OCI image layout (no oci-layout file)",
-                    ));
+                match store.open("oci-layout") {
+                    Ok(_) => {}
+                    Err(Error::Missing { .. }) => {
+                        return Err(Error::malformed(
+                            dir.display().to_string(),
+                            "not an OCI image layout (no oci-layout file)",
+                        ));
+                    }
+                    Err(e) => return Err(e),
                 }
                 oci::open(
                     reference.clone(),
@@ -305,67 +320,198 @@ impl Image {
     /// threads as there are cores, each taking the next unread layer, and
     /// applied to the tree in order as they arrive: one layer's inflating
     /// alone cannot keep two cores busy. What waits to be applied is only
-    /// headers and captured metadata, never file bytes. The first failing
-    /// layer in layer order is the error reported.
+    /// headers and captured metadata, never file bytes, and at most
+    /// [`LAYERS_AHEAD_PER_READER`] layers per thread: a slow layer holds
+    /// the others back instead of letting them pile up. A blob listed
+    /// again is read once (see [`Image::apply_layers_on`]). The first
+    /// failing layer in layer order is the error reported.
     pub fn apply_layers(&self, flattener: &mut Flattener) -> Result<()> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         self.apply_layers_on(flattener, cores.min(MAX_LAYER_READERS))
     }
 
+    /// For each layer, the first layer that lists the same blob (itself
+    /// when it is the first): a blob the manifest lists again is read once.
+    pub(crate) fn first_listings(&self) -> Result<Vec<usize>> {
+        let mut first_of: HashMap<String, usize> = HashMap::new();
+        let mut first = Vec::with_capacity(self.layers.len());
+        for (index, layer) in self.layers.iter().enumerate() {
+            let key = match &layer.digest {
+                Some(digest) => digest.to_string(),
+                // Named by path: the same member, links followed.
+                None => self.store.identity(&layer.member)?,
+            };
+            first.push(*first_of.entry(key).or_insert(index));
+        }
+        Ok(first)
+    }
+
     /// [`Image::apply_layers`] with at most `workers` layers read at once.
+    ///
+    /// A blob listed more than once is read and parsed at its first
+    /// listing only; later listings apply a copy of what was parsed
+    /// ([`ParsedLayer::replica`]): the same operation as reading it again,
+    /// and the tree a container would see (Docker extracts it again).
+    /// Scanners' findings go with the last listing, whose files are the
+    /// ones left visible.
     fn apply_layers_on(&self, flattener: &mut Flattener, workers: usize) -> Result<()> {
         let count = self.layers.len();
-        let workers = workers.min(count);
-        if workers <= 1 {
-            for index in 0..count {
-                let context = self.layer_context(index);
-                self.with_layer(index, |tar| flattener.apply_layer(tar, &context))?;
-            }
-            return Ok(());
-        }
+        let mut repeats = Repeats::new(self)?;
+        let distinct: Vec<usize> = (0..count).filter(|&i| repeats.source(i) == i).collect();
+        let workers = workers.min(distinct.len());
         let parser = std::mem::take(&mut flattener.parser);
         let next = AtomicUsize::new(0);
+        let gate = Gate::default();
+        let ahead = (workers * LAYERS_AHEAD_PER_READER).max(1);
         let applied = std::thread::scope(|scope| {
             let (done, arrivals) = std::sync::mpsc::channel();
-            for _ in 0..workers {
-                let done = done.clone();
-                let (parser, next) = (&parser, &next);
-                scope.spawn(move || {
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        if index >= count {
-                            break;
+            if workers > 1 {
+                for _ in 0..workers {
+                    let done = done.clone();
+                    let (parser, next, gate, distinct) = (&parser, &next, &gate, &distinct);
+                    scope.spawn(move || {
+                        while let Some(&index) = distinct.get(next.fetch_add(1, Ordering::Relaxed))
+                        {
+                            // Wait while enough layers are read ahead.
+                            if !gate.wait_for(index, ahead) {
+                                break;
+                            }
+                            let context = self.layer_context(index);
+                            let parsed = self.with_layer(index, |tar| parser.parse(tar, &context));
+                            // The receiver is gone once a layer failed: stop.
+                            if done.send((index, parsed)).is_err() {
+                                break;
+                            }
                         }
-                        let context = self.layer_context(index);
-                        let parsed = self.with_layer(index, |tar| parser.parse(tar, &context));
-                        // The receiver is gone once a layer failed: stop.
-                        if done.send((index, parsed)).is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-            drop(done);
-            let mut waiting = std::collections::BTreeMap::new();
-            let mut wanted = 0;
-            for (index, parsed) in arrivals {
-                waiting.insert(index, parsed);
-                while let Some(parsed) = waiting.remove(&wanted) {
-                    let applied = parsed.and_then(|parsed| {
-                        flattener.apply_parsed(parsed, &self.layer_context(wanted))
                     });
-                    if let Err(err) = applied {
-                        // No new layer is started; those being read finish.
-                        next.store(count, Ordering::Relaxed);
-                        return Err(err);
-                    }
-                    wanted += 1;
                 }
             }
-            Ok(())
+            drop(done);
+            let mut waiting = BTreeMap::new();
+            let result = (|| {
+                for wanted in 0..count {
+                    let context = self.layer_context(wanted);
+                    let read = if repeats.source(wanted) != wanted {
+                        None
+                    } else if workers > 1 {
+                        Some(loop {
+                            if let Some(parsed) = waiting.remove(&wanted) {
+                                break parsed;
+                            }
+                            match arrivals.recv() {
+                                Ok((index, parsed)) => {
+                                    waiting.insert(index, parsed);
+                                }
+                                Err(_) => {
+                                    return Err(Error::malformed(
+                                        &context,
+                                        "reader threads stopped",
+                                    ));
+                                }
+                            }
+                        }?)
+                    } else {
+                        Some(self.with_layer(wanted, |tar| parser.parse(tar, &context))?)
+                    };
+                    let parsed = repeats.parsed_for(wanted, read, &context)?;
+                    flattener.apply_parsed(parsed, &context)?;
+                    gate.applied(wanted + 1);
+                }
+                Ok(())
+            })();
+            if result.is_err() {
+                // No new layer is started; those being read finish.
+                next.store(distinct.len(), Ordering::Relaxed);
+                gate.stop();
+            }
+            result
         });
         flattener.parser = parser;
         applied
+    }
+}
+
+/// The layers of an image that list a blob listed before them, and what
+/// was parsed of such a blob until its last listing is applied.
+pub(crate) struct Repeats {
+    first: Vec<usize>,
+    last: Vec<usize>,
+    kept: HashMap<usize, ParsedLayer>,
+}
+
+impl Repeats {
+    pub(crate) fn new(image: &Image) -> Result<Self> {
+        let first = image.first_listings()?;
+        let mut last: Vec<usize> = (0..first.len()).collect();
+        for (index, &source) in first.iter().enumerate() {
+            last[source] = index;
+        }
+        Ok(Repeats {
+            first,
+            last,
+            kept: HashMap::new(),
+        })
+    }
+
+    /// The layer whose blob is read for layer `index`: the first that
+    /// lists it (`index` itself unless the blob was listed before).
+    pub(crate) fn source(&self, index: usize) -> usize {
+        self.first[index]
+    }
+
+    /// What to apply as layer `index` (layers taken in order): `read` is
+    /// its blob as parsed when `index` is its source, `None` otherwise.
+    /// The last listing of a blob gets the parse itself; the others get
+    /// replicas.
+    pub(crate) fn parsed_for(
+        &mut self,
+        index: usize,
+        read: Option<ParsedLayer>,
+        context: &str,
+    ) -> Result<ParsedLayer> {
+        let source = self.first[index];
+        let is_last = self.last[source] == index;
+        match read {
+            Some(parsed) if is_last => Some(parsed),
+            Some(parsed) => {
+                let replica = parsed.replica();
+                self.kept.insert(source, parsed);
+                Some(replica)
+            }
+            None if is_last => self.kept.remove(&source),
+            None => self.kept.get(&source).map(ParsedLayer::replica),
+        }
+        .ok_or_else(|| Error::malformed(context, "its blob was not read before"))
+    }
+}
+
+/// Holds reading threads back so at most `ahead` layers past the last
+/// one applied are read (and kept) at once.
+#[derive(Default)]
+struct Gate {
+    /// Layers applied so far, and whether to stop.
+    state: Mutex<(usize, bool)>,
+    moved: Condvar,
+}
+
+impl Gate {
+    /// Waits until layer `index` may be read; false to stop instead.
+    fn wait_for(&self, index: usize, ahead: usize) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while !state.1 && index >= state.0 + ahead {
+            state = self.moved.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        !state.1
+    }
+
+    fn applied(&self, layers: usize) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).0 = layers;
+        self.moved.notify_all();
+    }
+
+    fn stop(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+        self.moved.notify_all();
     }
 }
 
@@ -388,6 +534,52 @@ pub(crate) fn read_blob(store: &dyn Store, digest: &Digest, size: u64) -> Result
     let verifying =
         VerifyingReader::new(reader, digest.to_string(), Some(digest.clone()), Some(size));
     read_bounded(verifying, MAX_METADATA_BYTES, &format!("blob {digest}"))
+}
+
+/// Refuses an image that lists more layers than [`MAX_LAYERS`], before
+/// anything about its layers is read.
+pub(crate) fn check_layer_count(count: usize, context: &str) -> Result<()> {
+    if count > MAX_LAYERS {
+        return Err(Error::malformed(
+            context,
+            format!(
+                "{count} layers, over the layers limit of {MAX_LAYERS} \
+                 (raise it with --limits layers=N)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses layers that name the same blob with different diff_ids: one
+/// of them is wrong, and a blob listed again is read only once.
+pub(crate) fn check_repeated_blobs(
+    store: &dyn Store,
+    layers: &[Layer],
+    config_digest: &Digest,
+) -> Result<()> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (index, layer) in layers.iter().enumerate() {
+        let key = match &layer.digest {
+            Some(digest) => digest.to_string(),
+            None => store.identity(&layer.member)?,
+        };
+        let earlier = *seen.entry(key).or_insert(index);
+        if layers[earlier].diff_id != layer.diff_id {
+            return Err(Error::malformed(
+                format!("config {config_digest}"),
+                format!(
+                    "layers {} and {} are the same blob {} with different diff_ids ({} and {})",
+                    earlier + 1,
+                    index + 1,
+                    layer.blob_name(),
+                    layers[earlier].diff_id,
+                    layer.diff_id
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Parses a config and checks it describes a container image.
@@ -430,7 +622,10 @@ impl<R: Read> Read for TeeReader<'_, R> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::Source;
     use crate::testutil::{E, layer, oci_layout};
     use crate::tree::{Content, Node, NodeKind};
 
@@ -503,6 +698,377 @@ mod tests {
             let mut flattener = Flattener::new();
             image.apply_layers_on(&mut flattener, workers).unwrap();
             assert_eq!(outcome(flattener), want, "{workers} workers");
+        }
+    }
+
+    /// Counts how often each member of the store it wraps is opened.
+    struct Counting {
+        inner: Box<dyn Store>,
+        opens: Arc<Mutex<HashMap<String, usize>>>,
+    }
+
+    impl Store for Counting {
+        fn open(&self, name: &str) -> Result<crate::store::Member> {
+            *self
+                .opens
+                .lock()
+                .unwrap()
+                .entry(name.to_string())
+                .or_default() += 1;
+            self.inner.open(name)
+        }
+        fn describe(&self) -> String {
+            self.inner.describe()
+        }
+        fn identity(&self, name: &str) -> Result<String> {
+            self.inner.identity(name)
+        }
+    }
+
+    /// Wraps the store of `image` to count opens from now on.
+    fn count_opens(image: &mut Image) -> Arc<Mutex<HashMap<String, usize>>> {
+        let opens = Arc::new(Mutex::new(HashMap::new()));
+        let inner = std::mem::replace(
+            &mut image.store,
+            Box::new(crate::store::DirStore::new(std::path::Path::new("/"))),
+        );
+        image.store = Box::new(Counting {
+            inner,
+            opens: opens.clone(),
+        });
+        opens
+    }
+
+    /// An OCI layout whose manifest lists `blobs` in the order `listing`
+    /// gives, with the given diff_ids (by default each blob's digest).
+    fn layout_listing(
+        dir: &std::path::Path,
+        blobs: &[Vec<u8>],
+        listing: &[usize],
+        diff_ids: Option<Vec<Digest>>,
+    ) -> ImageRef {
+        let dir_blobs = dir.join("blobs/sha256");
+        std::fs::create_dir_all(&dir_blobs).unwrap();
+        let put = |bytes: &[u8]| {
+            let digest = Digest::of(bytes);
+            std::fs::write(dir_blobs.join(digest.hex()), bytes).unwrap();
+            serde_json::json!({"digest": digest.to_string(), "size": bytes.len()})
+        };
+        let descriptors: Vec<_> = blobs.iter().map(|b| put(b)).collect();
+        let layers: Vec<_> = listing
+            .iter()
+            .map(|&i| {
+                let mut d = descriptors[i].clone();
+                d["mediaType"] = "application/vnd.oci.image.layer.v1.tar".into();
+                d
+            })
+            .collect();
+        let diff_ids =
+            diff_ids.unwrap_or_else(|| listing.iter().map(|&i| Digest::of(&blobs[i])).collect());
+        let config = serde_json::json!({
+            "architecture": "amd64", "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        });
+        let mut config_descriptor = put(config.to_string().as_bytes());
+        config_descriptor["mediaType"] = "application/vnd.oci.image.config.v1+json".into();
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": config_descriptor,
+            "layers": layers,
+        });
+        let mut manifest_descriptor = put(manifest.to_string().as_bytes());
+        manifest_descriptor["mediaType"] = "application/vnd.oci.image.manifest.v1+json".into();
+        let index = serde_json::json!({"schemaVersion": 2, "manifests": [manifest_descriptor]});
+        std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
+        std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+        ImageRef::Oci {
+            dir: dir.to_path_buf(),
+            name: None,
+        }
+    }
+
+    /// A layer that gives another tree when applied twice: the second time
+    /// `lib/x` is written through the `lib` symlink the first time made.
+    fn not_idempotent() -> Vec<u8> {
+        use E::*;
+        layer(&[
+            File("lib/x", b"x"),
+            Dir("usr"),
+            Dir("usr/lib"),
+            Sym("lib", "usr/lib"),
+        ])
+    }
+
+    /// Issue 10: a manifest listing the same blob many times had each
+    /// listing inflated, hashed and parsed again. Now each distinct blob is
+    /// read once, and the tree is still the one of applying every listing
+    /// (Docker extracts a repeated layer again), including for layers that
+    /// are not idempotent and repeats with other layers in between.
+    #[test]
+    fn same_blob_listed_again_is_read_once_with_the_tree_of_reading_it_again() {
+        let mut blobs = ordered_layers();
+        blobs.push(not_idempotent());
+        let odd = blobs.len() - 1;
+        // What makes skipping a repeat wrong: the second time differs.
+        for (times, has) in [(1, false), (2, true)] {
+            let mut flattener = Flattener::new();
+            for _ in 0..times {
+                flattener.apply_layer(&blobs[odd][..], "odd").unwrap();
+            }
+            assert_eq!(flattener.finish().0.get("usr/lib/x").is_some(), has);
+        }
+        let listings: &[&[usize]] = &[
+            &[0, 0],
+            &[0, 1, 0],
+            &[odd, odd],
+            &[odd, 0, odd, 1, odd],
+            &[0, 1, 2, 1, 1, 3, 4, 5, 0, 1, 3],
+        ];
+        for listing in listings {
+            let mut one_at_a_time = Flattener::new();
+            for (n, &i) in listing.iter().enumerate() {
+                one_at_a_time
+                    .apply_layer(&blobs[i][..], &format!("layer {n}"))
+                    .unwrap();
+            }
+            let want = outcome(one_at_a_time);
+            let dir = tempfile::tempdir().unwrap();
+            let reference = layout_listing(dir.path(), &blobs, listing, None);
+            for workers in [1, 2, 4] {
+                let mut image = Image::open(&reference, &Platform::default()).unwrap();
+                let opens = count_opens(&mut image);
+                let mut flattener = Flattener::new();
+                image.apply_layers_on(&mut flattener, workers).unwrap();
+                assert_eq!(outcome(flattener), want, "{listing:?}, {workers} workers");
+                let opens = opens.lock().unwrap();
+                let distinct: std::collections::HashSet<usize> = listing.iter().copied().collect();
+                assert_eq!(opens.len(), distinct.len(), "{listing:?}: {opens:?}");
+                assert!(opens.values().all(|&n| n == 1), "{listing:?}: {opens:?}");
+            }
+        }
+    }
+
+    /// `copy` of an image listing a blob again writes (and reads) it once,
+    /// and lists it again in the manifest it writes.
+    #[test]
+    fn copy_writes_a_repeated_blob_once() {
+        use crate::write::{WriteOptions, write_image};
+        let blobs = [not_idempotent(), layer(&[E::File("b", b"2")])];
+        let reads = |listing: &[usize], destination: &str| {
+            let src = tempfile::tempdir().unwrap();
+            let reference = layout_listing(src.path(), &blobs, listing, None);
+            let mut image = Image::open(&reference, &Platform::default()).unwrap();
+            let want = outcome({
+                let mut f = Flattener::new();
+                image.apply_layers(&mut f).unwrap();
+                f
+            });
+            let opens = count_opens(&mut image);
+            let out = tempfile::tempdir().unwrap();
+            let target = ImageRef::parse(&format!(
+                "{destination}:{}",
+                out.path().join("copy").display()
+            ))
+            .unwrap();
+            let written =
+                write_image(&Source::Image(image), &target, &WriteOptions::default()).unwrap();
+            // The copy flattens to the same tree, layer for layer.
+            let copy = Image::open(&target, &Platform::default()).unwrap();
+            let mut flattener = Flattener::new();
+            copy.apply_layers(&mut flattener).unwrap();
+            let (want_nodes, want_changes) = want;
+            let (nodes, changes) = outcome(flattener);
+            assert_eq!(changes, want_changes, "{listing:?} to {destination}");
+            let paths = |n: &[(String, Node, Option<Content>)]| {
+                n.iter().map(|(p, ..)| p.clone()).collect::<Vec<_>>()
+            };
+            assert_eq!(paths(&nodes), paths(&want_nodes));
+            if destination == "oci" {
+                let files = std::fs::read_dir(out.path().join("copy/blobs/sha256")).unwrap();
+                // Config and manifest, and one blob per distinct layer.
+                let distinct: std::collections::HashSet<_> = listing.iter().collect();
+                assert_eq!(files.count(), 2 + distinct.len());
+            }
+            // Listed as often, the same blob where the source had it.
+            assert_eq!(written.layers.len(), listing.len());
+            for (i, a) in listing.iter().enumerate() {
+                for (j, b) in listing.iter().enumerate() {
+                    assert_eq!(written.layers[i] == written.layers[j], a == b);
+                }
+            }
+            opens.lock().unwrap().clone()
+        };
+        for destination in ["oci", "docker-archive"] {
+            let once = reads(&[0, 1], destination);
+            let again = reads(&[0, 1, 0, 0, 1], destination);
+            assert_eq!(again, once, "{destination}: blobs read again");
+        }
+    }
+
+    /// The same blob listed with two different diff_ids cannot be both:
+    /// refused when the image is opened.
+    #[test]
+    fn same_blob_with_different_diff_ids_is_refused_at_open() {
+        let blobs = [layer(&[E::File("a", b"1")]), layer(&[E::File("b", b"2")])];
+        let (a, b) = (Digest::of(&blobs[0]), Digest::of(&blobs[1]));
+        let cases: &[(&[usize], Vec<Digest>, Option<&str>)] = &[
+            (&[0, 0], vec![a.clone(), a.clone()], None),
+            (&[0, 1, 0], vec![a.clone(), b.clone(), a.clone()], None),
+            (
+                &[0, 1, 0],
+                vec![a.clone(), b.clone(), b.clone()],
+                Some("layers 1 and 3 are the same blob"),
+            ),
+        ];
+        for (listing, diff_ids, want) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let reference = layout_listing(dir.path(), &blobs, listing, Some(diff_ids.clone()));
+            match (Image::open(&reference, &Platform::default()), want) {
+                (Ok(_), None) => {}
+                (Err(e), Some(want)) => assert!(e.to_string().contains(want), "{e}"),
+                (Ok(_), Some(want)) => panic!("{listing:?}: accepted, want {want}"),
+                (Err(e), None) => panic!("{listing:?}: {e}"),
+            }
+        }
+    }
+
+    /// A docker archive listing one layer member `times` times.
+    fn docker_archive_listing(path: &std::path::Path, tar: &[u8], times: usize) -> ImageRef {
+        let diff_id = Digest::of(tar).to_string();
+        let config = serde_json::json!({
+            "architecture": "amd64", "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": vec![diff_id; times]},
+        })
+        .to_string();
+        let manifest = serde_json::json!([{
+            "Config": "config.json",
+            "RepoTags": null,
+            "Layers": vec!["layer/layer.tar"; times],
+        }])
+        .to_string();
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, bytes) in [
+            ("config.json", config.as_bytes()),
+            ("layer/layer.tar", tar),
+            ("manifest.json", manifest.as_bytes()),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(bytes.len() as u64);
+            h.set_mode(0o644);
+            b.append_data(&mut h, name, bytes).unwrap();
+        }
+        std::fs::write(path, b.into_inner().unwrap()).unwrap();
+        ImageRef::DockerArchive {
+            path: path.to_path_buf(),
+            name: None,
+        }
+    }
+
+    /// Issue 10: Docker refuses more than 127 layers; pare took 50,000
+    /// listings of one blob. More than the layers limit is refused at open,
+    /// before any layer is read, in one line naming the limit.
+    #[test]
+    fn more_layers_than_the_limit_are_refused_at_open() {
+        let blob = layer(&[E::File("a", b"1")]);
+        for times in [1, MAX_LAYERS, MAX_LAYERS + 1, 50_000] {
+            let dir = tempfile::tempdir().unwrap();
+            let oci = layout_listing(
+                dir.path(),
+                std::slice::from_ref(&blob),
+                &vec![0; times],
+                None,
+            );
+            let docker = docker_archive_listing(&dir.path().join("d.tar"), &blob, times);
+            for reference in [oci, docker] {
+                let started = std::time::Instant::now();
+                let opened = Image::open(&reference, &Platform::default());
+                assert!(started.elapsed().as_secs() < 5, "{times}: slow");
+                match opened {
+                    Ok(image) if times <= MAX_LAYERS => {
+                        let (tree, changes) = image.flatten().unwrap();
+                        assert_eq!(changes.len(), times);
+                        assert!(tree.get("a").is_some());
+                    }
+                    Err(e) if times > MAX_LAYERS => {
+                        let e = e.to_string();
+                        assert!(
+                            e.ends_with(&format!(
+                                "{times} layers, over the layers limit of 256 \
+                                 (raise it with --limits layers=N)"
+                            )),
+                            "{e}"
+                        );
+                    }
+                    Ok(_) => panic!("{reference}: {times} layers accepted"),
+                    Err(e) => panic!("{reference}: {times} layers: {e}"),
+                }
+            }
+        }
+    }
+
+    /// Records which layers were parsed while layer 1 was still being read.
+    struct SlowFirst {
+        parsed: Mutex<std::collections::BTreeSet<String>>,
+        seen_while_slow: Mutex<Option<usize>>,
+    }
+
+    impl crate::scan::ContentScanner for SlowFirst {
+        fn start(
+            &self,
+            path: &str,
+            _size: u64,
+            _mode: u32,
+        ) -> Option<Box<dyn crate::scan::FileScan>> {
+            if path == "layer0" {
+                // Long enough for every other layer to be read, were the
+                // readers let loose.
+                std::thread::sleep(std::time::Duration::from_millis(400));
+                *self.seen_while_slow.lock().unwrap() = Some(self.parsed.lock().unwrap().len());
+            } else {
+                self.parsed.lock().unwrap().insert(path.to_string());
+            }
+            None
+        }
+    }
+
+    /// Issue 10: layers read behind a slow one piled up without bound.
+    /// Now at most a few layers per reading thread are read ahead of the
+    /// one being applied, however slow that one is.
+    #[test]
+    fn parsed_layers_waiting_behind_a_slow_one_are_bounded() {
+        let names: Vec<&'static str> = (0..24)
+            .map(|i| &*Box::leak(format!("layer{i}").into_boxed_str()))
+            .collect();
+        let blobs: Vec<Vec<u8>> = names.iter().map(|n| layer(&[E::File(n, b"x")])).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let image = Image::open(&oci_layout(dir.path(), &blobs), &Platform::default()).unwrap();
+        for workers in [2, 4] {
+            let scanner = Arc::new(SlowFirst {
+                parsed: Mutex::default(),
+                seen_while_slow: Mutex::default(),
+            });
+            struct Shared(Arc<SlowFirst>);
+            impl crate::scan::ContentScanner for Shared {
+                fn start(
+                    &self,
+                    path: &str,
+                    size: u64,
+                    mode: u32,
+                ) -> Option<Box<dyn crate::scan::FileScan>> {
+                    self.0.start(path, size, mode)
+                }
+            }
+            let mut flattener = Flattener::new().scanning(Box::new(Shared(scanner.clone())));
+            image.apply_layers_on(&mut flattener, workers).unwrap();
+            let (tree, _) = flattener.finish();
+            assert!(names.iter().all(|n| tree.get(n).is_some()));
+            let ahead = scanner.seen_while_slow.lock().unwrap().unwrap();
+            // Layers 2.. that may be read while layer 1 is not applied: two
+            // per reader, then the readers wait (without the gate, all 23).
+            let bound = workers * 2 - 1;
+            assert!(ahead <= bound, "{workers} workers: {ahead} read ahead");
+            assert_eq!(scanner.parsed.lock().unwrap().len(), names.len() - 1);
         }
     }
 

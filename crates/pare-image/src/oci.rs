@@ -5,7 +5,10 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
 use crate::compression::known_layer_media_type;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::image::{Image, Layer, MAX_METADATA_BYTES, Platform, diff_ids, parse_config, read_blob};
+use crate::image::{
+    Image, Layer, MAX_METADATA_BYTES, Platform, check_layer_count, check_repeated_blobs, diff_ids,
+    parse_config, read_blob,
+};
 use crate::reference::{ImageRef, read_bounded};
 use crate::store::Store;
 
@@ -91,6 +94,10 @@ pub(crate) fn open(
             format!("config media type {config_media:?}: not a container image"),
         ));
     }
+    check_layer_count(
+        manifest.layers().len(),
+        &format!("manifest {manifest_digest}"),
+    )?;
     let config_digest = descriptor_digest(manifest.config())?;
     let config_bytes = read_blob(store.as_ref(), &config_digest, manifest.config().size())?;
     let config = parse_config(&config_bytes, &config_digest)?;
@@ -114,6 +121,7 @@ pub(crate) fn open(
             media_type: Some(media_type),
         });
     }
+    check_repeated_blobs(store.as_ref(), &layers, &config_digest)?;
     Ok(Image {
         reference,
         store,

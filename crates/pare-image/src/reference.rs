@@ -1,7 +1,6 @@
 //! Image references in the skopeo/containers syntax (`transport:details`).
 
 use std::fmt;
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -96,7 +95,8 @@ impl ImageRef {
                 }
             });
         }
-        let file = File::open(path).map_err(|e| Error::io(&shown, e))?;
+        // The path may be anything; a FIFO must not hold us at `open`.
+        let (file, _) = crate::store::open_regular_following(path)?;
         let mut has_manifest = false;
         let mut has_index = false;
         let mut archive = tar::Archive::new(file);

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use crate::flatten::{CapturePredicate, Captured, Extracts, Flattener};
 use crate::reference::read_bounded;
 use crate::scan::{ContentScanner, Finding};
+use crate::store::open_regular;
 use crate::tree::{ContentId, DataSource, FileTree, NodeKind};
 
 /// What to keep while flattening, besides the tree.
@@ -152,11 +153,15 @@ fn scan_host_files(
                 continue;
             };
             // Files can vanish or turn unreadable under a live root: warn, go on.
-            let result = std::fs::File::open(host).and_then(|file| scanner.scan_file(file, scan));
+            // ... or turn into a FIFO: opened without blocking, refused.
+            let result = match open_regular(host) {
+                Ok((file, _)) => scanner.scan_file(file, scan).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
             match result {
                 Ok(Some(finding)) => found.entry(id).or_default().push(finding),
                 Ok(None) => {}
-                Err(e) => warnings.unreadable.push((host.clone(), e.to_string())),
+                Err(e) => warnings.unreadable.push((host.clone(), e)),
             }
         }
     }
@@ -179,7 +184,7 @@ impl Flattened {
         }
         match &self.tree.content(*id).source {
             DataSource::Host(host) => {
-                let file = std::fs::File::open(host).map_err(|e| Error::io(host.display(), e))?;
+                let (file, _) = open_regular(host)?;
                 let bytes = read_bounded(
                     file,
                     crate::Limits::default().metadata_file_bytes,

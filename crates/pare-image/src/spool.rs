@@ -53,25 +53,32 @@ impl Spool {
         }
         let mut file = tempfile::tempfile().map_err(|e| Error::io("spool", e))?;
         let index = self.files.len();
-        let layers: HashSet<usize> = missing.iter().map(|w| w.0).collect();
-        let mut layers: Vec<usize> = layers.into_iter().collect();
-        layers.sort_unstable();
-        for layer in layers {
-            let here: HashMap<u64, u64> = missing
-                .iter()
-                .filter(|w| w.0 == layer)
-                .map(|w| (w.1, w.2))
-                .collect();
-            let context = image.layer_context(layer);
-            image.with_layer(layer, |reader| {
+        // A blob the manifest lists more than once is read once, at its
+        // first listing, for the files wanted from any of its listings
+        // (the same offset in the same stream is the same bytes).
+        let first = image.first_listings()?;
+        let sources: HashSet<usize> = missing.iter().map(|w| first[w.0]).collect();
+        let mut sources: Vec<usize> = sources.into_iter().collect();
+        sources.sort_unstable();
+        for source in sources {
+            let mut here: HashMap<u64, (u64, Vec<usize>)> = HashMap::new();
+            for &&(layer, offset, size) in missing.iter().filter(|w| first[w.0] == source) {
+                here.entry(offset)
+                    .or_insert((size, Vec::new()))
+                    .1
+                    .push(layer);
+            }
+            let context = image.layer_context(source);
+            image.with_layer(source, |reader| {
                 let mut archive = tar::Archive::new(reader);
                 let entries = archive.entries().map_err(|e| Error::io(&context, e))?;
                 for entry in entries {
                     let entry = entry.map_err(|e| Error::io(&context, e))?;
                     let offset = entry.raw_file_position();
-                    let Some(&size) = here.get(&offset) else {
+                    let Some((size, layers)) = here.get(&offset) else {
                         continue;
                     };
+                    let size = *size;
                     let start = file.stream_position().map_err(|e| Error::io("spool", e))?;
                     let copied = io::copy(&mut entry.take(size), &mut file)
                         .map_err(|e| Error::io(&context, e))?;
@@ -81,7 +88,9 @@ impl Spool {
                             "file shorter than its header says",
                         ));
                     }
-                    self.at.insert((layer, offset), (index, start, size));
+                    for &layer in layers {
+                        self.at.insert((layer, offset), (index, start, size));
+                    }
                 }
                 Ok(())
             })?;

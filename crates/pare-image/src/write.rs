@@ -11,7 +11,6 @@
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
@@ -20,11 +19,13 @@ use crate::compression::{Compression, Compressor, sniff_stream};
 use crate::digest::{Digest, HashingWriter};
 use crate::error::{Error, Result};
 use crate::flatten::Flattener;
-use crate::image::{Image, TeeReader};
+use crate::flatten::ParsedLayer;
+use crate::image::{Image, Repeats, TeeReader};
 use crate::oci::{CONTAINERD_NAME, REF_NAME};
 use crate::reference::ImageRef;
 use crate::source::Source;
 use crate::spool::Spool;
+use crate::store::open_regular;
 use crate::tree::{DataSource, FileTree, NodeKind};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -51,6 +52,7 @@ pub struct Written {
 }
 
 /// A blob written to the staging folder.
+#[derive(Clone)]
 struct Blob {
     digest: Digest,
     size: u64,
@@ -132,10 +134,25 @@ pub fn write_image(
     let (layout, compression) = (&prepared.layout, prepared.compression);
     let (config_bytes, layers) = match source {
         Source::Image(image) => {
-            let mut layers = Vec::new();
+            let mut layers: Vec<Blob> = Vec::new();
             let mut flattener = Flattener::new();
+            // A blob listed again is written (and read) once; its parse is
+            // applied again, so the layers are checked as a whole.
+            let mut repeats = Repeats::new(image)?;
             for index in 0..image.layers.len() {
-                layers.push(layout.copy_layer(image, index, compression, &mut flattener)?);
+                let context = image.layer_context(index);
+                let source = repeats.source(index);
+                let read = if source == index {
+                    let (blob, parsed) =
+                        layout.copy_layer(image, index, compression, &flattener)?;
+                    layers.push(blob);
+                    Some(parsed)
+                } else {
+                    layers.push(layers[source].clone());
+                    None
+                };
+                let parsed = repeats.parsed_for(index, read, &context)?;
+                flattener.apply_parsed(parsed, &context)?;
             }
             (image.config_bytes.clone(), layers)
         }
@@ -391,22 +408,30 @@ impl Layout {
 
     /// Copies layer `index` of `image`: byte for byte when it already has
     /// the wanted compression, otherwise decompressed and compressed again.
-    /// Either way the layer is parsed on the way through (`flattener`), so
-    /// a hostile layer is refused, and its digest and diff_id are checked.
+    /// Either way the layer is parsed on the way through (by `flattener`'s
+    /// parser, for the caller to apply), so a hostile layer is refused, and
+    /// its digest and diff_id are checked.
     fn copy_layer(
         &self,
         image: &Image,
         index: usize,
         compression: Compression,
-        flattener: &mut Flattener,
-    ) -> Result<Blob> {
+        flattener: &Flattener,
+    ) -> Result<(Blob, ParsedLayer)> {
         let context = image.layer_context(index);
         let (have, _) = sniff_stream(&mut image.layer_blob(index)?, &context)?;
+        let mut parsed = None;
         if have == compression {
             let written = self.put_stream(compression.oci_layer_media_type(), |out| {
-                image.with_layer_tee(index, Some(out), |tar| flattener.apply_layer(tar, &context))
+                image.with_layer_tee(index, Some(out), |tar| {
+                    parsed = Some(flattener.parser.parse(tar, &context)?);
+                    Ok(())
+                })
             })?;
-            return Ok(written);
+            return Ok((
+                written,
+                parsed.ok_or_else(|| Error::malformed(&context, "layer not parsed"))?,
+            ));
         }
         let (written, _) = self.write_layer(compression, |out| {
             image.with_layer(index, |tar| {
@@ -414,12 +439,15 @@ impl Layout {
                     inner: tar,
                     tee: Some(out),
                 };
-                flattener.apply_layer(&mut tee, &context)?;
+                parsed = Some(flattener.parser.parse(&mut tee, &context)?);
                 io::copy(&mut tee, &mut io::sink()).map_err(|e| Error::io(&context, e))?;
                 Ok(())
             })
         })?;
-        Ok(written)
+        Ok((
+            written,
+            parsed.ok_or_else(|| Error::malformed(&context, "layer not parsed"))?,
+        ))
     }
 }
 
@@ -526,13 +554,8 @@ fn open_content(
 ) -> Result<Box<dyn Read>> {
     match source {
         DataSource::Host(path) => {
-            let file = fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
-                .open(path)
-                .map_err(|e| Error::io(path.display(), e))?;
-            let meta = file.metadata().map_err(|e| Error::io(path.display(), e))?;
-            if !meta.is_file() || meta.len() != size {
+            let (file, len) = open_regular(path)?;
+            if len != size {
                 return Err(Error::malformed(
                     path.display().to_string(),
                     "changed while being read",
