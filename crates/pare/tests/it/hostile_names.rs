@@ -590,5 +590,38 @@ fn an_error_quoting_a_hostile_name_stays_one_escaped_line() {
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(lines[0].starts_with("pare: error: "), "{stderr}");
-    assert!(lines[0].contains("is not in the image"), "{stderr}");
+    assert!(
+        lines[0].contains("entry point \"/app/\\033]0;owned\\a\\r\\nrun\" is not in the image"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_hostile_config_refused_for_the_dockerfile_is_one_escaped_line() {
+    let work = tempfile::tempdir().unwrap();
+    let [archive, _] = hostile_images(work.path());
+    let out = work.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let (_, stderr) = run_pare(
+        &[
+            "minify",
+            "--static-only",
+            &archive,
+            "-o",
+            &format!("docker-archive:{}", out.join("min.tar").display()),
+            "--dockerfile",
+            out.join("Dockerfile").to_str().unwrap(),
+        ],
+        1,
+    );
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("pare: warning: "))
+        .collect();
+    assert_eq!(
+        errors,
+        ["pare: error: the image's user \"0\\033[2J\" cannot be written to a Dockerfile safely"]
+    );
+    // Refused before anything was written.
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
 }
