@@ -28,6 +28,8 @@ pub struct FlattenOptions {
 }
 
 /// An opened source of files.
+// One Source per run: boxing the larger variant would save nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Source {
     /// A real image with manifest, config and layers.
     Image(Image),
