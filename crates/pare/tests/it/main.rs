@@ -8,6 +8,7 @@ mod audit;
 mod bad_input;
 mod common;
 mod copy;
+mod hostile;
 mod inspect;
 mod minify;
 mod sbom;
