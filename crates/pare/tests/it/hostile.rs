@@ -22,7 +22,7 @@
 //! - the outcome is the one the case expects for that command.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -81,6 +81,11 @@ struct Expect([Want; 5]);
 impl Expect {
     fn all(want: Want) -> Self {
         Expect(std::array::from_fn(|_| want.clone()))
+    }
+    fn but(mut self, command: &str, want: Want) -> Self {
+        let i = COMMANDS.iter().position(|c| *c == command).unwrap();
+        self.0[i] = want;
+        self
     }
 }
 
@@ -593,6 +598,13 @@ impl Tar<'_> {
         }
         self.entry("PaxHeader", kind, &body, 0o644, "");
     }
+    /// A regular file of `size` bytes streamed from `data`.
+    fn stream(&mut self, name: &str, mode: u32, size: u64, data: &mut dyn Read) {
+        self.header(name.as_bytes(), b'0', size, mode, b"");
+        let copied = std::io::copy(&mut data.take(size), &mut self.w).unwrap();
+        assert_eq!(copied, size);
+        self.pad(size);
+    }
     /// The program minify starts from in every case that has one: not ELF,
     /// so minify keeps it as it is.
     fn app(&mut self) {
@@ -631,7 +643,7 @@ fn layer(comp: Comp, write: impl FnOnce(&mut Tar)) -> Layer {
             )
         }
         Comp::Zstd => {
-            let e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+            let e = zstd::stream::write::Encoder::new(Vec::new(), 1).unwrap();
             let (e, d) = body(e, write);
             (
                 e.finish().unwrap(),
@@ -728,6 +740,7 @@ fn oci_of(ctx: &Ctx, layers: &[Layer]) -> String {
 /// A member of an archive written by [`write_tar_members`].
 enum Member {
     File(String, Vec<u8>),
+    Symlink(String, String),
 }
 
 fn write_tar_members(path: &Path, members: &[Member]) {
@@ -737,6 +750,7 @@ fn write_tar_members(path: &Path, members: &[Member]) {
         for m in members {
             match m {
                 Member::File(name, data) => t.file(name, data),
+                Member::Symlink(name, target) => t.symlink(name, target),
             }
         }
         t.w.write_all(&[0; 2 * BLOCK]).unwrap();
@@ -1277,4 +1291,438 @@ fn build_xattrs(ctx: &Ctx) -> String {
 #[test]
 fn hostile_xattrs() {
     Case::new("xattrs", build_xattrs, Expect::all(ok())).run();
+}
+
+// ---------------------------------------------------------------------------
+// Budgets: small blobs that expand, and work repeated
+
+fn build_deep_path(ctx: &Ctx) -> String {
+    oci_of(
+        ctx,
+        &simple(Comp::Gzip, |t| {
+            let deep = format!("{}f", "a/".repeat(100_000));
+            t.pax(b'x', &[("path", deep.as_bytes())]);
+            t.file("f", b"deep\n");
+        }),
+    )
+}
+
+#[test]
+fn hostile_path_100000_levels_deep() {
+    Case::new(
+        "path 100,000 levels deep",
+        build_deep_path,
+        Expect::all(err(&["path-depth", "path-bytes"])),
+    )
+    .run();
+}
+
+/// A PAX header of `kind` claiming `size` bytes of zeros, streamed into
+/// zstd (the blob stays small; nothing that size is ever held).
+fn build_huge_pax(ctx: &Ctx, kind: u8, size: u64) -> String {
+    oci_of(
+        ctx,
+        &simple(Comp::Zstd, |t| {
+            t.header(b"PaxHeader", kind, size, 0o644, b"");
+            let copied = std::io::copy(&mut std::io::repeat(0).take(size), &mut t.w).unwrap();
+            assert_eq!(copied, size);
+            t.pad(size);
+            t.file("after", b"after\n");
+        }),
+    )
+}
+
+fn build_pax_1_5_gib(ctx: &Ctx) -> String {
+    build_huge_pax(ctx, b'x', 1536 << 20)
+}
+
+#[test]
+fn hostile_pax_header_of_1_5_gib() {
+    Case::new(
+        "1.5 GiB PAX header",
+        build_pax_1_5_gib,
+        Expect::all(err(&["header-bytes"])),
+    )
+    .run();
+}
+
+fn build_pax_global_200_mb(ctx: &Ctx) -> String {
+    build_huge_pax(ctx, b'g', 200 << 20)
+}
+
+#[test]
+fn hostile_global_pax_header_of_200_mb() {
+    Case::new(
+        "200 MB global PAX header",
+        build_pax_global_200_mb,
+        Expect::all(err(&["header-bytes"])),
+    )
+    .run();
+}
+
+fn build_million_entries(ctx: &Ctx) -> String {
+    oci_of(
+        ctx,
+        &simple(Comp::Zstd, |t| {
+            // With /app: exactly 1,000,000 entries, the default limit.
+            for i in 0..999_999 {
+                t.header(format!("{i:06}").as_bytes(), b'0', 0, 0o644, b"");
+            }
+        }),
+    )
+}
+
+#[test]
+fn hostile_one_million_empty_entries() {
+    // At the entries limit, so accepted; within the bounds all the same.
+    Case::new(
+        "one million empty entries",
+        build_million_entries,
+        Expect::all(ok()),
+    )
+    .run();
+}
+
+fn build_fifo(ctx: &Ctx, which: fn(&Written) -> PathBuf) -> String {
+    let layers = simple(Comp::Gzip, |t| t.file("etc-hello", b"hello\n"));
+    let written = write_oci(&ctx.image(), &layers, &config_for(&layers));
+    let path = which(&written);
+    std::fs::remove_file(&path).unwrap();
+    run("mkfifo", &[path.to_str().unwrap()]);
+    format!("oci:{}", ctx.image().display())
+}
+
+/// The needle a FIFO case's error line must hold: the FIFO's file name.
+fn fifo_case(name: &'static str, build: fn(&Ctx) -> String, which: fn(&Written) -> PathBuf) {
+    // Build once to learn the (deterministic) file name the error must say.
+    let probe = Ctx::new();
+    let layers = simple(Comp::Gzip, |t| t.file("etc-hello", b"hello\n"));
+    let written = write_oci(&probe.image(), &layers, &config_for(&layers));
+    let file_name = which(&written)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let needle: &'static str = Box::leak(file_name.into_boxed_str());
+    Case::new(name, build, Expect::all(err(&[needle]))).run();
+}
+
+fn build_fifo_index(ctx: &Ctx) -> String {
+    build_fifo(ctx, |w| w.index.clone())
+}
+
+#[test]
+fn hostile_fifo_as_index_json() {
+    fifo_case("FIFO as index.json", build_fifo_index, |w| w.index.clone());
+}
+
+fn build_fifo_config(ctx: &Ctx) -> String {
+    build_fifo(ctx, |w| w.config.clone())
+}
+
+#[test]
+fn hostile_fifo_as_config_blob() {
+    fifo_case("FIFO as config blob", build_fifo_config, |w| {
+        w.config.clone()
+    });
+}
+
+fn build_fifo_layer(ctx: &Ctx) -> String {
+    build_fifo(ctx, |w| w.layers[0].clone())
+}
+
+#[test]
+fn hostile_fifo_as_layer_blob() {
+    fifo_case("FIFO as layer blob", build_fifo_layer, |w| {
+        w.layers[0].clone()
+    });
+}
+
+fn build_50000_references(ctx: &Ctx) -> String {
+    let one = simple(Comp::Gzip, |t| t.file("etc-hello", b"hello\n"));
+    let layers = vec![one[0].clone(); 50_000];
+    oci_of(ctx, &layers)
+}
+
+#[test]
+fn hostile_50000_references_to_one_layer() {
+    Case::new(
+        "50,000 references to one layer blob",
+        build_50000_references,
+        Expect::all(err(&["layers"])),
+    )
+    .run();
+}
+
+fn build_package_json_budget(ctx: &Ctx) -> String {
+    oci_of(
+        ctx,
+        &simple(Comp::Zstd, |t| {
+            for i in 0..8 {
+                let head = format!(r#"{{"name":"p{i}","version":"1.0.0","description":""#);
+                let tail = "\"}\n";
+                let size: u64 = 64 << 20;
+                let fill = size - (head.len() + tail.len()) as u64;
+                let mut body = head
+                    .as_bytes()
+                    .chain(std::io::repeat(b'A').take(fill))
+                    .chain(tail.as_bytes());
+                t.stream(
+                    &format!("usr/lib/node_modules/p{i}/package.json"),
+                    0o644,
+                    size,
+                    &mut body,
+                );
+            }
+        }),
+    )
+}
+
+#[test]
+fn hostile_eight_package_json_files_of_64_mib() {
+    // 512 MiB of captured metadata: over the metadata budget for sbom, and
+    // nothing the other commands read.
+    Case::new(
+        "8 × 64 MiB package.json",
+        build_package_json_budget,
+        Expect::all(ok()).but("sbom", err(&["metadata-bytes", "metadata-file-bytes"])),
+    )
+    .run();
+}
+
+/// A 1 MiB Berkeley DB hash database (rpm's `Packages`) in which every
+/// value is an off-page item pointing at the same overflow chain: reading
+/// each value on its own costs the square of the file's size.
+fn shared_overflow_bdb() -> Vec<u8> {
+    const PAGE: usize = 4096;
+    const PAGES: usize = 256;
+    const HASH_PAGES: usize = 128;
+    const HEADER: usize = 26;
+    let mut db = vec![0u8; PAGE * PAGES];
+    let put16 = |db: &mut [u8], at: usize, v: u16| db[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    let put32 = |db: &mut [u8], at: usize, v: u32| db[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    // Metadata page: hash magic and page size.
+    put32(&mut db, 12, 0x0006_1561);
+    put32(&mut db, 20, PAGE as u32);
+    db[25] = 8; // hash metadata page
+    let chain_start = HASH_PAGES + 1;
+    let chain_len = PAGES - chain_start;
+    let total = (chain_len * (PAGE - HEADER)) as u32;
+    let mut record = 1u32;
+    for n in 1..=HASH_PAGES {
+        let p = n * PAGE;
+        db[p + 25] = 13; // hash page
+        let pairs = (PAGE - HEADER) / (2 * 2 + 5 + 12);
+        put16(&mut db, p + 20, (2 * pairs) as u16);
+        let mut cursor = PAGE;
+        for j in 0..pairs {
+            // Key: the record number; value: the shared overflow chain.
+            cursor -= 5;
+            let key = cursor;
+            db[p + key] = 1;
+            put32(&mut db, p + key + 1, record);
+            record += 1;
+            cursor -= 12;
+            let value = cursor;
+            db[p + value] = 3;
+            put32(&mut db, p + value + 4, chain_start as u32);
+            put32(&mut db, p + value + 8, total);
+            put16(&mut db, p + HEADER + 4 * j, key as u16);
+            put16(&mut db, p + HEADER + 4 * j + 2, value as u16);
+        }
+    }
+    for n in chain_start..PAGES {
+        let p = n * PAGE;
+        db[p + 25] = 7; // overflow page
+        let next = if n + 1 < PAGES { n + 1 } else { 0 };
+        put32(&mut db, p + 16, next as u32);
+        put16(&mut db, p + 22, (PAGE - HEADER) as u16);
+    }
+    db
+}
+
+fn build_bdb_shared_overflow(ctx: &Ctx) -> String {
+    let db = shared_overflow_bdb();
+    oci_of(
+        ctx,
+        &simple(Comp::Gzip, |t| {
+            t.file("var/lib/rpm/Packages", &db);
+        }),
+    )
+}
+
+#[test]
+fn hostile_berkeley_db_sharing_one_overflow_chain() {
+    // sbom and minify read the database: a budget may refuse it, or the
+    // reader may read the shared chain once and warn; never 10 GiB.
+    let either = ok_or_err(&["limit", "overflow"]);
+    Case::new(
+        "Berkeley DB Packages sharing one overflow chain",
+        build_bdb_shared_overflow,
+        Expect::all(ok())
+            .but("sbom", either.clone())
+            .but("minify", either),
+    )
+    .run();
+}
+
+// ---------------------------------------------------------------------------
+// Quirks that look hostile but are not
+
+fn build_docker_archive_top_level_symlink(ctx: &Ctx) -> String {
+    let layers = simple(Comp::None, |t| t.file("etc-hello", b"hello\n"));
+    let blob = format!("blobs/sha256/{}", sha(&layers[0].blob));
+    docker_archive_of(ctx, &layers, |manifest, members| {
+        members.push(Member::Symlink("layer.tar".into(), blob));
+        manifest[0]["Layers"] = json!(["layer.tar"]);
+    })
+}
+
+#[test]
+fn quirk_top_level_relative_symlink_in_a_docker_archive() {
+    Case::new(
+        "docker-archive with a top-level relative symlink member",
+        build_docker_archive_top_level_symlink,
+        Expect::all(ok()),
+    )
+    .run();
+}
+
+fn build_oci_archive_top_level_symlink(ctx: &Ctx) -> String {
+    let layers = simple(Comp::Gzip, |t| t.file("etc-hello", b"hello\n"));
+    let layout = ctx.root.join("layout");
+    write_oci(&layout, &layers, &config_for(&layers));
+    let mut members = Vec::new();
+    for (path, bytes) in files_under(&layout) {
+        let name = path.strip_prefix(&layout).unwrap().display().to_string();
+        members.push(Member::File(name, bytes));
+    }
+    members.sort_by_key(|m| match m {
+        Member::File(n, _) | Member::Symlink(n, _) => n != "oci-layout",
+    });
+    members.push(Member::Symlink("current".into(), "index.json".into()));
+    std::fs::remove_dir_all(&layout).unwrap();
+    let path = ctx.image().join("image.oci.tar");
+    write_tar_members(&path, &members);
+    format!("oci-archive:{}", path.display())
+}
+
+#[test]
+fn quirk_top_level_relative_symlink_in_an_oci_archive() {
+    Case::new(
+        "oci-archive with a top-level relative symlink member",
+        build_oci_archive_top_level_symlink,
+        Expect::all(ok()),
+    )
+    .run();
+}
+
+/// The sparse file's real content: "hello", zeros, "world".
+fn sparse_content() -> Vec<u8> {
+    let mut real = vec![0u8; 8192 + 5];
+    real[..5].copy_from_slice(b"hello");
+    real[8192..].copy_from_slice(b"world");
+    real
+}
+
+fn build_pax_sparse(ctx: &Ctx) -> String {
+    oci_of(
+        ctx,
+        &[layer(Comp::Gzip, |t| {
+            let real = sparse_content();
+            t.pax(
+                b'x',
+                &[
+                    ("GNU.sparse.major", b"1"),
+                    ("GNU.sparse.minor", b"0"),
+                    ("GNU.sparse.name", b"app"),
+                    ("GNU.sparse.realsize", real.len().to_string().as_bytes()),
+                ],
+            );
+            // The map (entries, then offset and size of each), padded to a
+            // block, then the data of each entry.
+            let mut stored = b"2\n0\n5\n8192\n5\n".to_vec();
+            stored.resize(BLOCK, 0);
+            stored.extend_from_slice(b"helloworld");
+            t.entry("GNUSparseFile.0/app", b'0', &stored, 0o755, "");
+        })],
+    )
+}
+
+fn check_sparse(ctx: &Ctx, _: &str, command: &str, run: &Run) {
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(!out.contains("GNUSparseFile"), "{command} shows {out}");
+    if command == "minify" {
+        let app = file_from_docker_archive(&ctx.dest().join("min.tar"), "app");
+        assert!(
+            app == sparse_content(),
+            "minified /app is not the sparse file's content"
+        );
+    }
+}
+
+#[test]
+fn quirk_pax_sparse_file() {
+    Case::new(
+        "PAX sparse file (GNU.sparse 1.0)",
+        build_pax_sparse,
+        Expect::all(ok_or_err(&["sparse"])),
+    )
+    .check(check_sparse)
+    .run();
+}
+
+fn build_dot_slash_symlink(ctx: &Ctx) -> String {
+    oci_of(
+        ctx,
+        &simple(Comp::Gzip, |t| {
+            t.file("etc-hello", b"hello\n");
+            t.symlink("./", "etc");
+        }),
+    )
+}
+
+#[test]
+fn quirk_dot_slash_symlink_entry() {
+    Case::new(
+        "`./` symlink entry",
+        build_dot_slash_symlink,
+        Expect::all(err(&["root", "./"])),
+    )
+    .run();
+}
+
+fn build_gzip_trailing_zeros(ctx: &Ctx) -> String {
+    let mut layers = simple(Comp::Gzip, |t| t.file("etc-hello", b"hello\n"));
+    layers[0].blob.extend_from_slice(&[0; 1024]);
+    oci_of(ctx, &layers)
+}
+
+#[test]
+fn quirk_gzip_blob_with_trailing_zero_padding() {
+    Case::new(
+        "gzip blob with trailing zeros",
+        build_gzip_trailing_zeros,
+        Expect::all(ok()),
+    )
+    .run();
+}
+
+fn build_self_symlink_entry(ctx: &Ctx) -> String {
+    oci_of(
+        ctx,
+        &[layer(Comp::Gzip, |t| {
+            t.symlink("app", "app");
+        })],
+    )
+}
+
+#[test]
+fn quirk_minify_entry_point_that_is_a_symlink_loop() {
+    Case::new(
+        "entry point symlink to itself",
+        build_self_symlink_entry,
+        Expect::all(ok()).but("minify", err(&["loop"])),
+    )
+    .run();
 }
