@@ -1726,3 +1726,89 @@ fn quirk_minify_entry_point_that_is_a_symlink_loop() {
     )
     .run();
 }
+
+// ---------------------------------------------------------------------------
+// Names that reach a terminal or become paths
+
+fn build_control_characters(ctx: &Ctx) -> String {
+    oci_of(
+        ctx,
+        &simple(Comp::Gzip, |t| {
+            t.dir("etc");
+            t.file("etc/\x1b[2J\x1b]0;pwned\x07title", &[b'e'; 3000]);
+            t.dir("usr");
+            t.dir("usr/bin");
+            // A setuid file whose name returns to the line's start: raw,
+            // it would overwrite its own HIGH finding.
+            t.entry("usr/bin/\rsu", b'0', &[b's'; 2000], 0o4755, "");
+            t.dir("tmp");
+            t.file("tmp/line\nbreak", &[b'l'; 1000]);
+        }),
+    )
+}
+
+/// Text output escapes control characters in names (JSON would be
+/// unaffected; only text is asked for here).
+fn check_escaped(_: &Ctx, _: &str, command: &str, run: &Run) {
+    for byte in [0x1b, 0x07, b'\r'] {
+        assert!(
+            !run.stdout.contains(&byte),
+            "{command} printed a raw {byte:#04x}: {:?}",
+            String::from_utf8_lossy(&run.stdout)
+        );
+    }
+    assert!(
+        !contains(&run.stdout, b"line\nbreak"),
+        "{command} printed a raw line feed inside a name"
+    );
+}
+
+#[test]
+fn hostile_control_characters_in_names() {
+    Case::new(
+        "ESC, BEL, CR and LF in names",
+        build_control_characters,
+        Expect::all(ok()),
+    )
+    .check(check_escaped)
+    .run();
+}
+
+/// A dpkg status entry whose `Package:` climbs out of `status.d` towards
+/// the host folder, owning `/app` so that minify keeps it: its
+/// `info/<name>.md5sums`, `..` clamped at the image root, is a symlink
+/// back to a real md5sums file that lists `/app`.
+fn build_package_name_path(ctx: &Ctx) -> String {
+    let climb = format!("../../../../../../../../../..{}/pwned", ctx.host_abs());
+    let md5sums_link = format!("{}/pwned.md5sums", &ctx.host_abs()[1..]);
+    let status = format!(
+        "Package: {climb}\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\n\n"
+    );
+    oci_of(
+        ctx,
+        &simple(Comp::Gzip, |t| {
+            t.file("var/lib/dpkg/status", status.as_bytes());
+            t.file(
+                "var/lib/dpkg/info/real.md5sums",
+                b"d41d8cd98f00b204e9800998ecf8427e  /app\n",
+            );
+            t.symlink(&md5sums_link, "/var/lib/dpkg/info/real.md5sums");
+        }),
+    )
+}
+
+#[test]
+fn hostile_package_name_that_is_a_path() {
+    // The harness proves nothing is written beside the destination (the
+    // --dockerfile context included); the name must be refused where it
+    // is read, in one line, or the package skipped.
+    let either = ok_or_err(&["package"]);
+    Case::new(
+        "dpkg Package: climbing out of status.d",
+        build_package_name_path,
+        Expect::all(ok())
+            .but("sbom", either.clone())
+            .but("minify", either),
+    )
+    .run();
+}
