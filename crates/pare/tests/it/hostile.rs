@@ -38,7 +38,7 @@ use crate::require;
 const WALL_LIMIT_SECS: f64 = 10.0;
 const RSS_LIMIT_KB: u64 = 256 * 1024;
 /// A command still running after this is killed and counted as a hang.
-const HARD_TIMEOUT_SECS: u32 = 30;
+const HARD_TIMEOUT_SECS: u32 = 20;
 /// Address-space cap: far above the RSS bound (threads and allocator
 /// arenas reserve address space), far below what a runaway takes.
 const ADDRESS_SPACE_CAP: u64 = 4 << 30;
@@ -340,6 +340,11 @@ impl Case {
         let before = snapshot(&ctx);
         let mut failures = Vec::new();
         for (command, want) in COMMANDS.iter().zip(&self.expect.0) {
+            if failures.iter().any(|f: &String| f.contains(": hung: ")) {
+                // One hang is enough to know; the others would only wait.
+                failures.push(format!("{command}: not run after a hang"));
+                continue;
+            }
             let args = command_args(&ctx, command, &source);
             let run = run_bounded(&ctx, &args);
             eprintln!(
@@ -1617,36 +1622,70 @@ fn quirk_top_level_relative_symlink_in_an_oci_archive() {
     .run();
 }
 
-/// The sparse file's real content: "hello", zeros, "world".
+/// The sparse file's data: one block of "hello…" at 0, "world" at 8192.
+/// Every region but the last is whole blocks, as GNU tar writes them (its
+/// reader starts each region on a block boundary; Python's does not).
+fn sparse_regions() -> [(usize, Vec<u8>); 2] {
+    let mut first = b"hello".to_vec();
+    first.resize(BLOCK, b'h');
+    [(0, first), (8192, b"world".to_vec())]
+}
+
+/// The sparse file's real content: its regions, zeros between.
 fn sparse_content() -> Vec<u8> {
     let mut real = vec![0u8; 8192 + 5];
-    real[..5].copy_from_slice(b"hello");
-    real[8192..].copy_from_slice(b"world");
+    for (offset, data) in sparse_regions() {
+        real[offset..offset + data.len()].copy_from_slice(&data);
+    }
     real
 }
 
 fn build_pax_sparse(ctx: &Ctx) -> String {
-    oci_of(
-        ctx,
-        &[layer(Comp::Gzip, |t| {
-            let real = sparse_content();
-            t.pax(
-                b'x',
-                &[
-                    ("GNU.sparse.major", b"1"),
-                    ("GNU.sparse.minor", b"0"),
-                    ("GNU.sparse.name", b"app"),
-                    ("GNU.sparse.realsize", real.len().to_string().as_bytes()),
-                ],
-            );
-            // The map (entries, then offset and size of each), padded to a
-            // block, then the data of each entry.
-            let mut stored = b"2\n0\n5\n8192\n5\n".to_vec();
-            stored.resize(BLOCK, 0);
-            stored.extend_from_slice(b"helloworld");
-            t.entry("GNUSparseFile.0/app", b'0', &stored, 0o755, "");
-        })],
-    )
+    let layers = [layer(Comp::Gzip, |t| {
+        let real = sparse_content();
+        t.pax(
+            b'x',
+            &[
+                ("GNU.sparse.major", b"1"),
+                ("GNU.sparse.minor", b"0"),
+                ("GNU.sparse.name", b"app"),
+                ("GNU.sparse.realsize", real.len().to_string().as_bytes()),
+            ],
+        );
+        // The map (entries, then offset and size of each), padded to a
+        // block, then the data of each entry.
+        let regions = sparse_regions();
+        let mut stored = format!("{}\n", regions.len()).into_bytes();
+        for (offset, data) in &regions {
+            stored.extend_from_slice(format!("{offset}\n{}\n", data.len()).as_bytes());
+        }
+        stored.resize(BLOCK, 0);
+        for (_, data) in &regions {
+            stored.extend_from_slice(data);
+        }
+        t.entry("GNUSparseFile.0/app", b'0', &stored, 0o755, "");
+    })];
+    // The fixture is a real sparse file: GNU tar extracts it whole.
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(&layers[0].blob[..])
+        .read_to_end(&mut tar)
+        .unwrap();
+    let check = tempfile::tempdir().unwrap();
+    let archive = check.path().join("layer.tar");
+    std::fs::write(&archive, &tar).unwrap();
+    let into = check.path().join("x");
+    std::fs::create_dir(&into).unwrap();
+    run(
+        "tar",
+        &[
+            "-xf",
+            archive.to_str().unwrap(),
+            "-C",
+            into.to_str().unwrap(),
+        ],
+    );
+    assert!(std::fs::read(into.join("app")).unwrap() == sparse_content());
+    oci_of(ctx, &layers)
 }
 
 fn check_sparse(ctx: &Ctx, _: &str, command: &str, run: &Run) {
