@@ -1,17 +1,17 @@
 //! An image opened from a transport: verified manifest and config, and
 //! layers that are streamed (never loaded) with their digests checked.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, mpsc};
 
 use oci_spec::image::ImageConfiguration;
 
 use crate::compression::decompress;
 use crate::digest::{Digest, VerifyingReader};
 use crate::error::{Error, Result};
-use crate::flatten::{Flattener, LayerChanges, ParsedLayer};
+use crate::flatten::{Flattener, LayerChanges, LayerEvent, LayerParser, ParsedLayer};
 use crate::limits::{self, Limits};
 use crate::reference::{ImageRef, read_bounded};
 use crate::store::{DirStore, Store, TarStore};
@@ -376,77 +376,148 @@ impl Image {
         let count = self.layers.len();
         let mut repeats = Repeats::new(self)?;
         let distinct: Vec<usize> = (0..count).filter(|&i| repeats.source(i) == i).collect();
-        let workers = workers.min(distinct.len());
+        let workers = workers.clamp(1, distinct.len().max(1));
         let parser = std::mem::take(&mut flattener.parser);
         let next = AtomicUsize::new(0);
         let gate = Gate::default();
         let ahead = (workers * LAYERS_AHEAD_PER_READER).max(1);
+        // One bounded queue per layer: a reader blocks once its layer has
+        // BATCHES_AHEAD batches waiting, so what waits is bounded however
+        // slow the layer being applied is.
+        // Each sender is taken by the thread that reads its layer and
+        // dropped when it is done, even by a panic, so the receiving side
+        // never waits on a layer nobody reads.
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..count)
+            .map(|_| {
+                let (tx, rx) = mpsc::sync_channel::<Arrival>(BATCHES_AHEAD);
+                (Mutex::new(Some(tx)), rx)
+            })
+            .unzip();
+        let repeated: Vec<bool> = (0..count).map(|i| repeats.is_repeated(i)).collect();
         let applied = std::thread::scope(|scope| {
-            let (done, arrivals) = std::sync::mpsc::channel();
-            if workers > 1 {
-                for _ in 0..workers {
-                    let done = done.clone();
-                    let (parser, next, gate, distinct) = (&parser, &next, &gate, &distinct);
-                    scope.spawn(move || {
-                        while let Some(&index) = distinct.get(next.fetch_add(1, Ordering::Relaxed))
-                        {
-                            // Wait while enough layers are read ahead.
-                            if !gate.wait_for(index, ahead) {
-                                break;
-                            }
-                            let context = self.layer_context(index);
-                            let parsed = self.with_layer(index, |tar| parser.parse(tar, &context));
-                            // The receiver is gone once a layer failed: stop.
-                            if done.send((index, parsed)).is_err() {
-                                break;
-                            }
+            for _ in 0..workers {
+                let (parser, next, gate, distinct, senders, repeated) =
+                    (&parser, &next, &gate, &distinct, &senders, &repeated);
+                scope.spawn(move || {
+                    while let Some(&index) = distinct.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        // Wait while enough layers are read ahead.
+                        if !gate.wait_for(index, ahead) {
+                            break;
                         }
-                    });
-                }
+                        let taken = senders[index]
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .take();
+                        let Some(out) = taken else { break };
+                        if !self.read_layer(parser, index, repeated[index], &out) {
+                            break; // the receiver is gone: a layer failed
+                        }
+                    }
+                });
             }
-            drop(done);
-            let mut waiting = BTreeMap::new();
             let result = (|| {
                 for wanted in 0..count {
                     let context = self.layer_context(wanted);
-                    let read = if repeats.source(wanted) != wanted {
-                        None
-                    } else if workers > 1 {
-                        Some(loop {
-                            if let Some(parsed) = waiting.remove(&wanted) {
-                                break parsed;
+                    let source = repeats.source(wanted);
+                    if source != wanted || repeats.is_repeated(wanted) {
+                        let read = if source == wanted {
+                            match receivers[wanted].recv() {
+                                Ok(Arrival::Whole(parsed)) => Some(parsed?),
+                                _ => return Err(stopped(&context)),
                             }
-                            match arrivals.recv() {
-                                Ok((index, parsed)) => {
-                                    waiting.insert(index, parsed);
-                                }
-                                Err(_) => {
-                                    return Err(Error::malformed(
-                                        &context,
-                                        "reader threads stopped",
-                                    ));
-                                }
-                            }
-                        }?)
+                        } else {
+                            None
+                        };
+                        let parsed = repeats.parsed_for(wanted, read, &context)?;
+                        flattener.apply_parsed(parsed, &context)?;
                     } else {
-                        Some(self.with_layer(wanted, |tar| parser.parse(tar, &context))?)
-                    };
-                    let parsed = repeats.parsed_for(wanted, read, &context)?;
-                    flattener.apply_parsed(parsed, &context)?;
+                        flattener.begin_layer()?;
+                        loop {
+                            match receivers[wanted].recv() {
+                                Ok(Arrival::Batch(events)) => {
+                                    for event in events {
+                                        flattener.apply_event(event, &context)?;
+                                    }
+                                }
+                                Ok(Arrival::End(read)) => {
+                                    flattener.end_layer(read?)?;
+                                    break;
+                                }
+                                _ => return Err(stopped(&context)),
+                            }
+                        }
+                    }
                     gate.applied(wanted + 1);
                 }
                 Ok(())
             })();
             if result.is_err() {
-                // No new layer is started; those being read finish.
+                // No new layer is started; those being read stop at their
+                // next batch.
                 next.store(distinct.len(), Ordering::Relaxed);
                 gate.stop();
             }
+            drop(receivers);
             result
         });
         flattener.parser = parser;
         applied
     }
+
+    /// Reads layer `index` into `out`: whole when its blob is listed again
+    /// (it is applied more than once), else as batches of events. False
+    /// once nobody receives any more.
+    fn read_layer(
+        &self,
+        parser: &LayerParser,
+        index: usize,
+        whole: bool,
+        out: &mpsc::SyncSender<Arrival>,
+    ) -> bool {
+        let context = self.layer_context(index);
+        if whole {
+            let parsed = self.with_layer(index, |tar| parser.parse(tar, &context));
+            return out.send(Arrival::Whole(parsed)).is_ok();
+        }
+        let mut batch = Vec::with_capacity(BATCH);
+        let read = self.with_layer(index, |tar| {
+            let changes = parser.parse_into(tar, &context, &mut |event| {
+                batch.push(event);
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    out.send(Arrival::Batch(full))
+                        .map_err(|_| stopped(&context))?;
+                }
+                Ok(())
+            })?;
+            if !batch.is_empty() {
+                out.send(Arrival::Batch(std::mem::take(&mut batch)))
+                    .map_err(|_| stopped(&context))?;
+            }
+            Ok(changes)
+        });
+        out.send(Arrival::End(read)).is_ok()
+    }
+}
+
+/// Events read from a layer, in a batch so the queue costs one message per
+/// few hundred entries.
+const BATCH: usize = 512;
+
+/// Batches a layer may have waiting to be applied.
+const BATCHES_AHEAD: usize = 4;
+
+/// What a reading thread hands over for one layer.
+enum Arrival {
+    Batch(Vec<LayerEvent>),
+    /// The layer was read to its end (digest and diff_id checked), or not.
+    End(Result<LayerChanges>),
+    /// A layer applied more than once, read whole.
+    Whole(Result<ParsedLayer>),
+}
+
+fn stopped(context: &str) -> Error {
+    Error::malformed(context, "reading stopped: another layer failed")
 }
 
 /// The layers of an image that list a blob listed before them, and what
@@ -469,6 +540,12 @@ impl Repeats {
             last,
             kept: HashMap::new(),
         })
+    }
+
+    /// Whether layer `index`'s blob is listed more than once.
+    pub(crate) fn is_repeated(&self, index: usize) -> bool {
+        let source = self.first[index];
+        source != index || self.last[source] != index
     }
 
     /// The layer whose blob is read for layer `index`: the first that

@@ -19,7 +19,6 @@ use crate::compression::{Compression, Compressor, sniff_stream};
 use crate::digest::{Digest, HashingWriter};
 use crate::error::{Error, Result};
 use crate::flatten::Flattener;
-use crate::flatten::ParsedLayer;
 use crate::image::{Image, Repeats, TeeReader};
 use crate::oci::{CONTAINERD_NAME, REF_NAME};
 use crate::reference::ImageRef;
@@ -143,10 +142,23 @@ pub fn write_image(
                 let context = image.layer_context(index);
                 let source = repeats.source(index);
                 let read = if source == index {
-                    let (blob, parsed) =
-                        layout.copy_layer(image, index, compression, &flattener)?;
+                    // A blob applied once streams into the tree as it is
+                    // copied; one applied again is kept whole to replay.
+                    let whole = repeats.is_repeated(index);
+                    let mut parsed = None;
+                    let blob = layout.copy_layer(image, index, compression, &mut |tar| {
+                        if whole {
+                            parsed = Some(flattener.parser.parse(tar, &context)?);
+                            Ok(())
+                        } else {
+                            flattener.apply_layer(tar, &context)
+                        }
+                    })?;
                     layers.push(blob);
-                    Some(parsed)
+                    if !whole {
+                        continue;
+                    }
+                    Some(parsed.ok_or_else(|| Error::malformed(&context, "layer not parsed"))?)
                 } else {
                     layers.push(layers[source].clone());
                     None
@@ -408,30 +420,22 @@ impl Layout {
 
     /// Copies layer `index` of `image`: byte for byte when it already has
     /// the wanted compression, otherwise decompressed and compressed again.
-    /// Either way the layer is parsed on the way through (by `flattener`'s
-    /// parser, for the caller to apply), so a hostile layer is refused, and
-    /// its digest and diff_id are checked.
+    /// Either way the uncompressed tar goes through `read` on the way (the
+    /// caller parses it), so a hostile layer is refused, and its digest and
+    /// diff_id are checked.
     fn copy_layer(
         &self,
         image: &Image,
         index: usize,
         compression: Compression,
-        flattener: &Flattener,
-    ) -> Result<(Blob, ParsedLayer)> {
+        read: &mut dyn FnMut(&mut dyn Read) -> Result<()>,
+    ) -> Result<Blob> {
         let context = image.layer_context(index);
         let (have, _) = sniff_stream(&mut image.layer_blob(index)?, &context)?;
-        let mut parsed = None;
         if have == compression {
-            let written = self.put_stream(compression.oci_layer_media_type(), |out| {
-                image.with_layer_tee(index, Some(out), |tar| {
-                    parsed = Some(flattener.parser.parse(tar, &context)?);
-                    Ok(())
-                })
-            })?;
-            return Ok((
-                written,
-                parsed.ok_or_else(|| Error::malformed(&context, "layer not parsed"))?,
-            ));
+            return self.put_stream(compression.oci_layer_media_type(), |out| {
+                image.with_layer_tee(index, Some(out), |tar| read(tar))
+            });
         }
         let (written, _) = self.write_layer(compression, |out| {
             image.with_layer(index, |tar| {
@@ -439,15 +443,12 @@ impl Layout {
                     inner: tar,
                     tee: Some(out),
                 };
-                parsed = Some(flattener.parser.parse(&mut tee, &context)?);
+                read(&mut tee)?;
                 io::copy(&mut tee, &mut io::sink()).map_err(|e| Error::io(&context, e))?;
                 Ok(())
             })
         })?;
-        Ok((
-            written,
-            parsed.ok_or_else(|| Error::malformed(&context, "layer not parsed"))?,
-        ))
+        Ok(written)
     }
 }
 
