@@ -416,12 +416,12 @@ impl Image {
                 });
             }
             let result = (|| {
-                for wanted in 0..count {
+                for (wanted, arrivals) in receivers.iter().enumerate() {
                     let context = self.layer_context(wanted);
                     let source = repeats.source(wanted);
                     if source != wanted || repeats.is_repeated(wanted) {
                         let read = if source == wanted {
-                            match receivers[wanted].recv() {
+                            match arrivals.recv() {
                                 Ok(Arrival::Whole(parsed)) => Some(parsed?),
                                 _ => return Err(stopped(&context)),
                             }
@@ -433,7 +433,7 @@ impl Image {
                     } else {
                         flattener.begin_layer()?;
                         loop {
-                            match receivers[wanted].recv() {
+                            match arrivals.recv() {
                                 Ok(Arrival::Batch(events)) => {
                                     for event in events {
                                         flattener.apply_event(event, &context)?;
