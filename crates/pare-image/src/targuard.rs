@@ -183,18 +183,10 @@ fn checksum_ok(header: &[u8]) -> bool {
     let Some(stored) = octal(&header[148..156]) else {
         return false;
     };
-    let sum: u64 = header
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                u64::from(b)
-            }
-        })
-        .sum();
-    sum == stored
+    // The checksum field itself counts as eight spaces.
+    let all: u64 = header.iter().map(|&b| u64::from(b)).sum();
+    let field: u64 = header[148..156].iter().map(|&b| u64::from(b)).sum();
+    all - field + 8 * 32 == stored
 }
 
 /// A ustar numeric field: octal text, or GNU base-256 when the high bit of

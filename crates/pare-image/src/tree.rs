@@ -6,7 +6,9 @@
 //! later stages can stream exactly those bytes without unpacking anything.
 //! Hardlinked paths share one content.
 
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, Hash, Hasher};
+
+use foldhash::fast::RandomState;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -141,7 +143,9 @@ pub(crate) struct Marks {
 #[derive(Clone, Debug)]
 pub struct FileTree {
     slots: Vec<Slot>,
-    /// Every live path except the root, keyed by (parent id, name).
+    /// Every live path except the root, keyed by (parent id, name). The
+    /// hasher is seeded per tree (foldhash: fast, and an image cannot
+    /// choose names that collide without knowing the seed).
     index: HashTable<NodeId>,
     hasher: RandomState,
     /// The names of all slots, back to back.
@@ -175,7 +179,7 @@ impl FileTree {
                 marks: Marks::default(),
             }],
             index: HashTable::new(),
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
             names: Vec::new(),
             live: 1,
             contents: Vec::new(),
