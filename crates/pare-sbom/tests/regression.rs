@@ -1,0 +1,140 @@
+//! Regression tests for hostile package databases (issue 10). The hostile
+//! inputs are built here.
+
+use std::time::{Duration, Instant};
+
+use pare_sbom::rpm;
+
+const PAGE: usize = 512;
+const HEADER: usize = 26;
+
+/// A Berkeley DB hash database (little-endian, 512-byte pages) of `pages`
+/// pages after the metadata page; each page is filled by the caller.
+fn database(pages: &[Vec<u8>]) -> Vec<u8> {
+    let mut meta = vec![0u8; PAGE];
+    meta[12..16].copy_from_slice(&0x0006_1561u32.to_le_bytes());
+    meta[20..24].copy_from_slice(&(PAGE as u32).to_le_bytes());
+    let mut db = meta;
+    for p in pages {
+        assert_eq!(p.len(), PAGE);
+        db.extend_from_slice(p);
+    }
+    db
+}
+
+/// A hash page holding (key, value) pairs of raw items.
+fn hash_page(items: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    let mut page = vec![0u8; PAGE];
+    page[25] = 13; // P_HASH
+    page[20..22].copy_from_slice(&((items.len() * 2) as u16).to_le_bytes());
+    let mut at = PAGE;
+    for (i, (key, value)) in items.iter().enumerate() {
+        for (k, item) in [(2 * i, key), (2 * i + 1, value)] {
+            at -= item.len();
+            page[at..at + item.len()].copy_from_slice(item);
+            let index = HEADER + 2 * k;
+            page[index..index + 2].copy_from_slice(&(at as u16).to_le_bytes());
+        }
+    }
+    assert!(HEADER + 4 * items.len() <= at, "page overfull");
+    page
+}
+
+fn key(n: u32) -> Vec<u8> {
+    let mut item = vec![1u8];
+    item.extend(n.to_le_bytes());
+    item
+}
+
+/// An off-page value: `total` bytes starting on overflow page `first`.
+fn offpage(first: u32, total: u32) -> Vec<u8> {
+    let mut item = vec![3u8, 0, 0, 0];
+    item.extend(first.to_le_bytes());
+    item.extend(total.to_le_bytes());
+    item
+}
+
+/// An overflow page holding `data`, followed by page `next` (0: the end).
+fn overflow_page(data: &[u8], next: u32) -> Vec<u8> {
+    let mut page = vec![0u8; PAGE];
+    page[25] = 7; // P_OVERFLOW
+    page[16..20].copy_from_slice(&next.to_le_bytes());
+    page[22..24].copy_from_slice(&(data.len() as u16).to_le_bytes());
+    page[HEADER..HEADER + data.len()].copy_from_slice(data);
+    page
+}
+
+#[test]
+fn an_overflow_chain_is_assembled_once() {
+    // One value of 1000 bytes over three overflow pages (pages 2, 3, 4).
+    let value: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+    let db = database(&[
+        hash_page(&[(key(1), offpage(2, 1000))]),
+        overflow_page(&value[..486], 3),
+        overflow_page(&value[486..972], 4),
+        overflow_page(&value[972..], 0),
+    ]);
+    assert_eq!(rpm::values(&db).unwrap(), [value]);
+}
+
+#[test]
+fn one_overflow_chain_shared_by_every_item_is_refused_in_linear_time() {
+    // Every item of 60 hash pages points at the same 400-page chain: a
+    // 235 KiB file that would have assembled about 23 * 60 * 400 * 486
+    // bytes (270 MB), quadratic in its size. Each overflow page may now
+    // belong to one value only.
+    let hash_pages = 60;
+    let chain = 400u32;
+    let first = hash_pages as u32 + 1;
+    let total = chain * 486;
+    let items: Vec<_> = (0..23).map(|n| (key(n), offpage(first, total))).collect();
+    let mut pages: Vec<Vec<u8>> = (0..hash_pages).map(|_| hash_page(&items)).collect();
+    for n in 0..chain {
+        let next = if n + 1 == chain { 0 } else { first + n + 1 };
+        pages.push(overflow_page(&[0x55; 486], next));
+    }
+    let db = database(&pages);
+    let started = Instant::now();
+    let error = rpm::values(&db).unwrap_err();
+    assert!(error.contains("reached twice"), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn an_overflow_chain_that_loops_is_refused() {
+    let db = database(&[
+        hash_page(&[(key(1), offpage(2, 100_000))]),
+        overflow_page(&[1; 100], 3),
+        overflow_page(&[2; 100], 2),
+    ]);
+    let error = rpm::values(&db).unwrap_err();
+    assert!(error.contains("reached twice"), "{error}");
+}
+
+#[test]
+fn on_page_values_overlapping_beyond_the_file_size_are_refused() {
+    // Each value item spans from its own offset to the previous item's:
+    // offsets that do not decrease make every value cover most of the
+    // page again, so a page could yield about page_size² / 4 bytes.
+    let mut page = vec![0u8; PAGE];
+    page[25] = 13;
+    let entries = 200u16;
+    page[20..22].copy_from_slice(&entries.to_le_bytes());
+    for i in 0..entries as usize {
+        // Keys (even) end the page, values (odd) start at byte 430.
+        let offset: u16 = if i % 2 == 0 { PAGE as u16 } else { 430 };
+        let index = HEADER + 2 * i;
+        page[index..index + 2].copy_from_slice(&offset.to_le_bytes());
+    }
+    page[430] = 1; // H_KEYDATA
+    let db = database(&[page.clone(), page]);
+    let error = rpm::values(&db).unwrap_err();
+    assert!(
+        error.contains("more bytes than the database holds"),
+        "{error}"
+    );
+}
