@@ -211,3 +211,70 @@ fn pn_xnum_without_section_headers_is_refused_clearly() {
         "the message names the cause"
     );
 }
+
+/// `etc/ld.so.conf` (absolute path → text) as `conf_dirs` reads it, with a
+/// count of the reads.
+fn conf_dirs_counting(
+    files: &std::collections::BTreeMap<String, String>,
+    reads: &std::cell::Cell<usize>,
+) -> Vec<String> {
+    let read = |p: &str| {
+        reads.set(reads.get() + 1);
+        files.get(p).cloned()
+    };
+    let list = |dir: &str| -> Vec<String> {
+        files
+            .keys()
+            .filter_map(|p| p.strip_prefix(&format!("{dir}/")))
+            .filter(|rest| !rest.contains('/'))
+            .map(str::to_string)
+            .collect()
+    };
+    pare_elf::ldconf::conf_dirs(&read, &list)
+}
+
+#[test]
+fn ld_so_conf_including_itself_many_times_reads_each_file_once() {
+    // Twenty includes of itself per file, eight deep, was 20⁸ reads.
+    let mut text = "/lib/a\n".to_string();
+    for _ in 0..20 {
+        text.push_str("include /etc/ld.so.conf /etc/ld.so.conf.d/*.conf\n");
+    }
+    let files = [
+        ("/etc/ld.so.conf".to_string(), text.clone()),
+        ("/etc/ld.so.conf.d/x.conf".to_string(), text + "/lib/b\n"),
+    ]
+    .into_iter()
+    .collect();
+    let reads = std::cell::Cell::new(0);
+    let started = std::time::Instant::now();
+    assert_eq!(conf_dirs_counting(&files, &reads), ["/lib/a", "/lib/b"]);
+    assert_eq!(reads.get(), 2, "each file read once");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
+
+#[test]
+fn ld_so_conf_include_pattern_with_many_stars_matches_in_polynomial_time() {
+    // `*a*a…*a*b` against a long name of `a`s backtracked through every
+    // way of splitting the name among the stars: exponential.
+    let pattern = format!("/etc/d/{}b", "*a".repeat(30));
+    let name = "a".repeat(250);
+    let files = [
+        (
+            "/etc/ld.so.conf".to_string(),
+            format!("include {pattern}\n"),
+        ),
+        (format!("/etc/d/{name}"), "/never\n".to_string()),
+        (format!("/etc/d/{name}b"), "/matched\n".to_string()),
+    ]
+    .into_iter()
+    .collect();
+    let reads = std::cell::Cell::new(0);
+    let started = std::time::Instant::now();
+    assert_eq!(conf_dirs_counting(&files, &reads), ["/matched"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
