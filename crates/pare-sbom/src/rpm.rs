@@ -307,9 +307,21 @@ const TAG_DIRINDEXES: u32 = 1116;
 const TAG_BASENAMES: u32 = 1117;
 const TAG_DIRNAMES: u32 = 1118;
 
+/// rpm refuses headers with more index entries than this (`hdrchkTags`).
+const MAX_TAGS: usize = 0x1_0000;
+
 /// Parses an rpm header blob (index entries, then the data store).
+///
+/// Only the first entry of each tag is read: a tag repeated in every
+/// index entry would otherwise re-read the whole store each time, work
+/// quadratic in the header's size.
 pub fn parse_header(blob: &[u8]) -> Result<Header, String> {
     let count = u32_at(blob, 0, false).ok_or("truncated header")? as usize;
+    if count > MAX_TAGS {
+        return Err(format!(
+            "{count} index entries, over rpm's own limit of {MAX_TAGS}"
+        ));
+    }
     let store_len = u32_at(blob, 4, false).ok_or("truncated header")? as usize;
     let store_at = 8usize
         .checked_add(count.checked_mul(16).ok_or("bad index count")?)
@@ -321,9 +333,13 @@ pub fn parse_header(blob: &[u8]) -> Result<Header, String> {
     let mut dir_indexes = Vec::new();
     let mut basenames = Vec::new();
     let mut dirnames = Vec::new();
+    let mut read = std::collections::HashSet::new();
     for i in 0..count {
         let at = 8 + 16 * i;
         let tag = u32_at(blob, at, false).ok_or("bad index")?;
+        if !read.insert(tag) {
+            continue;
+        }
         let kind = u32_at(blob, at + 4, false).ok_or("bad index")?;
         let offset = u32_at(blob, at + 8, false).ok_or("bad index")? as usize;
         let n = u32_at(blob, at + 12, false).ok_or("bad index")? as usize;

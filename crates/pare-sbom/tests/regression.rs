@@ -138,3 +138,46 @@ fn on_page_values_overlapping_beyond_the_file_size_are_refused() {
         "{error}"
     );
 }
+
+/// An rpm header blob: index entries (tag, type, offset, count), then the
+/// store.
+fn rpm_header(entries: &[(u32, u32, u32, u32)], store: &[u8]) -> Vec<u8> {
+    let mut blob = Vec::new();
+    blob.extend((entries.len() as u32).to_be_bytes());
+    blob.extend((store.len() as u32).to_be_bytes());
+    for (tag, kind, offset, count) in entries {
+        for v in [tag, kind, offset, count] {
+            blob.extend(v.to_be_bytes());
+        }
+    }
+    blob.extend_from_slice(store);
+    blob
+}
+
+#[test]
+fn rpm_header_repeating_a_string_array_tag_is_read_once() {
+    // 20,000 BASENAMES entries, each an array of 100,000 empty strings over
+    // the same store: 2·10⁹ strings before the fix, 10⁵ now.
+    let mut store = b"bash\0".to_vec();
+    store.resize(100_005, 0);
+    let mut entries = vec![(1000, 6, 0, 1)];
+    entries.extend((0..20_000).map(|_| (1117, 8, 5, 100_000)));
+    let blob = rpm_header(&entries, &store);
+    let started = Instant::now();
+    let header = rpm::parse_header(&blob).unwrap();
+    assert_eq!(header.name, "bash");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn rpm_header_with_more_tags_than_rpm_allows_is_refused() {
+    let mut blob = rpm_header(&[], &[]);
+    blob[..4].copy_from_slice(&0x10001u32.to_be_bytes());
+    blob.resize(8 + 16 * 0x10001, 0);
+    let error = rpm::parse_header(&blob).unwrap_err();
+    assert!(error.contains("over rpm's own limit"), "{error}");
+}
