@@ -181,3 +181,15 @@ fn rpm_header_with_more_tags_than_rpm_allows_is_refused() {
     let error = rpm::parse_header(&blob).unwrap_err();
     assert!(error.contains("over rpm's own limit"), "{error}");
 }
+
+#[test]
+fn apk_line_with_a_multibyte_key_is_not_a_panic() {
+    // `€:x` has its `:` at byte 3: slicing the value at byte 2 panicked.
+    for line in ["€:x", "é:x", "😀:x"] {
+        let text = format!("P:musl\nV:1.2.4-r2\n{line}\nR:libc.so\n\n");
+        let mut warnings = Vec::new();
+        let packages = pare_sbom::apk::parse(&text, None, &mut warnings);
+        assert_eq!(packages.len(), 1, "{line}");
+        assert_eq!(packages[0].files, ["/libc.so"], "{line}");
+    }
+}
