@@ -193,3 +193,20 @@ fn apk_line_with_a_multibyte_key_is_not_a_panic() {
         assert_eq!(packages[0].files, ["/libc.so"], "{line}");
     }
 }
+
+#[test]
+fn go_vcs_revision_that_is_not_ascii_is_not_a_panic() {
+    // The pseudo-version keeps the revision's first 12 bytes: byte 12 of
+    // "a€€€€" lies inside the fourth "€".
+    let modinfo = "path\tex.com/a\nmod\tex.com/a\t(devel)\t\n\
+                   build\tvcs.revision=a€€€€\nbuild\tvcs.time=2023-01-02T03:04:05Z\n";
+    let go = pare_sbom::executables::GoEmbedded {
+        go_version: "go1.22.0".into(),
+        modinfo: modinfo.into(),
+        legacy: false,
+        version_in_contents: None,
+    };
+    let packages = pare_sbom::golang::packages(&go, "/bin/a", None);
+    let main = packages.iter().find(|p| p.name == "ex.com/a").unwrap();
+    assert_eq!(main.version, "v0.0.0-20230102030405-a€€€");
+}
