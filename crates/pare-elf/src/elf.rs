@@ -35,7 +35,40 @@ pub enum Parsed {
     /// The first `n` bytes of the file are needed (more than were given).
     NeedBytes(u64),
     NotElf,
-    Invalid(String),
+    Invalid(ElfError),
+}
+
+/// Why an ELF file's headers cannot be read. Every offset, size and count
+/// comes from the file, so every sum and product of them is checked: one
+/// that overflows is a malformed file, never a panic or a wrapped value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ElfError {
+    #[error("{0}")]
+    Header(#[from] object::read::Error),
+    #[error("{what} overflows 64 bits: malformed headers")]
+    Overflow { what: &'static str },
+    #[error("a header points past the end of the file ({end} > {size})")]
+    PastEnd { end: u64, size: u64 },
+    #[error("{0} outside the file")]
+    Outside(&'static str),
+    #[error("DT_STRTAB is not in any loaded segment")]
+    StrtabNotLoaded,
+    #[error("string offset {0} outside the string table")]
+    StringOffset(u64),
+    #[error("e_phnum is PN_XNUM (0xffff) but there is no section header 0 to hold the real count")]
+    NoSectionZero,
+    #[error("dynamic section beyond the first {max} bytes")]
+    BeyondPrefix { max: u64 },
+}
+
+/// `a + b` of values read from the file.
+fn add(a: u64, b: u64, what: &'static str) -> Result<u64, ElfError> {
+    a.checked_add(b).ok_or(ElfError::Overflow { what })
+}
+
+/// `a * b` of values read from the file.
+fn mul(a: u64, b: u64, what: &'static str) -> Result<u64, ElfError> {
+    a.checked_mul(b).ok_or(ElfError::Overflow { what })
 }
 
 /// Reads the loader's view of an ELF file from its first `data.len()`
@@ -62,24 +95,61 @@ pub fn parse(data: &[u8]) -> Parsed {
     parse_prefix(data, data.len() as u64)
 }
 
+/// The number of program headers, `Ok(Err(need))` when more bytes are
+/// needed to tell. With more than 0xfffe of them `e_phnum` is `PN_XNUM`
+/// and the real count is section header 0's `sh_info`, which usually sits
+/// at the end of the file: the whole file up to it is then needed.
+fn program_header_count<H: FileHeader<Endian = Endianness>>(
+    header: &H,
+    endian: Endianness,
+    data: &[u8],
+    file_size: u64,
+) -> Result<Result<u64, Parsed>, ElfError> {
+    let phnum = header.e_phnum(endian);
+    if phnum != elf::PN_XNUM {
+        return Ok(Ok(u64::from(phnum)));
+    }
+    let shoff: u64 = header.e_shoff(endian).into();
+    if shoff == 0 {
+        return Err(ElfError::NoSectionZero);
+    }
+    let shend = add(
+        shoff,
+        std::mem::size_of::<H::SectionHeader>() as u64,
+        "e_shoff + section header size",
+    )?;
+    if let Some(need) = needs(data, shend, file_size)? {
+        return Ok(Err(need));
+    }
+    // object reads section 0 itself (and checks e_shentsize).
+    Ok(Ok(header.phnum(endian, data)? as u64))
+}
+
 fn parse_as<H: FileHeader<Endian = Endianness>>(
     data: &[u8],
     file_size: u64,
-) -> Result<Parsed, String> {
-    let header = H::parse(data).map_err(|e| e.to_string())?;
-    let endian = header.endian().map_err(|e| e.to_string())?;
+) -> Result<Parsed, ElfError> {
+    let header = H::parse(data)?;
+    let endian = header.endian()?;
     let phoff: u64 = header.e_phoff(endian).into();
-    let phend = phoff + u64::from(header.e_phnum(endian)) * u64::from(header.e_phentsize(endian));
+    let phnum = match program_header_count(header, endian, data, file_size)? {
+        Ok(phnum) => phnum,
+        Err(need) => return Ok(need),
+    };
+    let phsize = mul(
+        phnum,
+        u64::from(header.e_phentsize(endian)),
+        "e_phnum * e_phentsize",
+    )?;
+    let phend = add(phoff, phsize, "e_phoff + program header table size")?;
     if let Some(need) = needs(data, phend, file_size)? {
         return Ok(need);
     }
-    let headers = header
-        .program_headers(endian, data)
-        .map_err(|e| e.to_string())?;
-    let range = |ph: &H::ProgramHeader| {
+    let headers = header.program_headers(endian, data)?;
+    let range = |ph: &H::ProgramHeader| -> Result<(u64, u64), ElfError> {
         let offset: u64 = ph.p_offset(endian).into();
         let size: u64 = ph.p_filesz(endian).into();
-        (offset, offset.saturating_add(size))
+        Ok((offset, add(offset, size, "p_offset + p_filesz")?))
     };
     let mut info = ElfInfo {
         is_64: header.is_type_64(),
@@ -90,17 +160,19 @@ fn parse_as<H: FileHeader<Endian = Endianness>>(
     let mut furthest = 0;
     for ph in headers {
         if matches!(ph.p_type(endian), elf::PT_INTERP | elf::PT_DYNAMIC) {
-            furthest = furthest.max(range(ph).1);
+            furthest = furthest.max(range(ph)?.1);
         }
     }
     if let Some(need) = needs(data, furthest, file_size)? {
         return Ok(need);
     }
-    let slice = |(start, end): (u64, u64)| data.get(start as usize..end as usize);
+    let slice = |(start, end): (u64, u64)| {
+        data.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+    };
     for ph in headers {
         match ph.p_type(endian) {
             elf::PT_INTERP => {
-                let bytes = slice(range(ph)).ok_or("PT_INTERP outside the file")?;
+                let bytes = slice(range(ph)?).ok_or(ElfError::Outside("PT_INTERP"))?;
                 info.interpreter = Some(c_string(bytes));
             }
             elf::PT_DYNAMIC => info.dynamic = true,
@@ -113,10 +185,7 @@ fn parse_as<H: FileHeader<Endian = Endianness>>(
     else {
         return Ok(Parsed::Elf(info));
     };
-    let entries = dynamic
-        .dynamic(endian, data)
-        .map_err(|e| e.to_string())?
-        .unwrap_or_default();
+    let entries = dynamic.dynamic(endian, data)?.unwrap_or_default();
     let tag = |d: &H::Dyn| -> u64 { d.d_tag(endian).into() };
     let val = |d: &H::Dyn| -> u64 { d.d_val(endian).into() };
     let strtab = entries
@@ -131,26 +200,37 @@ fn parse_as<H: FileHeader<Endian = Endianness>>(
         return Ok(Parsed::Elf(info)); // nothing named: no strings
     };
     // DT_STRTAB is an address: map it to a file offset through PT_LOAD.
-    let offset = headers
+    let mut offset = None;
+    for ph in headers
         .iter()
         .filter(|ph| ph.p_type(endian) == elf::PT_LOAD)
-        .find_map(|ph| {
-            let vaddr: u64 = ph.p_vaddr(endian).into();
-            let filesz: u64 = ph.p_filesz(endian).into();
-            (strtab >= vaddr && strtab < vaddr.saturating_add(filesz))
-                .then(|| Into::<u64>::into(ph.p_offset(endian)) + (strtab - vaddr))
-        })
-        .ok_or("DT_STRTAB is not in any loaded segment")?;
-    let end = offset.saturating_add(strsz);
+    {
+        let vaddr: u64 = ph.p_vaddr(endian).into();
+        let filesz: u64 = ph.p_filesz(endian).into();
+        let vend = add(vaddr, filesz, "p_vaddr + p_filesz")?;
+        if strtab >= vaddr && strtab < vend {
+            let start: u64 = ph.p_offset(endian).into();
+            // strtab >= vaddr was just checked: the subtraction cannot wrap.
+            offset = Some(add(
+                start,
+                strtab - vaddr,
+                "p_offset + (DT_STRTAB - p_vaddr)",
+            )?);
+            break;
+        }
+    }
+    let offset = offset.ok_or(ElfError::StrtabNotLoaded)?;
+    let end = add(offset, strsz, "string table offset + DT_STRSZ")?;
     if let Some(need) = needs(data, end, file_size)? {
         return Ok(need);
     }
-    let strings = slice((offset, end)).ok_or("string table outside the file")?;
-    let string_at = |at: u64| -> Result<String, String> {
-        strings
-            .get(at as usize..)
+    let strings = slice((offset, end)).ok_or(ElfError::Outside("string table"))?;
+    let string_at = |at: u64| -> Result<String, ElfError> {
+        usize::try_from(at)
+            .ok()
+            .and_then(|at| strings.get(at..))
             .map(c_string)
-            .ok_or_else(|| format!("string offset {at} outside the string table"))
+            .ok_or(ElfError::StringOffset(at))
     };
     for d in entries {
         match u32::try_from(tag(d)).unwrap_or(u32::MAX) {
@@ -165,15 +245,16 @@ fn parse_as<H: FileHeader<Endian = Endianness>>(
 }
 
 /// `Some(NeedBytes)` when `end` lies past the prefix but inside the file.
-fn needs(data: &[u8], end: u64, file_size: u64) -> Result<Option<Parsed>, String> {
+fn needs(data: &[u8], end: u64, file_size: u64) -> Result<Option<Parsed>, ElfError> {
     if end <= data.len() as u64 {
         Ok(None)
     } else if end <= file_size {
         Ok(Some(Parsed::NeedBytes(end)))
     } else {
-        Err(format!(
-            "a header points past the end of the file ({end} > {file_size})"
-        ))
+        Err(ElfError::PastEnd {
+            end,
+            size: file_size,
+        })
     }
 }
 

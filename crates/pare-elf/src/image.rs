@@ -6,7 +6,7 @@ use pare_image::Flattened;
 use pare_image::scan::{ContentScanner, FileScan, Finding};
 use pare_image::tree::NodeKind;
 
-use crate::elf::{ElfInfo, Parsed, parse_prefix};
+use crate::elf::{ElfError, ElfInfo, Parsed, parse_prefix};
 use crate::search::Root;
 
 /// An ELF file whose dynamic section lies further in than this is not
@@ -15,7 +15,7 @@ pub const MAX_PREFIX: u64 = 64 * 1024 * 1024;
 
 /// What the scan made of one ELF file.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ElfFinding(pub Result<ElfInfo, String>);
+pub struct ElfFinding(pub Result<ElfInfo, ElfError>);
 
 /// A script's `#!` line (without the `#!`), for files that start with one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,7 +46,7 @@ struct PrefixScan {
     prefix: Vec<u8>,
     /// Bytes needed before parsing again.
     want: u64,
-    result: Option<Result<ElfInfo, String>>,
+    result: Option<Result<ElfInfo, ElfError>>,
     shebang: Option<String>,
 }
 
@@ -71,9 +71,7 @@ impl PrefixScan {
     fn step(&mut self) -> bool {
         match parse_prefix(&self.prefix, self.size) {
             Parsed::NeedBytes(n) if n > MAX_PREFIX => {
-                self.result = Some(Err(format!(
-                    "dynamic section beyond the first {MAX_PREFIX} bytes"
-                )));
+                self.result = Some(Err(ElfError::BeyondPrefix { max: MAX_PREFIX }));
                 false
             }
             Parsed::NeedBytes(n) => {

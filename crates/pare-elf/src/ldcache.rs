@@ -62,7 +62,9 @@ impl LdCache {
                         .ok_or("entry count overflows")?,
                 )
                 .ok_or("entry count overflows")?;
-            let aligned = end.div_ceil(8) * 8;
+            let aligned = end
+                .checked_next_multiple_of(8)
+                .ok_or("entry count overflows")?;
             if !data
                 .get(aligned..)
                 .is_some_and(|d| d.starts_with(NEW_MAGIC))
@@ -74,10 +76,10 @@ impl LdCache {
             return Err("not an ld.so.cache".into());
         };
         let header = data
-            .get(start..start + NEW_HEADER)
+            .get(start..start.checked_add(NEW_HEADER).ok_or("truncated header")?)
             .ok_or("truncated header")?;
         let count = u32_at(header, 20).ok_or("truncated header")? as usize;
-        let table = start + NEW_HEADER;
+        let table = start.checked_add(NEW_HEADER).ok_or("truncated header")?;
         let table_len = count
             .checked_mul(NEW_ENTRY)
             .ok_or("entry count overflows")?;
@@ -86,8 +88,11 @@ impl LdCache {
             .ok_or("entry table past the end of the file")?;
         let string = |offset: u32| -> Result<String, String> {
             // Offsets count from the start of the new-format part.
-            let at = start + offset as usize;
-            let bytes = data.get(at..).ok_or("string offset past the end")?;
+            let bytes = usize::try_from(offset)
+                .ok()
+                .and_then(|offset| start.checked_add(offset))
+                .and_then(|at| data.get(at..))
+                .ok_or("string offset past the end")?;
             let end = bytes
                 .iter()
                 .position(|b| *b == 0)
@@ -128,7 +133,7 @@ impl LdCache {
 }
 
 fn u32_at(data: &[u8], at: usize) -> Option<u32> {
-    let b = data.get(at..at + 4)?;
+    let b = data.get(at..at.checked_add(4)?)?;
     Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 

@@ -8,9 +8,20 @@
 //! folder), `hwcap` lines (ignored), and folder names separated by blanks,
 //! commas, colons or tabs.
 
+use std::collections::HashSet;
+
 /// Includes nested deeper than this are ignored (glibc has no limit, but
 /// a loop of includes must end).
 const MAX_DEPTH: usize = 8;
+
+/// What has been read so far: each file is read once, however often it is
+/// included (ten includes of itself per file, eight deep, would otherwise
+/// be 10⁸ reads), and each folder is kept once.
+#[derive(Default)]
+struct Seen {
+    files: HashSet<String>,
+    dirs: HashSet<String>,
+}
 
 /// The folders named by `etc/ld.so.conf` and its includes, in order.
 /// `read` returns a file's text (absolute path), `list` the names in a
@@ -20,7 +31,14 @@ pub fn conf_dirs(
     list: &dyn Fn(&str) -> Vec<String>,
 ) -> Vec<String> {
     let mut dirs = Vec::new();
-    parse_file("/etc/ld.so.conf", read, list, 0, &mut dirs);
+    parse_file(
+        "/etc/ld.so.conf",
+        read,
+        list,
+        0,
+        &mut dirs,
+        &mut Seen::default(),
+    );
     dirs
 }
 
@@ -30,8 +48,9 @@ fn parse_file(
     list: &dyn Fn(&str) -> Vec<String>,
     depth: usize,
     dirs: &mut Vec<String>,
+    seen: &mut Seen,
 ) {
-    if depth > MAX_DEPTH {
+    if depth > MAX_DEPTH || !seen.files.insert(path.to_string()) {
         return;
     }
     let Some(text) = read(path) else {
@@ -53,7 +72,7 @@ fn parse_file(
                 let mut matched = expand(&pattern, list);
                 matched.sort();
                 for file in matched {
-                    parse_file(&file, read, list, depth + 1, dirs);
+                    parse_file(&file, read, list, depth + 1, dirs, seen);
                 }
             }
             continue;
@@ -64,7 +83,7 @@ fn parse_file(
         for dir in line.split([' ', '\t', ',', ':']).filter(|d| !d.is_empty()) {
             // Old `DIR=TYPE` entries name a library type after the folder.
             let dir = dir.split('=').next().unwrap_or(dir);
-            if dir.starts_with('/') && !dirs.iter().any(|d| d == dir) {
+            if dir.starts_with('/') && seen.dirs.insert(dir.to_string()) {
                 dirs.push(dir.to_string());
             }
         }
@@ -86,17 +105,37 @@ fn expand(pattern: &str, list: &dyn Fn(&str) -> Vec<String>) -> Vec<String> {
         .collect()
 }
 
-/// `*` and `?` matching, as fnmatch(3) without brackets.
+/// `*` and `?` matching, as fnmatch(3) without brackets. Both sides come
+/// from the image, so the match runs in O(pattern × name) steps: a `*`
+/// that fails is only ever retried from the latest `*`, which is enough
+/// for a pattern without brackets (backtracking into every earlier `*`
+/// was exponential in their number).
 fn wildcard(pattern: &[u8], name: &[u8]) -> bool {
-    match (pattern.first(), name.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => {
-            wildcard(&pattern[1..], name) || (!name.is_empty() && wildcard(pattern, &name[1..]))
+    let (mut p, mut n) = (0, 0);
+    // Just after the latest `*`, and where in `name` it stopped matching.
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                p += 1;
+                star = Some((p, n));
+            }
+            Some(&c) if c == b'?' || c == name[n] => {
+                p += 1;
+                n += 1;
+            }
+            _ => match star {
+                Some((after, from)) => {
+                    // Let the latest `*` take one more byte.
+                    p = after;
+                    n = from + 1;
+                    star = Some((after, n));
+                }
+                None => return false,
+            },
         }
-        (Some(b'?'), Some(_)) => wildcard(&pattern[1..], &name[1..]),
-        (Some(p), Some(n)) if p == n => wildcard(&pattern[1..], &name[1..]),
-        _ => false,
     }
+    pattern[p..].iter().all(|c| *c == b'*')
 }
 
 #[cfg(test)]
@@ -190,6 +229,16 @@ mod tests {
             ("*", "", true),
             ("a*b*c", "axxbyyc", true),
             ("a*b*c", "axxbyy", false),
+            ("", "", true),
+            ("", "a", false),
+            ("?", "", false),
+            ("*a", "ba", true),
+            ("*ab", "aab", true),
+            ("a*", "a", true),
+            ("**", "x", true),
+            ("*?c", "abc", true),
+            ("*x*y", "axbycy", true),
+            ("*x*y", "axbycyz", false),
         ] {
             assert_eq!(
                 wildcard(pattern.as_bytes(), name.as_bytes()),

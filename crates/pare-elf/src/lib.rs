@@ -18,6 +18,6 @@ pub mod ldcache;
 pub mod ldconf;
 pub mod search;
 
-pub use elf::{ElfInfo, Parsed, parse, parse_prefix};
+pub use elf::{ElfError, ElfInfo, Parsed, parse, parse_prefix};
 pub use ldcache::LdCache;
 pub use search::{Closure, Loader, Missing, Reason, Root};

@@ -40,7 +40,8 @@ pub fn parse(text: &str, distro: Option<&Distro>, warnings: &mut Vec<String>) ->
         for line in block.lines() {
             let mut chars = line.chars();
             match (chars.next(), chars.next()) {
-                (Some(key), Some(':')) => fields.push((key, &line[2..])),
+                // The key may be any character, ASCII or not.
+                (Some(key), Some(':')) => fields.push((key, &line[key.len_utf8() + 1..])),
                 _ if line.trim().is_empty() => {}
                 _ => junk += 1,
             }

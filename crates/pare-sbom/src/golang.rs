@@ -233,7 +233,13 @@ fn main_version(info: &BuildInfo, main: &str, in_contents: Option<&str>) -> Opti
     }
     let revision = info.setting("vcs.revision")?;
     let time = info.setting("vcs.time")?;
-    let short = &revision[..revision.len().min(12)];
+    // The first 12 bytes, as Syft; the revision comes from the binary and
+    // may hold any text, so never cut inside a character.
+    let mut end = revision.len().min(12);
+    while !revision.is_char_boundary(end) {
+        end -= 1;
+    }
+    let short = &revision[..end];
     Some(format!("v0.0.0-{}-{short}", pseudo_time(time)))
 }
 

@@ -160,6 +160,14 @@ fn u32_at(b: &[u8], at: usize, le: bool) -> Option<u32> {
 }
 
 /// Every value stored in a Berkeley DB hash database.
+///
+/// Work and memory stay linear in the database's size whatever it claims:
+/// in a real database every byte belongs to at most one value, so values
+/// that add up to more bytes than the file holds (items overlapping on a
+/// page) are refused, and so is an overflow page reached twice (one chain
+/// shared by many values, or a chain that loops). Without that, a file of
+/// N bytes whose items all point at one long chain would assemble about
+/// N²/12 bytes.
 pub fn values(db: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     let le = match (u32_at(db, 12, true), u32_at(db, 12, false)) {
         (Some(HASH_MAGIC), _) => true,
@@ -171,10 +179,13 @@ pub fn values(db: &[u8]) -> Result<Vec<Vec<u8>>, String> {
         return Err(format!("bad page size {page_size}"));
     }
     let pages = db.len() / page_size;
-    let page = |n: usize| db.get(n * page_size..(n + 1) * page_size);
+    let mut assembly = Assembly {
+        claimed: vec![false; pages],
+        left: db.len(),
+    };
     let mut found = Vec::new();
     for n in 1..pages {
-        let p = page(n).ok_or("truncated page")?;
+        let p = page_at(db, page_size, n).ok_or("truncated page")?;
         if p[25] != PAGE_HASH && p[25] != PAGE_HASH_UNSORTED {
             continue;
         }
@@ -182,20 +193,19 @@ pub fn values(db: &[u8]) -> Result<Vec<Vec<u8>>, String> {
         // Items are key, value, key, value…; values are the odd ones.
         for i in (1..entries).step_by(2) {
             let offset = u16_at(p, PAGE_HEADER + 2 * i, le).ok_or("bad item index")? as usize;
-            let end = if i == 0 {
-                page_size
-            } else {
-                u16_at(p, PAGE_HEADER + 2 * (i - 1), le).ok_or("bad item index")? as usize
-            };
+            let end = u16_at(p, PAGE_HEADER + 2 * (i - 1), le).ok_or("bad item index")? as usize;
             let item = p
                 .get(offset..end.max(offset))
                 .ok_or("item outside its page")?;
             match item.first() {
-                Some(&ITEM_KEYDATA) => found.push(item[1..].to_vec()),
+                Some(&ITEM_KEYDATA) => {
+                    assembly.take(item.len() - 1)?;
+                    found.push(item[1..].to_vec());
+                }
                 Some(&ITEM_OFFPAGE) => {
                     let start = u32_at(item, 4, le).ok_or("bad overflow item")? as usize;
                     let total = u32_at(item, 8, le).ok_or("bad overflow item")? as usize;
-                    found.push(overflow(db, page_size, start, total, le)?);
+                    found.push(overflow(db, page_size, start, total, le, &mut assembly)?);
                 }
                 _ => {}
             }
@@ -204,34 +214,66 @@ pub fn values(db: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     Ok(found)
 }
 
+/// Page `n` of the database, if the file holds all of it.
+fn page_at(db: &[u8], page_size: usize, n: usize) -> Option<&[u8]> {
+    let start = n.checked_mul(page_size)?;
+    db.get(start..start.checked_add(page_size)?)
+}
+
+/// What assembling values has used up so far.
+struct Assembly {
+    /// Overflow pages already part of a value.
+    claimed: Vec<bool>,
+    /// Bytes the values may still add up to (the file's size at first).
+    left: usize,
+}
+
+impl Assembly {
+    fn take(&mut self, bytes: usize) -> Result<(), String> {
+        self.left = self.left.checked_sub(bytes).ok_or(
+            "values add up to more bytes than the database holds (overlapping items): refused",
+        )?;
+        Ok(())
+    }
+
+    fn claim(&mut self, page: usize) -> Result<(), String> {
+        match self.claimed.get_mut(page) {
+            Some(seen) if *seen => Err(format!(
+                "overflow page {page} is reached twice (a shared or looping chain): refused"
+            )),
+            Some(seen) => {
+                *seen = true;
+                Ok(())
+            }
+            None => Err(format!("overflow page {page} outside the file")),
+        }
+    }
+}
+
 fn overflow(
     db: &[u8],
     page_size: usize,
     mut n: usize,
     total: usize,
     le: bool,
+    assembly: &mut Assembly,
 ) -> Result<Vec<u8>, String> {
     if total > MAX_HEADER {
         return Err(format!("value of {total} bytes is too large"));
     }
-    let mut out = Vec::with_capacity(total);
-    let mut hops = 0;
+    let mut out = Vec::with_capacity(total.min(assembly.left));
     while n != 0 && out.len() < total {
-        hops += 1;
-        if hops > db.len() / page_size + 1 {
-            return Err("overflow chain loops".into());
-        }
-        let p = db
-            .get(n * page_size..(n + 1) * page_size)
-            .ok_or("overflow page outside the file")?;
+        assembly.claim(n)?;
+        let p = page_at(db, page_size, n).ok_or("overflow page outside the file")?;
         if p[25] != PAGE_OVERFLOW {
             return Err(format!("page {n} is not an overflow page"));
         }
         let used = u16_at(p, 22, le).ok_or("bad overflow page")? as usize;
-        out.extend_from_slice(
-            p.get(PAGE_HEADER..PAGE_HEADER + used)
-                .ok_or("overflow data outside its page")?,
-        );
+        let data = p
+            .get(PAGE_HEADER..PAGE_HEADER + used)
+            .ok_or("overflow data outside its page")?;
+        assembly.take(data.len())?;
+        out.extend_from_slice(data);
         n = u32_at(p, 16, le).ok_or("bad overflow page")? as usize;
     }
     if out.len() < total {
@@ -265,9 +307,21 @@ const TAG_DIRINDEXES: u32 = 1116;
 const TAG_BASENAMES: u32 = 1117;
 const TAG_DIRNAMES: u32 = 1118;
 
+/// rpm refuses headers with more index entries than this (`hdrchkTags`).
+const MAX_TAGS: usize = 0x1_0000;
+
 /// Parses an rpm header blob (index entries, then the data store).
+///
+/// Only the first entry of each tag is read: a tag repeated in every
+/// index entry would otherwise re-read the whole store each time, work
+/// quadratic in the header's size.
 pub fn parse_header(blob: &[u8]) -> Result<Header, String> {
     let count = u32_at(blob, 0, false).ok_or("truncated header")? as usize;
+    if count > MAX_TAGS {
+        return Err(format!(
+            "{count} index entries, over rpm's own limit of {MAX_TAGS}"
+        ));
+    }
     let store_len = u32_at(blob, 4, false).ok_or("truncated header")? as usize;
     let store_at = 8usize
         .checked_add(count.checked_mul(16).ok_or("bad index count")?)
@@ -279,9 +333,13 @@ pub fn parse_header(blob: &[u8]) -> Result<Header, String> {
     let mut dir_indexes = Vec::new();
     let mut basenames = Vec::new();
     let mut dirnames = Vec::new();
+    let mut read = std::collections::HashSet::new();
     for i in 0..count {
         let at = 8 + 16 * i;
         let tag = u32_at(blob, at, false).ok_or("bad index")?;
+        if !read.insert(tag) {
+            continue;
+        }
         let kind = u32_at(blob, at + 4, false).ok_or("bad index")?;
         let offset = u32_at(blob, at + 8, false).ok_or("bad index")? as usize;
         let n = u32_at(blob, at + 12, false).ok_or("bad index")? as usize;
