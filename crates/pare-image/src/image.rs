@@ -336,11 +336,7 @@ impl Image {
         let mut first_of: HashMap<String, usize> = HashMap::new();
         let mut first = Vec::with_capacity(self.layers.len());
         for (index, layer) in self.layers.iter().enumerate() {
-            let key = match &layer.digest {
-                Some(digest) => digest.to_string(),
-                // Named by path: the same member, links followed.
-                None => self.store.identity(&layer.member)?,
-            };
+            let key = blob_key(self.store.as_ref(), layer)?;
             first.push(*first_of.entry(key).or_insert(index));
         }
         Ok(first)
@@ -551,6 +547,15 @@ pub(crate) fn check_layer_count(count: usize, context: &str) -> Result<()> {
     Ok(())
 }
 
+/// What tells a layer's blob from the others: its digest, or for a legacy
+/// member with none, the member it is once links are followed.
+fn blob_key(store: &dyn Store, layer: &Layer) -> Result<String> {
+    match &layer.digest {
+        Some(digest) => Ok(digest.to_string()),
+        None => store.identity(&layer.member),
+    }
+}
+
 /// Refuses layers that name the same blob with different diff_ids: one
 /// of them is wrong, and a blob listed again is read only once.
 pub(crate) fn check_repeated_blobs(
@@ -560,10 +565,7 @@ pub(crate) fn check_repeated_blobs(
 ) -> Result<()> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (index, layer) in layers.iter().enumerate() {
-        let key = match &layer.digest {
-            Some(digest) => digest.to_string(),
-            None => store.identity(&layer.member)?,
-        };
+        let key = blob_key(store, layer)?;
         let earlier = *seen.entry(key).or_insert(index);
         if layers[earlier].diff_id != layer.diff_id {
             return Err(Error::malformed(
