@@ -84,11 +84,11 @@ pub fn audit(flat: &Flattened, catalog: &Catalog) -> Report {
 }
 
 /// An executable file and every path that reaches it.
-struct Program<'a> {
+struct Program {
     /// Its own paths (more than one when hardlinked), sorted.
-    paths: Vec<&'a str>,
+    paths: Vec<String>,
     /// Symlinks that resolve to it, sorted.
-    links: Vec<&'a str>,
+    links: Vec<String>,
 }
 
 fn tool_findings(flat: &Flattened, catalog: &Catalog) -> Vec<Finding> {
@@ -111,7 +111,7 @@ fn tool_findings(flat: &Flattened, catalog: &Catalog) -> Vec<Finding> {
         if !matches!(node.kind, NodeKind::Symlink(_)) {
             continue;
         }
-        let Ok(target) = flat.tree.resolve(path, true) else {
+        let Ok(target) = flat.tree.resolve(&path, true) else {
             continue; // dangling or looping: nothing runs through it
         };
         if let Some(NodeKind::File(id)) = flat.tree.get(&target).map(|n| &n.kind)
@@ -143,7 +143,7 @@ fn tool_findings(flat: &Flattened, catalog: &Catalog) -> Vec<Finding> {
 fn multicall_findings(program: &Program, name: &str, catalog: &Catalog, out: &mut Vec<Finding>) {
     // Among hardlinks, the binary is the path named for it, else one not
     // named like an applet (`helper` rather than `base64`).
-    let is_applet_name = |p: &&&str| {
+    let is_applet_name = |p: &&String| {
         catalog
             .lookup(file_name(p))
             .is_some_and(|m| m.tool.kind != Kind::Busybox)
@@ -154,7 +154,7 @@ fn multicall_findings(program: &Program, name: &str, catalog: &Catalog, out: &mu
         .find(|p| file_name(p) == name)
         .or_else(|| program.paths.iter().find(|p| !is_applet_name(p)))
         .unwrap_or(&program.paths[0]);
-    let applet_links: Vec<&&str> = program
+    let applet_links: Vec<&String> = program
         .paths
         .iter()
         .filter(|p| *p != main)
@@ -209,17 +209,17 @@ fn program_finding(program: &Program, catalog: &Catalog) -> Option<Finding> {
         .iter()
         .chain(&program.links)
         .filter(|p| in_program_folder(p))
-        .find_map(|p| catalog.lookup(file_name(p)).map(|m| (*p, m)))?;
-    let path = if program.paths.contains(&named_by) {
+        .find_map(|p| catalog.lookup(file_name(p)).map(|m| (p, m)))?;
+    let path = if program.paths.contains(named_by) {
         named_by
     } else {
-        program.paths[0]
+        &program.paths[0]
     };
     let links = program
         .paths
         .iter()
         .chain(&program.links)
-        .filter(|p| **p != path)
+        .filter(|p| *p != path)
         .map(|p| format!("/{p}"))
         .collect();
     Some(Finding {
@@ -267,7 +267,7 @@ fn file_rule_findings(flat: &Flattened) -> Vec<Finding> {
         let finding = |kind, severity, reason: String| Finding {
             path: format!("/{path}"),
             kind,
-            name: file_name(path).to_string(),
+            name: file_name(&path).to_string(),
             severity,
             reason,
             via: None,

@@ -2,6 +2,7 @@
 //! one rule per finding kind, one result per finding, located at the file's
 //! path inside the image (relative, under the `IMAGEROOT` base).
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
 use crate::catalog::{Catalog, Kind, Severity};
@@ -91,6 +92,24 @@ pub fn document(report: &Report, catalog: &Catalog, image: &str, version: &str) 
     })
 }
 
+/// What a path inside the image may keep unencoded in a relative URI:
+/// RFC 3986's unreserved characters and the `/` between segments.
+/// Everything else is percent-encoded as UTF-8, including the characters
+/// that would end or change a path (`#`, `?`, `%`, `:` in a first segment
+/// would even read as a scheme), spaces and control characters.
+const PATH_KEEPS: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
+/// The relative URI (under `IMAGEROOT`) of an absolute path in the image:
+/// `/usr/bin/my tool#1` is `usr/bin/my%20tool%231`.
+pub fn path_uri(path: &str) -> String {
+    utf8_percent_encode(path.trim_start_matches('/'), PATH_KEEPS).to_string()
+}
+
 fn result(finding: &Finding) -> Value {
     let rule_index = Kind::ALL
         .iter()
@@ -108,7 +127,7 @@ fn result(finding: &Finding) -> Value {
         "locations": [{
             "physicalLocation": {
                 "artifactLocation": {
-                    "uri": finding.path.trim_start_matches('/'),
+                    "uri": path_uri(&finding.path),
                     "uriBaseId": "IMAGEROOT",
                 },
             },
@@ -116,4 +135,25 @@ fn result(finding: &Finding) -> Value {
         "partialFingerprints": {"pareFinding/v1": format!("{}:{}", finding.kind.as_str(), finding.path)},
         "properties": {"severity": finding.severity.as_str()},
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_become_percent_encoded_relative_uris() {
+        for (path, uri) in [
+            ("/usr/bin/su", "usr/bin/su"),
+            ("/usr/bin/my tool#1", "usr/bin/my%20tool%231"),
+            ("/opt/a?b%c", "opt/a%3Fb%25c"),
+            ("/x:y/z", "x%3Ay/z"),
+            ("/usr/lib/libc++.so.6", "usr/lib/libc%2B%2B.so.6"),
+            ("/bin/\u{1b}[31mred\r", "bin/%1B%5B31mred%0D"),
+            ("/caf\u{e9}", "caf%C3%A9"),
+            ("/a~b_c-d.e", "a~b_c-d.e"),
+        ] {
+            assert_eq!(path_uri(path), uri, "{path:?}");
+        }
+    }
 }

@@ -42,6 +42,16 @@ pub enum Error {
     /// An image reference could not be understood.
     #[error("bad image reference {reference:?}: {message}")]
     Reference { reference: String, message: String },
+    /// The input goes over one of the [`crate::limits::Limits`].
+    #[error(
+        "{context}: {found}, over the {limit} limit of {max} (raise it with --limits {limit}=N)"
+    )]
+    Limit {
+        context: String,
+        limit: &'static str,
+        found: u64,
+        max: u64,
+    },
     /// The destination cannot be written.
     #[error("{path}: {message}")]
     Destination { path: String, message: String },

@@ -16,20 +16,22 @@
 //! Nothing is extracted: only headers are read, and each regular file
 //! records the offset of its bytes in the uncompressed layer stream.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::limits::{self, Limits};
 use crate::paths::{self, PathProblem};
 use crate::scan::{ContentScanner, FileScan, Finding};
-use crate::tree::{Content, ContentId, DataSource, FileTree, Node, NodeKind, ResolveError};
+use crate::targuard::TarGuard;
+use crate::tree::{Content, ContentId, DataSource, FileTree, Node, NodeId, NodeKind, ResolveError};
 
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE_MARKER: &str = ".wh..wh..opq";
-/// Entries in one layer above this are refused: no real image comes close.
-const MAX_LAYER_ENTRIES: usize = 5_000_000;
 /// The kernel refuses larger extended attribute values.
 pub(crate) const MAX_XATTR_VALUE: usize = 64 * 1024;
 
@@ -56,9 +58,6 @@ pub struct LayerChanges {
 /// databases and other metadata, never for bulk data.
 pub type CapturePredicate = dyn Fn(&str, u64) -> bool + Send + Sync;
 
-/// Captured files larger than this are refused: metadata is never this big.
-pub const MAX_CAPTURED_FILE: u64 = 256 * 1024 * 1024;
-
 /// The bytes of one captured file version, and the path it was written at.
 #[derive(Clone, Debug)]
 pub struct Captured {
@@ -72,34 +71,72 @@ pub struct Captured {
 /// Applying a layer has two halves: reading its tar ([`LayerParser`], which
 /// needs nothing from the layers below, so several layers can be read at
 /// once on different threads) and applying what was read to the tree, in
-/// layer order ([`Flattener::apply_parsed`]).
-#[derive(Default)]
+/// layer order. What is read is a stream of [`LayerEvent`]s, applied as
+/// they come: a layer is never held whole, only its headers in flight.
+///
+/// Whiteouts hide only what lower layers put there, wherever they stand in
+/// their own layer's tar: each path remembers the layer that last wrote it,
+/// and a whiteout removes only what is older (see [`FileTree`]'s marks).
 pub struct Flattener {
     pub(crate) parser: LayerParser,
+    /// The parser's limits, also while the parser is lent out.
+    limits: Limits,
     tree: FileTree,
     changes: Vec<LayerChanges>,
     content_layer: Vec<usize>,
-    captured: std::collections::HashMap<ContentId, Captured>,
-    found: std::collections::HashMap<ContentId, Vec<Finding>>,
+    captured: HashMap<ContentId, Captured>,
+    found: HashMap<ContentId, Vec<Finding>>,
+    /// The layer being applied, if one was begun and not ended.
+    current: Option<LayerChanges>,
+    /// Entries applied so far in the image, folders made up included.
+    entries: u64,
+    /// Bytes of symlink targets and xattrs held in the tree.
+    held_bytes: u64,
+    /// Set once applying failed: the tree is then half-made.
+    failed: bool,
 }
 
-/// Reads one layer's tar stream into a [`ParsedLayer`]: the entries'
+impl Default for Flattener {
+    fn default() -> Self {
+        Flattener::new()
+    }
+}
+
+/// Reads one layer's tar stream into [`LayerEvent`]s: the entries'
 /// headers, the bytes of captured files and what the scanners found.
-/// Shared between threads, it holds only the capture predicate and the
-/// scanners.
-#[derive(Default)]
+/// Shared between threads, it holds only the limits, the capture predicate
+/// and the scanners.
 pub struct LayerParser {
+    limits: Limits,
     capture: Option<Box<CapturePredicate>>,
     scanners: Vec<Box<dyn ContentScanner>>,
+    /// Uncompressed bytes read from the image's layers so far.
+    uncompressed: Arc<AtomicU64>,
+    /// Bytes of captured files so far.
+    captured_bytes: Arc<AtomicU64>,
+}
+
+impl Default for LayerParser {
+    fn default() -> Self {
+        LayerParser::new(Limits::default())
+    }
+}
+
+/// One thing a layer does, in its tar's order.
+pub enum LayerEvent {
+    /// An entry to add or replace.
+    Entry(Box<PendingEntry>),
+    /// `.wh.NAME`: the path `NAME` stands for.
+    Whiteout(String),
+    /// `.wh..wh..opq`: the folder it is in.
+    Opaque(String),
 }
 
 /// One layer as read, not yet applied to a tree.
 pub struct ParsedLayer {
     /// Entry counts filled in while reading; the rest when applied.
     changes: LayerChanges,
-    pending: Vec<Pending>,
-    whiteouts: Vec<String>,
-    opaque_dirs: Vec<String>,
+    events: Vec<LayerEvent>,
 }
 
 #[derive(Clone)]
@@ -113,7 +150,8 @@ enum PendingKind {
     Fifo,
 }
 
-struct Pending {
+/// An entry read from a layer, waiting to be applied.
+pub struct PendingEntry {
     path: String,
     kind: PendingKind,
     node: Node,
@@ -124,24 +162,45 @@ struct Pending {
 /// What flattening keeps besides the tree: captured file versions and
 /// scanners' findings, both by content id.
 pub struct Extracts {
-    pub captured: std::collections::HashMap<ContentId, Captured>,
-    pub found: std::collections::HashMap<ContentId, Vec<Finding>>,
+    pub captured: HashMap<ContentId, Captured>,
+    pub found: HashMap<ContentId, Vec<Finding>>,
 }
 
 impl Flattener {
+    /// A flattener within the default [`Limits`].
     pub fn new() -> Self {
+        Flattener::with_limits(Limits::default())
+    }
+
+    /// A flattener within `limits`.
+    pub fn with_limits(limits: Limits) -> Self {
+        let mut tree = FileTree::new();
+        tree.set_resolve_limits(limits.symlink_hops, limits.path_depth);
         Flattener {
-            tree: FileTree::new(),
-            ..Default::default()
+            parser: LayerParser::new(limits.clone()),
+            limits,
+            tree,
+            changes: Vec::new(),
+            content_layer: Vec::new(),
+            captured: HashMap::new(),
+            found: HashMap::new(),
+            current: None,
+            entries: 0,
+            held_bytes: 0,
+            failed: false,
         }
     }
 
-    /// A flattener that keeps the bytes of the files `capture` picks (every
-    /// version of them, superseded ones included, with their layer).
+    /// Keeps the bytes of the files `capture` picks (every version of them,
+    /// superseded ones included, with their layer).
+    pub fn capturing(mut self, capture: Box<CapturePredicate>) -> Self {
+        self.parser.capture = Some(capture);
+        self
+    }
+
+    /// A flattener that keeps the bytes of the files `capture` picks.
     pub fn with_capture(capture: Box<CapturePredicate>) -> Self {
-        let mut flattener = Flattener::new();
-        flattener.parser.capture = Some(capture);
-        flattener
+        Flattener::new().capturing(capture)
     }
 
     /// Also runs `scanner` over the bytes of the regular files it picks
@@ -151,213 +210,169 @@ impl Flattener {
         self
     }
 
+    fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// Applies the next layer; `context` names it in errors.
     pub fn apply_layer(&mut self, reader: impl Read, context: &str) -> Result<()> {
-        let parsed = self.parser.parse(reader, context)?;
-        self.apply_parsed(parsed, context)
+        self.begin_layer()?;
+        let parser = std::mem::take(&mut self.parser);
+        let read = parser.parse_into(reader, context, &mut |event| {
+            self.apply_event(event, context)
+        });
+        self.parser = parser;
+        match read {
+            Ok(changes) => self.end_layer(changes),
+            Err(err) => Err(self.fail(err)),
+        }
     }
 
     /// Applies the next layer, already read by [`LayerParser::parse`].
     pub fn apply_parsed(&mut self, parsed: ParsedLayer, context: &str) -> Result<()> {
-        let layer = self.changes.len();
-        let ParsedLayer {
-            mut changes,
-            pending,
-            whiteouts,
-            opaque_dirs,
-        } = parsed;
-        // Deletions see only the lower layers.
-        for dir in &opaque_dirs {
-            if let Ok(dir) = self.tree.resolve(dir, true)
-                && self.tree.get(&dir).is_some_and(Node::is_dir)
-            {
-                let removed = self.tree.remove_descendants(&dir);
-                changes.removed += count_non_dirs(&removed);
-            }
+        self.begin_layer()?;
+        for event in parsed.events {
+            self.apply_event(event, context)?;
         }
-        for path in &whiteouts {
-            let resolved = match self.tree.resolve(paths::parent(path), true) {
-                Ok(dir) => paths::child(&dir, paths::file_name(path)),
-                Err(_) => continue,
-            };
-            let removed = self.tree.remove_subtree(&resolved);
-            changes.removed += count_non_dirs(&removed);
-        }
+        self.end_layer(parsed.changes)
+    }
 
-        let mut touched = HashSet::new();
-        for item in pending {
-            self.add(layer, item, &mut changes, &mut touched, context)?;
+    /// Starts the next layer, for [`Flattener::apply_event`].
+    pub fn begin_layer(&mut self) -> Result<()> {
+        if self.failed || self.current.is_some() {
+            return Err(Error::malformed(
+                format!("layer {}", self.changes.len() + 1),
+                "a layer was left half-applied",
+            ));
         }
+        self.current = Some(LayerChanges::default());
+        Ok(())
+    }
+
+    /// Ends the layer begun last; `read` is what the parser counted.
+    pub fn end_layer(&mut self, read: LayerChanges) -> Result<()> {
+        let Some(mut changes) = self.current.take().filter(|_| !self.failed) else {
+            return Err(Error::malformed("layers", "no layer was begun"));
+        };
+        changes.entries = read.entries;
+        changes.files = read.files;
         self.changes.push(changes);
         Ok(())
     }
-}
 
-impl ParsedLayer {
-    /// A copy to apply once more, where a manifest lists the same blob
-    /// again, so the blob is not read twice: the same entries and captured
-    /// bytes. Scanners' findings cannot be copied: the copy has none, so
-    /// apply copies at the earlier listings and this one, with its
-    /// findings, at the last.
-    pub fn replica(&self) -> ParsedLayer {
-        ParsedLayer {
-            changes: self.changes.clone(),
-            pending: self
-                .pending
-                .iter()
-                .map(|p| Pending {
-                    path: p.path.clone(),
-                    kind: p.kind.clone(),
-                    node: p.node.clone(),
-                    captured: p.captured.clone(),
-                    found: Vec::new(),
-                })
-                .collect(),
-            whiteouts: self.whiteouts.clone(),
-            opaque_dirs: self.opaque_dirs.clone(),
-        }
+    fn fail(&mut self, err: Error) -> Error {
+        self.failed = true;
+        err
     }
-}
 
-impl LayerParser {
-    /// Reads a layer's tar stream; `context` names it in errors. Needs
-    /// nothing from other layers.
-    pub fn parse(&self, reader: impl Read, context: &str) -> Result<ParsedLayer> {
-        let mut changes = LayerChanges::default();
-        let mut pending = Vec::new();
-        let mut whiteouts = Vec::new();
-        let mut opaque_dirs = Vec::new();
+    /// The stamp of the layer being applied: 1 for the first layer, so that
+    /// 0 means "before any layer".
+    fn stamp(&self) -> u32 {
+        (self.changes.len() + 1) as u32
+    }
 
-        let mut archive = tar::Archive::new(reader);
-        let entries = archive.entries().map_err(|e| Error::io(context, e))?;
-        for entry in entries {
-            let mut entry = entry.map_err(|e| layer_error(context, e))?;
-            changes.entries += 1;
-            if changes.entries as usize > MAX_LAYER_ENTRIES {
-                return Err(Error::malformed(context, "too many entries"));
+    /// Applies one event of the layer begun last.
+    pub fn apply_event(&mut self, event: LayerEvent, context: &str) -> Result<()> {
+        if self.current.is_none() || self.failed {
+            return Err(self.fail(Error::malformed(context, "no layer was begun")));
+        }
+        let applied = match event {
+            LayerEvent::Entry(entry) => self.add(*entry, context),
+            LayerEvent::Whiteout(path) => {
+                self.whiteout(&path);
+                Ok(())
             }
-            let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let path = layer_path(&raw, context)?;
-            let name = paths::file_name(&path);
-            if let Some(hidden) = name.strip_prefix(WHITEOUT_PREFIX) {
-                if name == OPAQUE_MARKER {
-                    opaque_dirs.push(paths::parent(&path).to_string());
-                } else if !hidden.starts_with(WHITEOUT_PREFIX) && !hidden.is_empty() {
-                    whiteouts.push(paths::child(paths::parent(&path), hidden));
-                }
-                // Other `.wh..wh.*` names are aufs bookkeeping: ignore.
+            LayerEvent::Opaque(dir) => {
+                self.opaque(&dir);
+                Ok(())
+            }
+        };
+        applied.map_err(|err| self.fail(err))
+    }
+
+    fn changes(&mut self) -> &mut LayerChanges {
+        self.current.as_mut().expect("checked by apply_event")
+    }
+
+    /// `.wh.NAME`: removes what lower layers put at `path`.
+    fn whiteout(&mut self, path: &str) {
+        let Ok(dir) = self.tree.resolve(paths::parent(path), true) else {
+            return;
+        };
+        let Some(id) = self
+            .tree
+            .lookup(&dir)
+            .and_then(|dir| self.tree.child(dir, paths::file_name(path)))
+        else {
+            return;
+        };
+        let removed = self.hide_lower(id);
+        self.changes().removed += removed;
+    }
+
+    /// `.wh..wh..opq`: removes what lower layers put inside folder `dir`.
+    fn opaque(&mut self, dir: &str) {
+        let Some(id) = self
+            .tree
+            .resolve(dir, true)
+            .ok()
+            .and_then(|dir| self.tree.lookup(&dir))
+            .filter(|&id| self.tree.node(id).is_dir())
+        else {
+            return;
+        };
+        let children: Vec<NodeId> = self.tree.child_ids(id).collect();
+        let mut removed = 0;
+        for child in children {
+            removed += self.hide_lower(child);
+        }
+        let stamp = self.stamp();
+        self.tree.marks_mut(id).fresh = stamp;
+        self.changes().removed += removed;
+    }
+
+    /// Removes whatever at and below `top` came from lower layers, keeping
+    /// what this layer wrote (and the folders that hold it). Returns the
+    /// non-folders removed. A subtree is walked once per layer: afterwards
+    /// it is marked fresh (nothing lower below it).
+    fn hide_lower(&mut self, top: NodeId) -> u64 {
+        let stamp = self.stamp();
+        let mut removed = 0;
+        let mut stack = vec![(top, false)];
+        while let Some((id, children_done)) = stack.pop() {
+            let marks = self.tree.marks(id);
+            if marks.fresh == stamp {
                 continue;
             }
-            let header = entry.header();
-            let node = Node {
-                kind: NodeKind::Dir,
-                mode: header.mode().map_err(|e| layer_error(context, e))? & 0o7777,
-                uid: header.uid().unwrap_or(0),
-                gid: header.gid().unwrap_or(0),
-                mtime: header.mtime().unwrap_or(0),
-                xattrs: read_xattrs(&mut entry, context)?,
-            };
-            let header = entry.header();
-            let device = || {
-                (
-                    header.device_major().ok().flatten().unwrap_or(0),
-                    header.device_minor().ok().flatten().unwrap_or(0),
-                )
-            };
-            let link = || {
-                entry
-                    .link_name_bytes()
-                    .map(|t| String::from_utf8_lossy(&t).into_owned())
-                    .unwrap_or_default()
-            };
-            let kind = match header.entry_type() {
-                tar::EntryType::Directory => PendingKind::Dir,
-                tar::EntryType::Regular
-                | tar::EntryType::Continuous
-                | tar::EntryType::GNUSparse => PendingKind::File {
-                    offset: entry.raw_file_position(),
-                    size: entry.size(),
-                },
-                tar::EntryType::Link => PendingKind::Hardlink(layer_path(&link(), context)?),
-                tar::EntryType::Symlink => PendingKind::Symlink(link()),
-                tar::EntryType::Char => {
-                    let (ma, mi) = device();
-                    PendingKind::Char(ma, mi)
-                }
-                tar::EntryType::Block => {
-                    let (ma, mi) = device();
-                    PendingKind::Block(ma, mi)
-                }
-                tar::EntryType::Fifo => PendingKind::Fifo,
-                tar::EntryType::XGlobalHeader => continue,
-                other => {
-                    return Err(Error::unsupported(
-                        format!("{context}: entry {raw:?}"),
-                        format!("tar entry type {other:?}"),
-                    ));
-                }
-            };
-            if !matches!(kind, PendingKind::Dir) {
-                changes.files += 1;
+            if !self.tree.node(id).is_dir() {
+                self.tree
+                    .remove_with(id, |n| removed += u64::from(!n.is_dir()));
+                continue;
             }
-            let captured = match (&kind, &self.capture) {
-                (PendingKind::File { size, .. }, Some(capture)) if capture(&path, *size) => {
-                    if *size > MAX_CAPTURED_FILE {
-                        return Err(Error::malformed(
-                            format!("{context}: entry {raw:?}"),
-                            format!("{size} bytes is too large for a metadata file"),
-                        ));
-                    }
-                    let mut bytes = Vec::with_capacity(*size as usize);
-                    entry
-                        .read_to_end(&mut bytes)
-                        .map_err(|e| layer_error(context, e))?;
-                    Some(bytes)
+            if !children_done {
+                stack.push((id, true));
+                stack.extend(self.tree.child_ids(id).map(|c| (c, false)));
+                continue;
+            }
+            let written_here = marks.layer == stamp && marks.explicit;
+            if written_here || self.tree.child_ids(id).next().is_some() {
+                if marks.layer != stamp {
+                    // The lower folder is gone; this layer's entries below
+                    // it imply a plain one.
+                    self.tree.set_node(id, Node::implicit_dir());
                 }
-                _ => None,
-            };
-            let scans: Vec<Box<dyn FileScan>> = match &kind {
-                PendingKind::File { size, .. } => self
-                    .scanners
-                    .iter()
-                    .filter_map(|scanner| scanner.start(&path, *size, node.mode))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            let found = match (scans.is_empty(), &captured) {
-                (true, _) => Vec::new(),
-                (false, Some(bytes)) => crate::scan::scan_bytes(bytes, scans),
-                (false, None) => {
-                    crate::scan::scan_all(&mut entry, scans).map_err(|e| layer_error(context, e))?
-                }
-            };
-            pending.push(Pending {
-                path,
-                kind,
-                node,
-                captured,
-                found,
-            });
+                let marks = self.tree.marks_mut(id);
+                marks.layer = stamp;
+                marks.fresh = stamp;
+            } else {
+                self.tree.remove_with(id, |_| {});
+            }
         }
-        Ok(ParsedLayer {
-            changes,
-            pending,
-            whiteouts,
-            opaque_dirs,
-        })
+        removed
     }
-}
 
-impl Flattener {
-    fn add(
-        &mut self,
-        layer: usize,
-        item: Pending,
-        changes: &mut LayerChanges,
-        touched: &mut HashSet<String>,
-        context: &str,
-    ) -> Result<()> {
-        let Pending {
+    fn add(&mut self, item: PendingEntry, context: &str) -> Result<()> {
+        let PendingEntry {
             path,
             kind,
             mut node,
@@ -365,26 +380,41 @@ impl Flattener {
             found,
         } = item;
         let entry_context = || format!("{context}: entry {path:?}");
-        let target = if path.is_empty() {
-            String::new()
+        let stamp = self.stamp();
+        self.count_entries(1, context)?;
+        let parent = if path.is_empty() {
+            None
         } else {
+            let mut made = 0;
             let parent = self
                 .tree
-                .resolve_for_create(paths::parent(&path))
+                .make_dirs(paths::parent(&path), |tree, id| {
+                    made += 1;
+                    *tree.marks_mut(id) = crate::tree::Marks {
+                        layer: stamp,
+                        explicit: false,
+                        fresh: stamp,
+                    };
+                })
                 .map_err(|e| resolve_error(entry_context(), e))?;
-            paths::child(&parent, paths::file_name(&path))
+            self.count_entries(made, context)?;
+            Some(parent)
         };
+        let layer = self.changes.len();
         node.kind = match kind {
             PendingKind::Dir => NodeKind::Dir,
             PendingKind::File { offset, size } => {
-                changes.bytes += size;
+                self.changes().bytes += size;
                 self.content_layer.push(layer);
                 let id = self.tree.add_content(Content {
                     source: DataSource::Layer { layer, offset },
                     size,
                 });
                 if let Some(bytes) = captured {
-                    let path = target.clone();
+                    let path = match parent {
+                        Some(dir) => paths::child(&self.tree.path_of(dir), paths::file_name(&path)),
+                        None => String::new(),
+                    };
                     self.captured.insert(id, Captured { path, layer, bytes });
                 }
                 if !found.is_empty() {
@@ -422,36 +452,92 @@ impl Flattener {
             PendingKind::Block(major, minor) => NodeKind::BlockDevice { major, minor },
             PendingKind::Fifo => NodeKind::Fifo,
         };
+        self.hold(&node, context)?;
 
-        let existing = self.tree.get(&target);
+        let Some(parent) = parent else {
+            // The entry for the root itself (`./`).
+            if !node.is_dir() {
+                return Err(Error::malformed(
+                    entry_context(),
+                    "the image root must be a folder, not a file or a symlink",
+                ));
+            }
+            self.tree.set_node(crate::tree::ROOT, node);
+            return Ok(());
+        };
+        let name = paths::file_name(&path);
         let is_dir = node.is_dir();
-        let first_touch = touched.insert(target.clone());
-        match existing {
-            Some(old) if old.is_dir() && is_dir => {
-                // Folder over folder: new metadata, contents stay.
-                self.tree.insert(target, node);
-                return Ok(());
+        let Some(old) = self.tree.child(parent, name) else {
+            let id = self.tree.add_child(parent, name, node);
+            self.mark_written(id, stamp);
+            if !is_dir {
+                self.changes().added += 1;
             }
-            Some(old) => {
-                let old_is_dir = old.is_dir();
-                let removed = self.tree.remove_subtree(&target);
-                if first_touch {
-                    // What sat below a replaced folder is removed; the path
-                    // itself changed, appeared or vanished as a file.
-                    changes.removed += count_non_dirs(&removed) - u64::from(!old_is_dir);
-                    match (old_is_dir, is_dir) {
-                        (false, false) => changes.changed += 1,
-                        (false, true) => changes.removed += 1,
-                        (true, false) => changes.added += 1,
-                        (true, true) => {}
-                    }
-                }
-            }
-            None if first_touch && !is_dir => changes.added += 1,
-            None => {}
+            return Ok(());
+        };
+        let marks = self.tree.marks(old);
+        let first_touch = !(marks.layer == stamp && marks.explicit);
+        let old_is_dir = self.tree.node(old).is_dir();
+        if old_is_dir && is_dir {
+            // Folder over folder: new metadata, contents stay.
+            self.tree.set_node(old, node);
+            let marks = self.tree.marks_mut(old);
+            marks.layer = stamp;
+            marks.explicit = true;
+            return Ok(());
         }
-        self.tree.insert(target, node);
+        let mut removed = 0;
+        self.tree
+            .remove_with(old, |n| removed += u64::from(!n.is_dir()));
+        let id = self.tree.add_child(parent, name, node);
+        self.mark_written(id, stamp);
+        if first_touch {
+            // What sat below a replaced folder is removed; the path itself
+            // changed, appeared or vanished as a file.
+            let changes = self.changes();
+            changes.removed += removed - u64::from(!old_is_dir);
+            match (old_is_dir, is_dir) {
+                (false, false) => changes.changed += 1,
+                (false, true) => changes.removed += 1,
+                (true, false) => changes.added += 1,
+                (true, true) => {}
+            }
+        }
         Ok(())
+    }
+
+    fn mark_written(&mut self, id: NodeId, stamp: u32) {
+        *self.tree.marks_mut(id) = crate::tree::Marks {
+            layer: stamp,
+            explicit: true,
+            fresh: stamp,
+        };
+    }
+
+    fn count_entries(&mut self, more: u64, context: &str) -> Result<()> {
+        self.entries += more;
+        limits::check(
+            format!("{context}: entries in the image"),
+            "entries",
+            self.entries,
+            self.limits().entries,
+        )
+    }
+
+    /// Counts what `node` keeps in the tree against the tree-bytes limit.
+    fn hold(&mut self, node: &Node, context: &str) -> Result<()> {
+        if let NodeKind::Symlink(target) = &node.kind {
+            self.held_bytes += target.len() as u64;
+        }
+        for (name, value) in &node.xattrs {
+            self.held_bytes += (name.len() + value.len()) as u64;
+        }
+        limits::check(
+            format!("{context}: names, link targets and xattrs"),
+            "tree-bytes",
+            self.held_bytes + self.tree.name_bytes_held(),
+            self.limits().tree_bytes,
+        )
     }
 
     /// The final tree and what each layer did.
@@ -461,7 +547,8 @@ impl Flattener {
     }
 
     /// Like [`Flattener::finish`], with the captured file versions and the
-    /// scanners' findings.
+    /// scanners' findings. After a failed layer the tree is what was
+    /// applied before the failure.
     pub fn finish_with_extracts(self) -> (FileTree, Vec<LayerChanges>, Extracts) {
         let Flattener {
             tree,
@@ -472,22 +559,284 @@ impl Flattener {
             ..
         } = self;
         let mut visible = vec![false; tree.contents().len()];
-        for (_, node) in tree.iter() {
+        for (_, node) in tree.nodes() {
             if let NodeKind::File(id) = node.kind {
                 visible[id] = true;
             }
         }
         for (id, seen) in visible.iter().enumerate() {
-            if !seen {
-                changes[content_layer[id]].wasted_bytes += tree.content(id).size;
+            // Contents of a layer that failed half-way have no changes row.
+            if let Some(layer) = content_layer.get(id).and_then(|&l| changes.get_mut(l))
+                && !seen
+            {
+                layer.wasted_bytes += tree.content(id).size;
             }
         }
         (tree, changes, Extracts { captured, found })
     }
 }
 
-fn count_non_dirs(removed: &[(String, Node)]) -> u64 {
-    removed.iter().filter(|(_, n)| !n.is_dir()).count() as u64
+impl ParsedLayer {
+    /// A copy to apply once more, where a manifest lists the same blob
+    /// again, so the blob is not read twice: the same entries and captured
+    /// bytes. Scanners' findings cannot be copied: the copy has none, so
+    /// apply copies at the earlier listings and this one, with its
+    /// findings, at the last.
+    pub fn replica(&self) -> ParsedLayer {
+        let events = self
+            .events
+            .iter()
+            .map(|event| match event {
+                LayerEvent::Entry(p) => LayerEvent::Entry(Box::new(PendingEntry {
+                    path: p.path.clone(),
+                    kind: p.kind.clone(),
+                    node: p.node.clone(),
+                    captured: p.captured.clone(),
+                    found: Vec::new(),
+                })),
+                LayerEvent::Whiteout(path) => LayerEvent::Whiteout(path.clone()),
+                LayerEvent::Opaque(dir) => LayerEvent::Opaque(dir.clone()),
+            })
+            .collect();
+        ParsedLayer {
+            changes: self.changes.clone(),
+            events,
+        }
+    }
+}
+
+impl LayerParser {
+    /// A parser within `limits`.
+    pub fn new(limits: Limits) -> Self {
+        LayerParser {
+            limits,
+            capture: None,
+            scanners: Vec::new(),
+            uncompressed: Arc::default(),
+            captured_bytes: Arc::default(),
+        }
+    }
+
+    /// Reads a layer's tar stream whole; `context` names it in errors.
+    /// Needs nothing from other layers.
+    pub fn parse(&self, reader: impl Read, context: &str) -> Result<ParsedLayer> {
+        let mut events = Vec::new();
+        let changes = self.parse_into(reader, context, &mut |event| {
+            events.push(event);
+            Ok(())
+        })?;
+        Ok(ParsedLayer { changes, events })
+    }
+
+    /// Reads a layer's tar stream, handing each event to `sink` as it is
+    /// read; returns the layer's entry counts.
+    pub fn parse_into(
+        &self,
+        reader: impl Read,
+        context: &str,
+        sink: &mut dyn FnMut(LayerEvent) -> Result<()>,
+    ) -> Result<LayerChanges> {
+        let mut changes = LayerChanges::default();
+        let guarded = TarGuard::new(
+            reader,
+            context,
+            self.limits.header_bytes,
+            self.limits.uncompressed_bytes,
+            self.uncompressed.clone(),
+        );
+        let mut archive = tar::Archive::new(guarded);
+        let entries = archive.entries().map_err(|e| Error::io(context, e))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| layer_error(context, e))?;
+            changes.entries += 1;
+            limits::check(
+                format!("{context}: entries in the layer"),
+                "entries",
+                changes.entries,
+                self.limits.entries,
+            )?;
+            let raw_bytes = entry.path_bytes();
+            self.check_path(context, &raw_bytes)?;
+            let raw = String::from_utf8_lossy(&raw_bytes).into_owned();
+            let path = layer_path(&raw, context)?;
+            let name = paths::file_name(&path);
+            if let Some(hidden) = name.strip_prefix(WHITEOUT_PREFIX) {
+                if name == OPAQUE_MARKER {
+                    sink(LayerEvent::Opaque(paths::parent(&path).to_string()))?;
+                } else if !hidden.starts_with(WHITEOUT_PREFIX) && !matches!(hidden, "" | "." | "..")
+                {
+                    sink(LayerEvent::Whiteout(paths::child(
+                        paths::parent(&path),
+                        hidden,
+                    )))?;
+                }
+                // Other `.wh..wh.*` names are aufs bookkeeping, and `.wh.`,
+                // `.wh..`, `.wh...` name nothing a layer can hold: ignore.
+                continue;
+            }
+            let header = entry.header();
+            let mut node = Node {
+                kind: NodeKind::Dir,
+                mode: header.mode().map_err(|e| layer_error(context, e))? & 0o7777,
+                uid: header.uid().unwrap_or(0),
+                gid: header.gid().unwrap_or(0),
+                mtime: header.mtime().unwrap_or(0),
+                xattrs: Vec::new(),
+            };
+            node.xattrs = read_xattrs(&mut entry, context, &raw)?;
+            let header = entry.header();
+            let device = || {
+                (
+                    header.device_major().ok().flatten().unwrap_or(0),
+                    header.device_minor().ok().flatten().unwrap_or(0),
+                )
+            };
+            let link = || {
+                entry
+                    .link_name_bytes()
+                    .map(|t| t.into_owned())
+                    .unwrap_or_default()
+            };
+            let kind = match header.entry_type() {
+                tar::EntryType::Directory => PendingKind::Dir,
+                tar::EntryType::Regular | tar::EntryType::Continuous => PendingKind::File {
+                    offset: entry.raw_file_position(),
+                    size: entry.size(),
+                },
+                tar::EntryType::GNUSparse => {
+                    return Err(Error::unsupported(
+                        format!("{context}: entry {raw:?}"),
+                        "sparse file (GNU sparse format); re-save the image without sparse files",
+                    ));
+                }
+                tar::EntryType::Link => {
+                    let target = link();
+                    self.check_path(context, &target)?;
+                    PendingKind::Hardlink(layer_path(&String::from_utf8_lossy(&target), context)?)
+                }
+                tar::EntryType::Symlink => {
+                    let target = link();
+                    self.check_link_target(context, &raw, &target)?;
+                    PendingKind::Symlink(String::from_utf8_lossy(&target).into_owned())
+                }
+                tar::EntryType::Char => {
+                    let (ma, mi) = device();
+                    PendingKind::Char(ma, mi)
+                }
+                tar::EntryType::Block => {
+                    let (ma, mi) = device();
+                    PendingKind::Block(ma, mi)
+                }
+                tar::EntryType::Fifo => PendingKind::Fifo,
+                tar::EntryType::XGlobalHeader => continue,
+                other => {
+                    return Err(Error::unsupported(
+                        format!("{context}: entry {raw:?}"),
+                        format!("tar entry type {other:?}"),
+                    ));
+                }
+            };
+            if !matches!(kind, PendingKind::Dir) {
+                changes.files += 1;
+            }
+            let captured = match (&kind, &self.capture) {
+                (PendingKind::File { size, .. }, Some(capture)) if capture(&path, *size) => {
+                    Some(self.capture_bytes(&mut entry, *size, context, &raw)?)
+                }
+                _ => None,
+            };
+            let scans: Vec<Box<dyn FileScan>> = match &kind {
+                PendingKind::File { size, .. } => self
+                    .scanners
+                    .iter()
+                    .filter_map(|scanner| scanner.start(&path, *size, node.mode))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let found = match (scans.is_empty(), &captured) {
+                (true, _) => Vec::new(),
+                (false, Some(bytes)) => crate::scan::scan_bytes(bytes, scans),
+                (false, None) => {
+                    crate::scan::scan_all(&mut entry, scans).map_err(|e| layer_error(context, e))?
+                }
+            };
+            sink(LayerEvent::Entry(Box::new(PendingEntry {
+                path,
+                kind,
+                node,
+                captured,
+                found,
+            })))?;
+        }
+        Ok(changes)
+    }
+
+    /// Checks a name from a layer against the path limits.
+    fn check_path(&self, context: &str, raw: &[u8]) -> Result<()> {
+        let at = || format!("{context}: entry {:?}", short(raw));
+        limits::check(at(), "path-bytes", raw.len() as u64, self.limits.path_bytes)?;
+        let mut depth = 0u64;
+        for part in raw.split(|&b| b == b'/').filter(|p| !p.is_empty()) {
+            depth += 1;
+            limits::check(
+                at(),
+                "name-bytes",
+                part.len() as u64,
+                self.limits.name_bytes,
+            )?;
+        }
+        limits::check(at(), "path-depth", depth, self.limits.path_depth)
+    }
+
+    fn check_link_target(&self, context: &str, raw: &str, target: &[u8]) -> Result<()> {
+        limits::check(
+            format!("{context}: entry {raw:?}: link target"),
+            "path-bytes",
+            target.len() as u64,
+            self.limits.path_bytes,
+        )
+    }
+
+    /// Reads a captured file's bytes within the metadata limits.
+    fn capture_bytes<R: Read>(
+        &self,
+        entry: &mut tar::Entry<'_, R>,
+        size: u64,
+        context: &str,
+        raw: &str,
+    ) -> Result<Vec<u8>> {
+        let at = format!("{context}: entry {raw:?}");
+        limits::check(
+            &at,
+            "metadata-file-bytes",
+            size,
+            self.limits.metadata_file_bytes,
+        )?;
+        let total = self.captured_bytes.fetch_add(size, Ordering::Relaxed) + size;
+        limits::check(
+            format!("{at}: metadata captured in all"),
+            "metadata-bytes",
+            total,
+            self.limits.metadata_bytes,
+        )?;
+        let mut bytes = Vec::with_capacity(size as usize);
+        entry
+            .read_to_end(&mut bytes)
+            .map_err(|e| layer_error(context, e))?;
+        Ok(bytes)
+    }
+}
+
+/// A name cut for messages: the limits refuse names of any length, and the
+/// message must stay one readable line.
+fn short(raw: &[u8]) -> String {
+    const SHOWN: usize = 80;
+    let text = String::from_utf8_lossy(&raw[..raw.len().min(SHOWN)]).into_owned();
+    if raw.len() > SHOWN {
+        format!("{text}… ({} bytes)", raw.len())
+    } else {
+        text
+    }
 }
 
 fn layer_path(raw: &str, context: &str) -> Result<String> {
@@ -512,7 +861,12 @@ fn resolve_error(context: String, err: ResolveError) -> Error {
     let message = match err {
         ResolveError::NotFound(p) => format!("{p:?} does not exist"),
         ResolveError::NotADirectory(p) => format!("parent {p:?} is not a folder"),
-        ResolveError::TooManyLinks => "too many levels of symlinks".to_string(),
+        ResolveError::TooManyLinks => "too many levels of symlinks, over the symlink-hops limit \
+                                       (raise it with --limits symlink-hops=N)"
+            .to_string(),
+        ResolveError::TooDeep => "resolves deeper than the path-depth limit \
+                                  (raise it with --limits path-depth=N)"
+            .to_string(),
     };
     Error::malformed(context, message)
 }
@@ -520,6 +874,7 @@ fn resolve_error(context: String, err: ResolveError) -> Error {
 fn read_xattrs<R: Read>(
     entry: &mut tar::Entry<'_, R>,
     context: &str,
+    raw: &str,
 ) -> Result<Vec<(String, Vec<u8>)>> {
     let Some(extensions) = entry
         .pax_extensions()
@@ -531,6 +886,14 @@ fn read_xattrs<R: Read>(
     for ext in extensions {
         let ext = ext.map_err(|e| layer_error(context, e))?;
         let Ok(key) = ext.key() else { continue };
+        if key.starts_with("GNU.sparse.") {
+            // PAX sparse files (GNU formats 0.x and 1.0) name a made-up
+            // `GNUSparseFile.NNN/…` path and hold a map before the data.
+            return Err(Error::unsupported(
+                format!("{context}: entry {raw:?}"),
+                "sparse file (GNU PAX sparse format); re-save the image without sparse files",
+            ));
+        }
         if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
             let value = ext.value_bytes();
             if value.len() > MAX_XATTR_VALUE {
@@ -685,6 +1048,55 @@ mod tests {
                 vec![("p", Want::File(b"now a file")), ("p/q", Want::Absent)],
             ),
             (
+                "a whiteout after this layer's own entries still hides only lower ones",
+                vec![
+                    vec![File("a/x", b"1"), File("b", b"2")],
+                    vec![
+                        File("a/y", b"3"),
+                        Whiteout("a"),
+                        File("b", b"4"),
+                        Whiteout("b"),
+                    ],
+                ],
+                vec![
+                    ("a/x", Want::Absent),
+                    ("a/y", Want::File(b"3")),
+                    ("b", Want::File(b"4")),
+                ],
+            ),
+            (
+                "an opaque marker before this layer's own entries",
+                vec![
+                    vec![File("d/old", b"1")],
+                    vec![Opaque("d"), File("d/new", b"2"), Opaque("d")],
+                ],
+                vec![("d/old", Want::Absent), ("d/new", Want::File(b"2"))],
+            ),
+            (
+                "a whiteout through a symlinked folder hides the target's entry",
+                vec![
+                    vec![
+                        File("real/f", b"1"),
+                        File("real/g", b"2"),
+                        Sym("link", "real"),
+                    ],
+                    vec![Whiteout("link/f")],
+                ],
+                vec![
+                    ("real/f", Want::Absent),
+                    ("real/g", Want::File(b"2")),
+                    ("link", Want::Sym("real")),
+                ],
+            ),
+            (
+                "whiteouts named `.wh.`, `.wh..` and `.wh...` remove nothing",
+                vec![
+                    vec![File("a/f", b"1")],
+                    vec![Whiteout("a/"), Whiteout("a/."), Whiteout("a/..")],
+                ],
+                vec![("a/f", Want::File(b"1")), ("a", Want::Dir)],
+            ),
+            (
                 "missing parents are made; whiteout of nothing is harmless",
                 vec![
                     vec![File("deep/er/file", b"z")],
@@ -773,5 +1185,140 @@ mod tests {
         for (name, entries) in cases {
             assert!(flatten(&[entries]).is_err(), "{name} accepted");
         }
+    }
+
+    #[test]
+    fn the_root_must_stay_a_folder() {
+        use E::*;
+        for entries in [
+            vec![Sym(".", "usr")],
+            vec![Sym("./", "/")],
+            vec![File(".", b"x")],
+        ] {
+            let err = flatten(&[vec![File("usr/f", b"1")], entries]).unwrap_err();
+            assert!(err.to_string().contains("root must be a folder"), "{err}");
+        }
+        let (tree, _) = flatten(&[vec![Dir("."), File("f", b"1")]]).unwrap();
+        assert!(tree.get("f").is_some());
+    }
+
+    #[test]
+    fn limits_refuse_with_their_names() {
+        use E::*;
+        let cases: Vec<(&str, Vec<E>, &str)> = vec![
+            (
+                "entries=3",
+                vec![File("a/b/c", b"1"), File("d", b"2")],
+                "entries",
+            ),
+            ("path-bytes=8", vec![File("abcd/efghi", b"1")], "path-bytes"),
+            ("path-depth=2", vec![File("a/b/c", b"1")], "path-depth"),
+            ("name-bytes=3", vec![File("abcd", b"1")], "name-bytes"),
+            ("path-bytes=8", vec![Sym("s", "/123456789")], "path-bytes"),
+            ("tree-bytes=10", vec![Sym("s", "0123456789a")], "tree-bytes"),
+            (
+                "symlink-hops=1",
+                vec![Sym("a", "b"), Sym("b", "c"), Dir("c"), File("a/f", b"1")],
+                "symlink-hops",
+            ),
+            (
+                "header-bytes=100",
+                vec![WithXattr("f", "user.big", &[b'x'; 200])],
+                "header-bytes",
+            ),
+            (
+                "uncompressed-bytes=2K",
+                vec![File("f", &[0; 4096])],
+                "uncompressed-bytes",
+            ),
+        ];
+        for (spec, entries, name) in cases {
+            let mut limits = Limits::default();
+            limits.apply(spec).unwrap();
+            let mut f = Flattener::with_limits(limits);
+            let Err(err) = f.apply_layer(&layer(&entries)[..], "layer 1") else {
+                panic!("{spec}: accepted");
+            };
+            let err = err.to_string();
+            assert!(err.contains(name), "{spec}: {err}");
+            assert!(
+                err.contains("--limits") || name == "symlink-hops",
+                "{spec}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn deep_paths_cost_linear_memory() {
+        // 20,000 folders deep with `path-depth` lifted: one slot each, and
+        // the names once, where one string per ancestor prefix would hold
+        // 20,000²/2 × 2 bytes (400 MB).
+        let depth = 20_000;
+        let mut tar = tar::Builder::new(Vec::new());
+        let path = "a/".repeat(depth) + "f";
+        let mut h = tar::Header::new_gnu();
+        h.set_size(1);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut h, &path, &b"x"[..]).unwrap();
+        let bytes = tar.into_inner().unwrap();
+        let mut limits = Limits::default();
+        limits.apply("path-depth=none,path-bytes=none").unwrap();
+        let mut f = Flattener::with_limits(limits.clone());
+        f.apply_layer(&bytes[..], "layer 1").unwrap();
+        let (tree, _) = f.finish();
+        assert_eq!(tree.len(), depth + 2);
+        assert!(tree.name_bytes_held() <= (depth + 1) as u64);
+        assert_eq!(tree.iter().last().map(|(p, _)| p.len()), Some(path.len()));
+        // With the default limits the same layer is one clear line.
+        let err = Flattener::new()
+            .apply_layer(&bytes[..], "layer 1")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("path-bytes limit of 4096"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn sparse_files_are_one_clear_line() {
+        // A PAX 1.0 sparse file as GNU tar writes it: the real name in
+        // GNU.sparse.name, a made-up one in the header.
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_pax_extensions([
+            ("GNU.sparse.major", &b"1"[..]),
+            ("GNU.sparse.minor", b"0"),
+            ("GNU.sparse.name", b"big.img"),
+            ("GNU.sparse.realsize", b"1048576"),
+        ])
+        .unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_size(512);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, "GNUSparseFile.0/big.img", &[b'0'; 512][..])
+            .unwrap();
+        let err = Flattener::new()
+            .apply_layer(&b.into_inner().unwrap()[..], "layer 1")
+            .unwrap_err();
+        assert!(err.to_string().contains("sparse file"), "{err}");
+    }
+
+    #[test]
+    fn finish_after_a_failed_layer_does_not_panic() {
+        use E::*;
+        let mut f = Flattener::new();
+        f.apply_layer(&layer(&[File("a", b"1")])[..], "layer 1")
+            .unwrap();
+        let bad = layer(&[File("b", b"22"), File("b/c", b"3")]);
+        assert!(f.apply_layer(&bad[..], "layer 2").is_err());
+        // Nothing more can be applied, and finishing is safe.
+        assert!(
+            f.apply_layer(&layer(&[File("z", b"")])[..], "layer 3")
+                .is_err()
+        );
+        let (tree, changes) = f.finish();
+        assert_eq!(changes.len(), 1);
+        assert!(tree.get("a").is_some());
     }
 }

@@ -2,8 +2,6 @@
 //! wasted bytes and the largest files and folders. A plain data model;
 //! rendering is the binary's job.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 use crate::digest::Digest;
@@ -163,43 +161,55 @@ pub fn inspect(source: &Source, top: usize) -> Result<Inspection> {
 }
 
 fn largest_files(tree: &FileTree, top: usize) -> Vec<PathSize> {
-    let mut files: Vec<PathSize> = tree
-        .iter()
-        .filter_map(|(path, node)| match node.kind {
-            NodeKind::File(id) => Some(PathSize {
-                path: format!("/{path}"),
-                size: tree.content(id).size,
-            }),
+    let files: Vec<(u64, u32)> = tree
+        .nodes()
+        .filter_map(|(id, node)| match node.kind {
+            NodeKind::File(content) => Some((tree.content(content).size, id)),
             _ => None,
         })
         .collect();
-    files.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
-    files.truncate(top);
-    files
+    top_paths(tree, files, top)
+}
+
+/// The `top` largest of `sized`, ties broken by path. Paths are made only
+/// for the few shown, never for every file of the image.
+fn top_paths(tree: &FileTree, mut sized: Vec<(u64, u32)>, top: usize) -> Vec<PathSize> {
+    sized.sort_unstable_by_key(|d| std::cmp::Reverse(d.0));
+    // Keep every tie of the last size shown: the path decides among them.
+    let cut = sized.get(top.saturating_sub(1)).map_or(0, |d| d.0);
+    let mut shown: Vec<PathSize> = sized
+        .into_iter()
+        .take_while(|d| top > 0 && d.0 >= cut)
+        .map(|(size, id)| PathSize {
+            path: format!("/{}", tree.path_of(id)),
+            size,
+        })
+        .collect();
+    shown.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
+    shown.truncate(top);
+    shown
 }
 
 /// Folders by the regular-file bytes below them (each path counted, so a
 /// folder's total is what `du --count-links` would say).
 fn largest_directories(tree: &FileTree, top: usize) -> Vec<PathSize> {
-    let mut totals: HashMap<&str, u64> = HashMap::new();
-    for (path, node) in tree.iter() {
-        if let NodeKind::File(id) = node.kind {
-            let size = tree.content(id).size;
-            let mut dir = path;
-            while let Some((parent, _)) = dir.rsplit_once('/') {
-                *totals.entry(parent).or_default() += size;
-                dir = parent;
-            }
+    // Children come after their folder in path order, so one pass backwards
+    // adds every total into its parent: linear in the paths, whatever the
+    // depth.
+    let mut totals = vec![0u64; tree.id_bound()];
+    for &id in tree.ids().iter().rev() {
+        let own = tree.file_size(tree.node(id));
+        let total = totals[id as usize] + own;
+        if let Some(parent) = tree.parent_of(id) {
+            totals[parent as usize] += total;
         }
+        totals[id as usize] = total;
     }
-    let mut dirs: Vec<PathSize> = totals
-        .into_iter()
-        .map(|(path, size)| PathSize {
-            path: format!("/{path}"),
-            size,
-        })
+    let dirs: Vec<(u64, u32)> = tree
+        .ids()
+        .iter()
+        .filter(|&&id| id != crate::tree::ROOT && tree.node(id).is_dir() && totals[id as usize] > 0)
+        .map(|&id| (totals[id as usize], id))
         .collect();
-    dirs.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
-    dirs.truncate(top);
-    dirs
+    top_paths(tree, dirs, top)
 }

@@ -12,7 +12,7 @@ use crate::rootfs::{RootWarnings, read_root};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::flatten::{CapturePredicate, Captured, Extracts, Flattener, MAX_CAPTURED_FILE};
+use crate::flatten::{CapturePredicate, Captured, Extracts, Flattener};
 use crate::reference::read_bounded;
 use crate::scan::{ContentScanner, Finding};
 use crate::store::open_regular;
@@ -149,7 +149,7 @@ fn scan_host_files(
             continue;
         }
         for scanner in scanners {
-            let Some(scan) = scanner.start(path, content.size, node.mode) else {
+            let Some(scan) = scanner.start(&path, content.size, node.mode) else {
                 continue;
             };
             // Files can vanish or turn unreadable under a live root: warn, go on.
@@ -185,7 +185,11 @@ impl Flattened {
         match &self.tree.content(*id).source {
             DataSource::Host(host) => {
                 let (file, _) = open_regular(host)?;
-                let bytes = read_bounded(file, MAX_CAPTURED_FILE, &host.display().to_string())?;
+                let bytes = read_bounded(
+                    file,
+                    crate::Limits::default().metadata_file_bytes,
+                    &host.display().to_string(),
+                )?;
                 Ok(Some(Cow::Owned(bytes)))
             }
             DataSource::Layer { .. } => Ok(None),

@@ -6,9 +6,11 @@
 //! later stages can stream exactly those bytes without unpacking anything.
 //! Hardlinked paths share one content.
 
-use std::collections::BTreeMap;
-use std::ops::Bound;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use hashbrown::HashTable;
 
 use crate::paths;
 
@@ -80,51 +82,288 @@ pub enum ResolveError {
     NotFound(String),
     /// A component that must be a folder is not one.
     NotADirectory(String),
-    /// More than 40 symlinks, as the kernel's ELOOP.
+    /// More symlinks than the hop limit (40 by default, as the kernel's
+    /// ELOOP).
     TooManyLinks,
+    /// The path, as resolved through symlinks, is deeper than the depth
+    /// limit.
+    TooDeep,
 }
 
 /// Symlinks followed before giving up, as Linux's `MAXSYMLINKS`.
-const MAX_SYMLINKS: usize = 40;
+const MAX_SYMLINKS: u64 = 40;
+
+/// A path's handle in a [`FileTree`]; valid until that path is removed.
+pub type NodeId = u32;
+
+/// The root folder's id.
+pub const ROOT: NodeId = 0;
+
+/// "No node" in the sibling links.
+const NONE: NodeId = NodeId::MAX;
+
+/// One path of the tree as stored: its node, its name (a range of
+/// [`FileTree::names`]) and its place among its siblings.
+///
+/// Paths are never stored whole: a path is its parent's id plus one name,
+/// so a path `depth` components deep costs one slot, not `depth` strings
+/// (an image with one entry 100,000 folders deep would otherwise need
+/// memory in the square of the depth).
+#[derive(Clone, Debug)]
+struct Slot {
+    node: Node,
+    parent: NodeId,
+    first_child: NodeId,
+    next: NodeId,
+    prev: NodeId,
+    name_at: u64,
+    name_len: u32,
+    alive: bool,
+    /// Layer bookkeeping for the flattener (see [`crate::flatten`]).
+    marks: Marks,
+}
+
+/// What the flattener records on each path: the layer that last wrote it
+/// (`layer`, 0 before any layer, and whether that write was an entry of its
+/// own or a folder made up for a deeper one), and the last layer in which
+/// nothing below it came from a lower layer (`fresh`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Marks {
+    pub layer: u32,
+    pub explicit: bool,
+    pub fresh: u32,
+}
 
 /// The merged view of an image's layers.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct FileTree {
-    nodes: BTreeMap<String, Node>,
+    slots: Vec<Slot>,
+    /// Every live path except the root, keyed by (parent id, name).
+    index: HashTable<NodeId>,
+    hasher: RandomState,
+    /// The names of all slots, back to back.
+    names: Vec<u8>,
+    live: usize,
     contents: Vec<Content>,
+    max_hops: u64,
+    max_depth: u64,
+    /// Every live id in path order, built on first use after a change.
+    order: OnceLock<Vec<NodeId>>,
+}
+
+impl Default for FileTree {
+    fn default() -> Self {
+        FileTree::new()
+    }
 }
 
 impl FileTree {
     /// A tree holding only the root folder.
     pub fn new() -> Self {
-        let mut nodes = BTreeMap::new();
-        nodes.insert(String::new(), Node::implicit_dir());
         FileTree {
-            nodes,
+            slots: vec![Slot {
+                node: Node::implicit_dir(),
+                parent: NONE,
+                first_child: NONE,
+                next: NONE,
+                prev: NONE,
+                name_at: 0,
+                name_len: 0,
+                alive: true,
+                marks: Marks::default(),
+            }],
+            index: HashTable::new(),
+            hasher: RandomState::new(),
+            names: Vec::new(),
+            live: 1,
             contents: Vec::new(),
+            max_hops: MAX_SYMLINKS,
+            max_depth: u64::MAX,
+            order: OnceLock::new(),
         }
     }
 
+    /// Bounds path resolution: symlinks followed per path, and the depth of
+    /// the path reached (both from [`crate::Limits`]).
+    pub fn set_resolve_limits(&mut self, symlink_hops: u64, path_depth: u64) {
+        self.max_hops = symlink_hops;
+        self.max_depth = path_depth;
+    }
+
+    fn hash(&self, parent: NodeId, name: &[u8]) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        parent.hash(&mut h);
+        name.hash(&mut h);
+        h.finish()
+    }
+
+    fn name_bytes(&self, id: NodeId) -> &[u8] {
+        let slot = &self.slots[id as usize];
+        &self.names[slot.name_at as usize..slot.name_at as usize + slot.name_len as usize]
+    }
+
+    /// The last component of `id`'s path (`""` for the root).
+    pub fn name(&self, id: NodeId) -> &str {
+        // Names only ever come in as `&str`, so the bytes are valid UTF-8.
+        std::str::from_utf8(self.name_bytes(id)).unwrap_or_default()
+    }
+
+    /// The child called `name` of folder `dir`.
+    pub fn child(&self, dir: NodeId, name: &str) -> Option<NodeId> {
+        let hash = self.hash(dir, name.as_bytes());
+        self.index
+            .find(hash, |&id| {
+                self.slots[id as usize].parent == dir && self.name_bytes(id) == name.as_bytes()
+            })
+            .copied()
+    }
+
+    /// The id of a path (no symlinks followed).
+    pub fn lookup(&self, path: &str) -> Option<NodeId> {
+        let mut id = ROOT;
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            id = self.child(id, part)?;
+        }
+        Some(id)
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.slots[id as usize].node
+    }
+
+    pub(crate) fn marks(&self, id: NodeId) -> Marks {
+        self.slots[id as usize].marks
+    }
+
+    pub(crate) fn marks_mut(&mut self, id: NodeId) -> &mut Marks {
+        &mut self.slots[id as usize].marks
+    }
+
+    /// The folder holding `id` (`None` for the root).
+    pub fn parent_of(&self, id: NodeId) -> Option<NodeId> {
+        Some(self.slots[id as usize].parent).filter(|&p| p != NONE)
+    }
+
+    /// The full path of `id`.
+    pub fn path_of(&self, id: NodeId) -> String {
+        let mut parts = Vec::new();
+        let mut at = id;
+        while at != ROOT {
+            parts.push(self.name(at));
+            at = self.slots[at as usize].parent;
+        }
+        parts.reverse();
+        parts.join("/")
+    }
+
+    /// The direct children of `dir`, unordered.
+    pub fn child_ids(&self, dir: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        let mut at = self.slots[dir as usize].first_child;
+        std::iter::from_fn(move || {
+            let id = at;
+            (id != NONE).then(|| {
+                at = self.slots[id as usize].next;
+                id
+            })
+        })
+    }
+
     pub fn get(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(path)
+        self.lookup(path).map(|id| self.node(id))
     }
 
     pub fn contains(&self, path: &str) -> bool {
-        self.nodes.contains_key(path)
+        self.lookup(path).is_some()
     }
 
-    /// Every path with its node, sorted (a folder before what it holds).
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Node)> {
-        self.nodes.iter().map(|(k, v)| (k.as_str(), v))
+    /// Every live id in path order: a folder before what it holds, siblings
+    /// sorted by name.
+    fn ordered(&self) -> &[NodeId] {
+        self.order.get_or_init(|| {
+            let mut order = Vec::with_capacity(self.live);
+            let mut stack = vec![ROOT];
+            let mut children = Vec::new();
+            while let Some(id) = stack.pop() {
+                order.push(id);
+                children.clear();
+                children.extend(self.child_ids(id));
+                // Reversed, so the smallest name is popped first.
+                children.sort_unstable_by(|&a, &b| self.name_bytes(b).cmp(self.name_bytes(a)));
+                stack.extend_from_slice(&children);
+            }
+            order
+        })
+    }
+
+    /// Every live id in path order (a folder before what it holds).
+    pub fn ids(&self) -> &[NodeId] {
+        self.ordered()
+    }
+
+    /// One more than the largest id ever given out: a size for tables
+    /// indexed by id.
+    pub fn id_bound(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Every path with its node, in path order (a folder before what it
+    /// holds, siblings sorted by name).
+    pub fn iter(&self) -> impl Iterator<Item = (String, &Node)> + '_ {
+        self.walk(self.ordered())
+    }
+
+    /// Paths for a run of ids in path order (each id's parent precedes it).
+    fn walk<'a>(&'a self, ids: &'a [NodeId]) -> impl Iterator<Item = (String, &'a Node)> + 'a {
+        let mut path = String::new();
+        // (id, length of `path` up to and including that folder)
+        let mut stack: Vec<(NodeId, usize)> = Vec::new();
+        ids.iter().map(move |&id| {
+            let parent = self.slots[id as usize].parent;
+            while let Some(&(top, _)) = stack.last() {
+                if top == parent {
+                    break;
+                }
+                stack.pop();
+            }
+            match stack.last() {
+                Some(&(_, len)) => {
+                    path.truncate(len);
+                    if len > 0 {
+                        path.push('/');
+                    }
+                    path.push_str(self.name(id));
+                }
+                None if id == ROOT => path.clear(),
+                // The first id of a subtree: its full path.
+                None => path = self.path_of(id),
+            }
+            stack.push((id, path.len()));
+            (path.clone(), self.node(id))
+        })
+    }
+
+    /// Every live node with its id, in no particular order (cheaper than
+    /// [`FileTree::iter`] when paths are not needed).
+    pub fn nodes(&self) -> impl Iterator<Item = (NodeId, &Node)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.alive)
+            .map(|(id, s)| (id as NodeId, &s.node))
     }
 
     /// How many paths, the root included.
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.live
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nodes.len() <= 1
+        self.live <= 1
+    }
+
+    /// Bytes of names held (for the tree-bytes limit).
+    pub fn name_bytes_held(&self) -> u64 {
+        self.names.len() as u64
     }
 
     /// The contents table.
@@ -151,61 +390,167 @@ impl FileTree {
     }
 
     /// Inserts or replaces a node, creating missing parent folders. The
-    /// caller has already resolved symlinks in the parent path.
+    /// caller has already resolved symlinks in the parent path. What was
+    /// under a replaced path stays.
     pub fn insert(&mut self, path: String, node: Node) {
-        self.ensure_dirs(paths::parent(&path));
-        self.nodes.insert(path, node);
+        let mut id = ROOT;
+        let mut parts = path.split('/').filter(|p| !p.is_empty()).peekable();
+        while let Some(part) = parts.next() {
+            id = match self.child(id, part) {
+                Some(child) => child,
+                None if parts.peek().is_some() => self.add_child(id, part, Node::implicit_dir()),
+                None => {
+                    self.add_child(id, part, node);
+                    return;
+                }
+            };
+        }
+        self.set_node(id, node);
     }
 
-    fn ensure_dirs(&mut self, dir: &str) {
-        if self.nodes.contains_key(dir) {
+    /// Replaces the node of `id`, keeping what is below it.
+    pub(crate) fn set_node(&mut self, id: NodeId, node: Node) {
+        self.slots[id as usize].node = node;
+    }
+
+    /// Adds `name` to folder `dir` (which must not hold it yet).
+    pub(crate) fn add_child(&mut self, dir: NodeId, name: &str, node: Node) -> NodeId {
+        debug_assert!(self.child(dir, name).is_none());
+        let id = self.slots.len() as NodeId;
+        let first = self.slots[dir as usize].first_child;
+        self.slots.push(Slot {
+            node,
+            parent: dir,
+            first_child: NONE,
+            next: first,
+            prev: NONE,
+            name_at: self.names.len() as u64,
+            name_len: name.len() as u32,
+            alive: true,
+            marks: Marks::default(),
+        });
+        self.names.extend_from_slice(name.as_bytes());
+        if first != NONE {
+            self.slots[first as usize].prev = id;
+        }
+        self.slots[dir as usize].first_child = id;
+        let hash = self.hash(dir, name.as_bytes());
+        let (slots, names, hasher) = (&self.slots, &self.names, &self.hasher);
+        self.index.insert_unique(hash, id, |&other| {
+            let s = &slots[other as usize];
+            let name = &names[s.name_at as usize..s.name_at as usize + s.name_len as usize];
+            let mut h = hasher.build_hasher();
+            s.parent.hash(&mut h);
+            name.hash(&mut h);
+            h.finish()
+        });
+        self.live += 1;
+        self.order = OnceLock::new();
+        id
+    }
+
+    /// Removes `id` (never the root) and everything under it; `visit` sees
+    /// each removed node.
+    pub(crate) fn remove_with(&mut self, id: NodeId, mut visit: impl FnMut(&Node)) {
+        if id == ROOT || !self.slots[id as usize].alive {
             return;
         }
-        let mut at = 0;
-        loop {
-            let end = dir[at..].find('/').map_or(dir.len(), |i| at + i);
-            self.nodes
-                .entry(dir[..end].to_string())
-                .or_insert_with(Node::implicit_dir);
-            if end == dir.len() {
-                break;
-            }
-            at = end + 1;
+        // Unlink from the siblings; the subtree below dies with it.
+        let Slot {
+            parent, next, prev, ..
+        } = self.slots[id as usize];
+        if prev == NONE {
+            self.slots[parent as usize].first_child = next;
+        } else {
+            self.slots[prev as usize].next = next;
         }
+        if next != NONE {
+            self.slots[next as usize].prev = prev;
+        }
+        let mut stack = vec![id];
+        while let Some(at) = stack.pop() {
+            stack.extend(self.child_ids(at));
+            let hash = self.hash(self.slots[at as usize].parent, self.name_bytes(at));
+            if let Ok(entry) = self.index.find_entry(hash, |&other| other == at) {
+                entry.remove();
+            }
+            let slot = &mut self.slots[at as usize];
+            slot.alive = false;
+            slot.first_child = NONE;
+            visit(&slot.node);
+            // The dead node keeps nothing alive.
+            slot.node.xattrs = Vec::new();
+            if let NodeKind::Symlink(target) = &mut slot.node.kind {
+                *target = String::new();
+            }
+            self.live -= 1;
+        }
+        self.order = OnceLock::new();
     }
 
     /// The paths strictly inside folder `dir`, in order.
-    pub fn descendants<'a>(&'a self, dir: &str) -> impl Iterator<Item = (&'a str, &'a Node)> + 'a {
-        let (lo, hi) = subtree_bounds(dir);
-        self.nodes
-            .range::<String, _>((lo, hi))
-            .map(|(k, v)| (k.as_str(), v))
+    pub fn descendants<'a>(&'a self, dir: &str) -> impl Iterator<Item = (String, &'a Node)> + 'a {
+        let ids: &[NodeId] = match self.lookup(dir) {
+            Some(id) => {
+                let order = self.ordered();
+                // The subtree is the run after `id` of nodes deeper than it.
+                let at = order.iter().position(|&o| o == id).unwrap_or(order.len());
+                let end = order[at + 1..]
+                    .iter()
+                    .position(|&o| !self.is_below(o, id))
+                    .map_or(order.len(), |n| at + 1 + n);
+                &order[(at + 1).min(end)..end]
+            }
+            None => &[],
+        };
+        self.walk(ids)
     }
 
-    /// The direct children of folder `dir`.
-    pub fn children<'a>(&'a self, dir: &'a str) -> impl Iterator<Item = (&'a str, &'a Node)> + 'a {
-        let depth = if dir.is_empty() { 0 } else { dir.len() + 1 };
-        self.descendants(dir)
-            .filter(move |(path, _)| !path[depth..].contains('/'))
+    fn is_below(&self, mut id: NodeId, ancestor: NodeId) -> bool {
+        while id != ROOT && id != NONE {
+            id = self.slots[id as usize].parent;
+            if id == ancestor {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The direct children of folder `dir`, sorted by name.
+    pub fn children<'a>(&'a self, dir: &str) -> impl Iterator<Item = (String, &'a Node)> + 'a {
+        let mut ids: Vec<NodeId> = self
+            .lookup(dir)
+            .map(|d| self.child_ids(d).collect())
+            .unwrap_or_default();
+        ids.sort_unstable_by(|&a, &b| self.name_bytes(a).cmp(self.name_bytes(b)));
+        let dir = dir.to_string();
+        ids.into_iter()
+            .map(move |id| (paths::child(&dir, self.name(id)), self.node(id)))
     }
 
     /// Removes `path` and everything under it; returns what was removed.
     pub fn remove_subtree(&mut self, path: &str) -> Vec<(String, Node)> {
-        let mut removed = self.remove_descendants(path);
-        if !path.is_empty()
-            && let Some(node) = self.nodes.remove(path)
-        {
-            removed.insert(0, (path.to_string(), node));
-        }
+        let Some(id) = self.lookup(path).filter(|&id| id != ROOT) else {
+            return Vec::new();
+        };
+        let mut removed: Vec<(String, Node)> = vec![(path.to_string(), self.node(id).clone())];
+        removed.extend(self.descendants(path).map(|(p, n)| (p, n.clone())));
+        self.remove_with(id, |_| {});
         removed
     }
 
     /// Removes everything under folder `dir`, keeping `dir` itself.
     pub fn remove_descendants(&mut self, dir: &str) -> Vec<(String, Node)> {
-        let keys: Vec<String> = self.descendants(dir).map(|(k, _)| k.to_string()).collect();
-        keys.into_iter()
-            .filter_map(|k| self.nodes.remove(&k).map(|n| (k, n)))
-            .collect()
+        let Some(id) = self.lookup(dir) else {
+            return Vec::new();
+        };
+        let removed: Vec<(String, Node)> =
+            self.descendants(dir).map(|(p, n)| (p, n.clone())).collect();
+        let children: Vec<NodeId> = self.child_ids(id).collect();
+        for child in children {
+            self.remove_with(child, |_| {});
+        }
+        removed
     }
 
     /// Resolves a path inside the tree: every symlink on the way is followed
@@ -214,6 +559,7 @@ impl FileTree {
     /// component is not followed, like `lstat`.
     pub fn resolve(&self, path: &str, follow_last: bool) -> Result<String, ResolveError> {
         self.resolve_inner(path, follow_last, false, None)
+            .map(|at| self.show(&at))
     }
 
     /// Like [`FileTree::resolve`] (every component followed), with the
@@ -223,7 +569,7 @@ impl FileTree {
     pub fn resolve_traced(&self, path: &str) -> Result<(String, Vec<String>), ResolveError> {
         let mut links = Vec::new();
         let resolved = self.resolve_inner(path, true, false, Some(&mut links))?;
-        Ok((resolved, links))
+        Ok((self.show(&resolved), links))
     }
 
     /// Like [`FileTree::resolve`] with every component followed, but a
@@ -231,10 +577,42 @@ impl FileTree {
     /// `a/b/c` before or without `a/b`.
     pub fn resolve_for_create(&self, dir: &str) -> Result<String, ResolveError> {
         let resolved = self.resolve_inner(dir, true, true, None)?;
-        match self.nodes.get(&resolved) {
-            Some(node) if !node.is_dir() => Err(ResolveError::NotADirectory(resolved)),
-            _ => Ok(resolved),
+        match resolved {
+            At { id, ref missing } if missing.is_empty() && !self.node(id).is_dir() => {
+                Err(ResolveError::NotADirectory(self.path_of(id)))
+            }
+            _ => Ok(self.show(&resolved)),
         }
+    }
+
+    /// Resolves folder `dir` like [`FileTree::resolve_for_create`] and
+    /// creates the folders that are missing (with `made` called on each);
+    /// returns the folder's id.
+    pub(crate) fn make_dirs(
+        &mut self,
+        dir: &str,
+        mut made: impl FnMut(&mut Self, NodeId),
+    ) -> Result<NodeId, ResolveError> {
+        let At { mut id, missing } = self.resolve_inner(dir, true, true, None)?;
+        if !self.node(id).is_dir() {
+            return Err(ResolveError::NotADirectory(self.path_of(id)));
+        }
+        for name in missing {
+            id = self.add_child(id, &name, Node::implicit_dir());
+            made(self, id);
+        }
+        Ok(id)
+    }
+
+    fn show(&self, at: &At) -> String {
+        let mut path = self.path_of(at.id);
+        for name in &at.missing {
+            if !path.is_empty() {
+                path.push('/');
+            }
+            path.push_str(name);
+        }
+        path
     }
 
     fn resolve_inner(
@@ -243,65 +621,86 @@ impl FileTree {
         follow_last: bool,
         missing_is_dir: bool,
         mut trace: Option<&mut Vec<String>>,
-    ) -> Result<String, ResolveError> {
-        let mut pending: Vec<String> = path
+    ) -> Result<At, ResolveError> {
+        let mut pending: Vec<&str> = path
             .split('/')
             .filter(|p| !p.is_empty() && *p != ".")
             .rev()
-            .map(str::to_string)
             .collect();
-        let mut resolved = String::new();
-        let mut links = 0;
+        // Where we are: an existing node, then names that do not exist
+        // (only when `missing_is_dir`).
+        let mut at = At {
+            id: ROOT,
+            missing: Vec::new(),
+        };
+        let mut depth = 0u64;
+        let mut links = 0u64;
         while let Some(part) = pending.pop() {
             if part == ".." {
-                resolved = paths::parent(&resolved).to_string();
+                if at.missing.pop().is_none() {
+                    at.id = self.parent_of(at.id).unwrap_or(ROOT);
+                }
+                depth = depth.saturating_sub(1);
                 continue;
             }
-            let candidate = paths::child(&resolved, &part);
+            depth += 1;
+            if depth > self.max_depth {
+                return Err(ResolveError::TooDeep);
+            }
             let is_last = pending.is_empty();
-            match self.nodes.get(&candidate) {
-                None if missing_is_dir => resolved = candidate,
-                None if is_last => return Ok(candidate),
-                None => return Err(ResolveError::NotFound(candidate)),
-                Some(node) => match &node.kind {
-                    NodeKind::Symlink(target) if !is_last || follow_last => {
-                        links += 1;
-                        if links > MAX_SYMLINKS {
-                            return Err(ResolveError::TooManyLinks);
-                        }
-                        if let Some(trace) = trace.as_deref_mut() {
-                            trace.push(candidate.clone());
-                        }
-                        if target.starts_with('/') {
-                            resolved.clear();
-                        }
-                        pending.extend(
-                            target
-                                .split('/')
-                                .filter(|p| !p.is_empty() && *p != ".")
-                                .rev()
-                                .map(str::to_string),
-                        );
+            let found = if at.missing.is_empty() {
+                self.child(at.id, part)
+            } else {
+                None
+            };
+            let Some(child) = found else {
+                if missing_is_dir || is_last {
+                    at.missing.push(part.to_string());
+                    continue;
+                }
+                let mut shown = self.show(&at);
+                shown = paths::child(&shown, part);
+                return Err(ResolveError::NotFound(shown));
+            };
+            match &self.node(child).kind {
+                NodeKind::Symlink(target) if !is_last || follow_last => {
+                    links += 1;
+                    if links > self.max_hops {
+                        return Err(ResolveError::TooManyLinks);
                     }
-                    NodeKind::Dir => resolved = candidate,
-                    _ if is_last => resolved = candidate,
-                    _ => return Err(ResolveError::NotADirectory(candidate)),
-                },
+                    if let Some(trace) = trace.as_deref_mut() {
+                        trace.push(self.path_of(child));
+                    }
+                    depth -= 1;
+                    if target.starts_with('/') {
+                        at.id = ROOT;
+                        depth = 0;
+                    }
+                    pending.extend(
+                        target
+                            .split('/')
+                            .filter(|p| !p.is_empty() && *p != ".")
+                            .rev(),
+                    );
+                }
+                NodeKind::Dir => at.id = child,
+                _ if is_last => at.id = child,
+                _ => return Err(ResolveError::NotADirectory(self.path_of(child))),
             }
         }
-        Ok(resolved)
+        Ok(at)
     }
 
     /// Counts the non-directory paths (files, links, devices).
     pub fn non_dir_count(&self) -> u64 {
-        self.nodes.values().filter(|n| !n.is_dir()).count() as u64
+        self.nodes().filter(|(_, n)| !n.is_dir()).count() as u64
     }
 
     /// Sums regular-file sizes, counting hardlinked files once.
     pub fn regular_bytes(&self) -> u64 {
         let mut seen = vec![false; self.contents.len()];
         let mut total = 0;
-        for node in self.nodes.values() {
+        for (_, node) in self.nodes() {
             if let NodeKind::File(id) = node.kind
                 && !std::mem::replace(&mut seen[id], true)
             {
@@ -312,17 +711,11 @@ impl FileTree {
     }
 }
 
-fn subtree_bounds(dir: &str) -> (Bound<String>, Bound<String>) {
-    if dir.is_empty() {
-        // Everything but the root itself.
-        return (Bound::Excluded(String::new()), Bound::Unbounded);
-    }
-    // "dir/" .. "dir0": '0' is the byte after '/', so this range is exactly
-    // the names that start with "dir/".
-    (
-        Bound::Included(format!("{dir}/")),
-        Bound::Excluded(format!("{dir}0")),
-    )
+/// A resolved position: an existing node, then names below it that do not
+/// exist yet.
+struct At {
+    id: NodeId,
+    missing: Vec<String>,
 }
 
 #[cfg(test)]
@@ -402,12 +795,12 @@ mod tests {
     #[test]
     fn descendants_do_not_leak_into_siblings() {
         let t = sample();
-        let names: Vec<&str> = t.descendants("usr").map(|(p, _)| p).collect();
+        let names: Vec<String> = t.descendants("usr").map(|(p, _)| p).collect();
         assert_eq!(
             names,
             ["usr/bin", "usr/bin/up", "usr/lib", "usr/lib/libc.so.6"]
         );
-        let top: Vec<&str> = t.children("").map(|(p, _)| p).collect();
+        let top: Vec<String> = t.children("").map(|(p, _)| p).collect();
         assert_eq!(top, ["a-b", "abs", "lib", "loop", "usr"]);
     }
 }

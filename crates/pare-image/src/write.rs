@@ -505,19 +505,19 @@ pub fn write_layer_tar_from(
             NodeKind::File(id) => {
                 if let Some(first) = &first_path[*id] {
                     header.set_entry_type(tar::EntryType::Link);
-                    builder.append_link(&mut header, path, first)
+                    builder.append_link(&mut header, &path, first)
                 } else {
                     first_path[*id] = Some(path.to_string());
                     let content = tree.content(*id);
                     header.set_entry_type(tar::EntryType::Regular);
                     header.set_size(content.size);
                     let reader = open_content(&content.source, content.size, spool, &context())?;
-                    builder.append_data(&mut header, path, reader)
+                    builder.append_data(&mut header, &path, reader)
                 }
             }
             NodeKind::Symlink(target) => {
                 header.set_entry_type(tar::EntryType::Symlink);
-                builder.append_link(&mut header, path, target)
+                builder.append_link(&mut header, &path, target)
             }
             NodeKind::CharDevice { major, minor } | NodeKind::BlockDevice { major, minor } => {
                 header.set_entry_type(if matches!(node.kind, NodeKind::CharDevice { .. }) {
@@ -531,11 +531,11 @@ pub fn write_layer_tar_from(
                 header
                     .set_device_minor(*minor)
                     .map_err(|e| Error::io(context(), e))?;
-                builder.append_data(&mut header, path, io::empty())
+                builder.append_data(&mut header, &path, io::empty())
             }
             NodeKind::Fifo => {
                 header.set_entry_type(tar::EntryType::Fifo);
-                builder.append_data(&mut header, path, io::empty())
+                builder.append_data(&mut header, &path, io::empty())
             }
         };
         result.map_err(|e| Error::io(context(), e))?;

@@ -68,9 +68,22 @@ fn insert_with_parents(tree: &mut FileTree, flat: &Flattened, rel: &str, node: N
     tree.insert(rel.to_string(), node);
 }
 
+/// Whether `rel` is a plain relative path (`a/b/c`): no empty, `.` or
+/// `..` component, no leading `/`, no NUL. The paths of new files hold
+/// names read from package databases; each is asserted to be plain before
+/// it is used, in the image and on the host (`--dockerfile`).
+pub fn is_plain_relative(rel: &str) -> bool {
+    !rel.is_empty()
+        && !rel.contains('\0')
+        && rel
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+}
+
 /// Adds files made for the new image (package metadata): written under
 /// `scratch` (a temporary folder) and read from there when the layer is
-/// written; 0644 root-owned, with `mtime`.
+/// written; 0644 root-owned, with `mtime`. A path that is not
+/// [plain](is_plain_relative) is refused (`InvalidInput`).
 pub fn add_new_files(
     tree: &mut FileTree,
     flat: &Flattened,
@@ -78,6 +91,12 @@ pub fn add_new_files(
     scratch: &std::path::Path,
     mtime: u64,
 ) -> std::io::Result<()> {
+    if let Some((rel, _)) = files.iter().find(|(rel, _)| !is_plain_relative(rel)) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("refusing to add \"{rel}\": not a plain relative path"),
+        ));
+    }
     for (index, (rel, bytes)) in files.iter().enumerate() {
         let host = scratch.join(index.to_string());
         std::fs::write(&host, bytes)?;
@@ -101,4 +120,29 @@ pub fn add_new_files(
 /// Size and file count of a tree, as `inspect` counts them.
 pub fn totals(tree: &FileTree) -> (u64, u64) {
     (tree.regular_bytes(), tree.non_dir_count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_relative_paths() {
+        for (path, plain) in [
+            ("var/lib/dpkg/status.d/libc6", true),
+            ("var/lib/dpkg/status.d/libc6.md5sums", true),
+            ("a", true),
+            ("a..b/c", true),
+            ("", false),
+            ("/etc/passwd", false),
+            ("var/lib/dpkg/status.d/../../../../x", false),
+            ("var/lib/dpkg/status.d/..", false),
+            ("./x", false),
+            ("a//b", false),
+            ("a/", false),
+            ("a\0b", false),
+        ] {
+            assert_eq!(is_plain_relative(path), plain, "{path:?}");
+        }
+    }
 }

@@ -8,6 +8,7 @@
 use pare_audit::{Catalog, Kind};
 use pare_elf::image::ImageRoot;
 use pare_elf::search::Root;
+use pare_image::tree::ResolveError;
 
 /// `PATH` when the image's environment has none (Docker's default).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -29,6 +30,11 @@ pub enum EntryError {
     Empty,
     #[error("entry point {name:?} is not in the image (searched {searched})")]
     NotFound { name: String, searched: String },
+    /// Following the symlinks of `path` never reaches a file (`/app ->
+    /// /app`, `a -> b -> a`, or more links than the kernel follows): the
+    /// runtime's exec would fail with ELOOP.
+    #[error("entry point {path} is a symlink loop: following its links never reaches a file")]
+    SymlinkLoop { path: String },
     #[error("entry point {path} is not an executable file")]
     NotExecutable { path: String },
     #[error(
@@ -46,6 +52,9 @@ pub trait Programs {
     fn is_executable(&self, real: &str) -> bool;
     /// The `#!` line of a script, without `#!`.
     fn shebang(&self, real: &str) -> Option<String>;
+    /// Whether `path` does not resolve because its symlinks loop (or are
+    /// too many to follow), rather than because something is missing.
+    fn is_symlink_loop(&self, path: &str) -> bool;
 }
 
 impl Programs for ImageRoot<'_> {
@@ -57,6 +66,12 @@ impl Programs for ImageRoot<'_> {
     }
     fn shebang(&self, real: &str) -> Option<String> {
         ImageRoot::shebang(self, real).map(str::to_string)
+    }
+    fn is_symlink_loop(&self, path: &str) -> bool {
+        matches!(
+            self.flat.tree.resolve(path.trim_start_matches('/'), true),
+            Err(ResolveError::TooManyLinks)
+        )
     }
 }
 
@@ -144,23 +159,32 @@ fn find(image: &dyn Programs, name: &str, path: &str, workdir: &str) -> Result<S
         let full = format!("/{}", parts.join("/"));
         return match image.real_path(&full) {
             Some(_) => Ok(full),
+            None if image.is_symlink_loop(&full) => Err(EntryError::SymlinkLoop { path: full }),
             None => Err(EntryError::NotFound {
                 name: name.to_string(),
                 searched: full,
             }),
         };
     }
+    // A looping candidate is passed over, as runc's PATH lookup does; it is
+    // named if nothing else is found.
+    let mut looping = None;
     for dir in path.split(':').filter(|d| d.starts_with('/')) {
         let candidate = format!("{}/{name}", dir.trim_end_matches('/'));
-        if let Some(real) = image.real_path(&candidate)
-            && image.is_executable(&real)
-        {
-            return Ok(candidate);
+        match image.real_path(&candidate) {
+            Some(real) if image.is_executable(&real) => return Ok(candidate),
+            None if looping.is_none() && image.is_symlink_loop(&candidate) => {
+                looping = Some(candidate);
+            }
+            _ => {}
         }
     }
-    Err(EntryError::NotFound {
-        name: name.to_string(),
-        searched: format!("PATH={path}"),
+    Err(match looping {
+        Some(path) => EntryError::SymlinkLoop { path },
+        None => EntryError::NotFound {
+            name: name.to_string(),
+            searched: format!("PATH={path}"),
+        },
     })
 }
 
@@ -187,6 +211,17 @@ mod tests {
         }
         fn shebang(&self, real: &str) -> Option<String> {
             self.files.get(real).and_then(|f| f.1).map(str::to_string)
+        }
+        fn is_symlink_loop(&self, path: &str) -> bool {
+            // Follows links (up to 40, as the kernel) until a non-link.
+            let mut at = path;
+            for _ in 0..40 {
+                match self.links.get(at) {
+                    Some(next) => at = next,
+                    None => return false,
+                }
+            }
+            true
         }
     }
 
@@ -246,5 +281,45 @@ mod tests {
             Err(EntryError::NotExecutable { .. })
         ));
         assert_eq!(paths(&[], false), Err(EntryError::Empty));
+    }
+
+    #[test]
+    fn symlink_loops_are_named_not_missing() {
+        let mut f = fake();
+        f.links.insert("/app/self", "/app/self");
+        f.links.insert("/app/a", "/app/b");
+        f.links.insert("/app/b", "/app/a");
+        f.links.insert("/usr/local/bin/tool", "/usr/local/bin/tool");
+        let first = |words: &[&str]| {
+            resolve_entry(&f, &argv(words), DEFAULT_PATH, "/app", false).map(|p| p[0].path.clone())
+        };
+        for (argv0, looping) in [
+            ("/app/self", "/app/self"),
+            ("./self", "/app/self"),
+            ("/app/a", "/app/a"),
+            ("./b", "/app/b"),
+            ("tool", "/usr/local/bin/tool"),
+        ] {
+            assert_eq!(
+                first(&[argv0]),
+                Err(EntryError::SymlinkLoop {
+                    path: looping.to_string()
+                }),
+                "{argv0}"
+            );
+        }
+        let message = first(&["/app/self"]).unwrap_err().to_string();
+        assert!(message.contains("/app/self is a symlink loop"), "{message}");
+        // A looping candidate early in PATH does not hide a real program
+        // later in it.
+        assert_eq!(
+            first(&["redis-server"]),
+            Ok("/usr/bin/redis-server".to_string())
+        );
+        // Missing stays missing.
+        assert!(matches!(
+            first(&["/app/nothing"]),
+            Err(EntryError::NotFound { .. })
+        ));
     }
 }

@@ -295,25 +295,47 @@ fn new_rpm_sqlite(blobs: &[Vec<u8>]) -> Result<Vec<u8>, String> {
     std::fs::read(file.path()).map_err(|e| e.to_string())
 }
 
-/// `status.d` entries for the packages that own a kept path. `kept` holds
-/// absolute paths of the new image; a package's file counts when the path
-/// dpkg lists resolves (merged /usr) to a kept path.
-pub fn dpkg_status_d(flat: &Flattened, kept: &BTreeSet<String>) -> Vec<NewFile> {
+/// The path of a new file named after a package (`status.d/NAME`, its
+/// `.md5sums`), asserting the name is one [`dpkg::check_name`] accepts:
+/// the records were checked where they were read, and a name that became
+/// `..` or `a/b` here would write outside `status.d`.
+fn status_d_path(name: &str, suffix: &str) -> Option<String> {
+    dpkg::check_name(name).ok()?;
+    Some(format!("{STATUS_D}/{name}{suffix}"))
+}
+
+/// `status.d` entries for the packages that own a kept path, and warnings
+/// for records skipped (a package name that cannot be a file name).
+/// `kept` holds absolute paths of the new image; a package's file counts
+/// when the path dpkg lists resolves (merged /usr) to a kept path.
+pub fn dpkg_status_d(flat: &Flattened, kept: &BTreeSet<String>) -> (Vec<NewFile>, Vec<String>) {
+    let mut warnings = Vec::new();
     let Ok(Some(status)) = flat.read(STATUS) else {
-        return Vec::new();
+        return (Vec::new(), warnings);
     };
     let status = String::from_utf8_lossy(&status).into_owned();
     let lines: Vec<&str> = status.lines().collect();
     let resolves_to_kept = |path: &str| resolves_to_kept(flat, kept, path);
     let mut out = Vec::new();
     for paragraph in control::parse(&status) {
-        let (Some(name), Some(state)) = (paragraph.get("Package"), paragraph.get("Status")) else {
+        let (Some(names), Some(state)) = (
+            dpkg::checked_names(&paragraph, STATUS),
+            paragraph.get("Status"),
+        ) else {
             continue;
+        };
+        let (name, arch) = match names {
+            Ok(names) => names,
+            Err(invalid) => {
+                if state.ends_with(" installed") {
+                    warnings.push(invalid.to_string());
+                }
+                continue;
+            }
         };
         if !state.ends_with(" installed") {
             continue;
         }
-        let arch = paragraph.get("Architecture").unwrap_or_default();
         let md5sums = dpkg::info_files(name, arch, "md5sums")
             .iter()
             .find_map(|p| flat.read(p).ok().flatten())
@@ -365,18 +387,16 @@ pub fn dpkg_status_d(flat: &Flattened, kept: &BTreeSet<String>) -> Vec<NewFile> 
             .take_while(|l| !l.trim().is_empty())
             .copied()
             .collect();
-        out.push((
-            format!("{STATUS_D}/{name}"),
-            format!("{}\n", text.join("\n")).into_bytes(),
-        ));
+        let (Some(entry), Some(sums)) = (status_d_path(name, ""), status_d_path(name, ".md5sums"))
+        else {
+            continue; // unreachable: checked_names accepted the name
+        };
+        out.push((entry, format!("{}\n", text.join("\n")).into_bytes()));
         if !kept_lines.is_empty() {
-            out.push((
-                format!("{STATUS_D}/{name}.md5sums"),
-                format!("{}\n", kept_lines.join("\n")).into_bytes(),
-            ));
+            out.push((sums, format!("{}\n", kept_lines.join("\n")).into_bytes()));
         }
     }
-    out
+    (out, warnings)
 }
 
 #[cfg(test)]
@@ -403,9 +423,54 @@ mod tests {
     /// Syft's own test database: bash, busybox-binsh, musl, readline, ….
     fn apk_db() -> Vec<u8> {
         let name = "syft__pkg__cataloger__alpine__testdata__multiple-1__lib__apk__db__installed";
-        let path =
-            pare_testkit::reference(env!("CARGO_MANIFEST_DIR"), &format!("package-dbs/{name}"));
+        let path = pare_testkit::test_data(&format!("package-dbs/{name}"));
         std::fs::read(path).unwrap()
+    }
+
+    #[test]
+    fn dpkg_names_that_are_not_file_names_never_become_paths() {
+        // Each package owns the kept /app/run through its md5sums; only
+        // libc6's name may become a file under status.d.
+        let status = "\
+Package: libc6
+Status: install ok installed
+Architecture: amd64
+Version: 2.36
+
+Package: ../../../../../../tmp/pwned
+Status: install ok installed
+Version: 1
+
+Package: a/b
+Status: install ok installed
+Version: 1
+";
+        let dir = tempfile::tempdir().unwrap();
+        let sums: &[u8] = b"d41d8cd98f00b204e9800998ecf8427e  app/run\n";
+        let flat = root_with(
+            dir.path(),
+            &[
+                ("var/lib/dpkg/status", status.as_bytes()),
+                ("app/run", b"x"),
+                ("var/lib/dpkg/info/libc6:amd64.md5sums", sums),
+                // Where `info/NAME.md5sums` would lead if names were paths.
+                ("tmp/pwned.md5sums", sums),
+                ("var/lib/dpkg/info/a/b.md5sums", sums),
+            ],
+        );
+        let kept: BTreeSet<String> = ["/app/run".to_string()].into();
+        let (files, warnings) = dpkg_status_d(&flat, &kept);
+        let paths: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "var/lib/dpkg/status.d/libc6",
+                "var/lib/dpkg/status.d/libc6.md5sums"
+            ]
+        );
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].starts_with("/var/lib/dpkg/status:6: Package \"../../"));
+        assert!(warnings[1].starts_with("/var/lib/dpkg/status:10: Package \"a/b\" holds '/'"));
     }
 
     #[test]

@@ -274,7 +274,7 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
         };
         flat.tree
             .children(&dir)
-            .map(|(path, _)| pare_image::paths::file_name(path).to_string())
+            .map(|(path, _)| pare_image::paths::file_name(&path).to_string())
             .collect()
     };
     let conf_dirs = pare_elf::ldconf::conf_dirs(&read, &list);

@@ -50,6 +50,7 @@ pub fn catalog(flat: &Flattened, out: &mut Catalog) {
         .collect();
     let mut found = Vec::new();
     for (path, node) in flat.tree.iter() {
+        let path = path.as_str();
         if !matches!(node.kind, NodeKind::File(_)) || !wants(path) || owned.contains(path) {
             continue;
         }

@@ -104,7 +104,7 @@ pub fn catalog(flat: &Flattened) -> Catalog {
 /// Go modules and Rust crates from what the executable scanner found; a
 /// file hardlinked under several names is reported once, at its first name.
 fn compiled_in(flat: &Flattened, out: &mut Catalog) {
-    let mut binaries: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+    let mut binaries: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for (path, node) in flat.tree.iter() {
         if let NodeKind::File(id) = node.kind
             && flat.found::<executables::Embedded>(id).is_some()
@@ -117,7 +117,7 @@ fn compiled_in(flat: &Flattened, out: &mut Catalog) {
             continue;
         };
         let path = format!("/{}", paths[0]);
-        let layer = read::layer_of(flat, paths[0]);
+        let layer = read::layer_of(flat, &paths[0]);
         if let Some(go) = &embedded.go {
             if go.legacy {
                 out.warnings.push(format!(

@@ -1,4 +1,4 @@
-//! The real package databases in `shared/reference/package-dbs` (Syft's own
+//! The real package databases in `tests/data/package-dbs` (Syft's own
 //! test fixtures), placed at their image paths in a root folder and
 //! cataloged. Corrupt samples must give warnings and partial results.
 
@@ -8,7 +8,7 @@ use pare_image::{ImageRef, Platform, Source};
 use pare_sbom::{Catalog, PackageType};
 
 fn reference(name: &str) -> PathBuf {
-    pare_testkit::reference(env!("CARGO_MANIFEST_DIR"), &format!("package-dbs/{name}"))
+    pare_testkit::test_data(&format!("package-dbs/{name}"))
 }
 
 /// Catalogs a root folder holding `files` (image path ← reference sample).

@@ -1,7 +1,7 @@
 //! # pare-testkit
 //!
 //! What every crate's tests need to reach the real world the same way: the
-//! test images `tests/images/build.sh` caches, the shared reference data,
+//! test images `tests/images/build.sh` caches, the repository's test data,
 //! and prerequisites (a tool, root) that skip a test locally but fail it
 //! under `CI=true`, where a missing prerequisite is a broken machine, never
 //! a reason to pass. Dev-dependency only.
@@ -56,10 +56,10 @@ pub fn tool(name: &str) -> Option<()> {
     }
 }
 
-/// A file of the shared reference data (`../shared/reference` beside the
-/// repository), from a crate's manifest folder.
-pub fn reference(manifest_dir: &str, relative: &str) -> PathBuf {
-    Path::new(manifest_dir)
-        .join("../../../shared/reference")
+/// A file of the repository's own test data (`tests/data`, origins and
+/// licences in its README): the suite needs nothing beside the clone.
+pub fn test_data(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data")
         .join(relative)
 }

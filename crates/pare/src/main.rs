@@ -8,6 +8,7 @@ use clap::Parser;
 
 mod cli;
 mod commands;
+mod escape;
 mod output;
 
 fn main() -> ExitCode {
@@ -15,9 +16,8 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            // `{:#}` joins the context chain with ": " on one line.
-            let line = format!("{err:#}").replace('\n', " ");
-            eprintln!("pare: error: {line}");
+            // One line, whatever the image put in the names it quotes.
+            eprintln!("{}", output::error_line(&err));
             ExitCode::from(1)
         }
     }

@@ -1,4 +1,13 @@
 //! The one place that prints: JSON for machines, aligned text for people.
+//!
+//! Text is made terminal-safe here and only here: every string that may
+//! come from an image (names, paths, config fields, warnings and errors
+//! quoting them) is passed through [`escape`] by the functions below —
+//! [`table`] escapes every cell, [`inspection_text`] every field,
+//! [`warning`] and [`error_line`] their whole message. Callers hand them
+//! raw strings and never escape themselves (that would double the
+//! backslashes). JSON keeps every value exactly: `serde_json` escapes C0
+//! controls, and [`json_text`] writes the few it leaves raw as `\uXXXX`.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -7,14 +16,19 @@ use anyhow::Result;
 use pare_image::inspect::{Inspection, PathSize};
 use serde::Serialize;
 
+use crate::escape::{escape, json_for_terminal};
+
 /// Pretty JSON on stdout. A closed pipe (`| head`) is not an error.
 pub fn print_json(value: &impl Serialize) -> Result<()> {
     print_text(&json_text(value)?)
 }
 
-/// Pretty JSON with a final newline.
+/// Pretty JSON with a final newline. `serde_json` escapes C0 controls;
+/// DEL, C1 and bidi controls, which JSON allows raw, are written as
+/// `\uXXXX` too, so JSON on a terminal is as safe as text (the values a
+/// parser reads are the same).
 pub fn json_text(value: &impl Serialize) -> Result<String> {
-    let mut text = serde_json::to_string_pretty(value)?;
+    let mut text = json_for_terminal(&serde_json::to_string_pretty(value)?).into_owned();
     text.push('\n');
     Ok(text)
 }
@@ -92,6 +106,31 @@ pub fn findings_table(report: &pare_audit::Report) -> String {
     text
 }
 
+/// One line of text for stdout, escaped: for lines that quote names
+/// outside [`table`] and [`inspection_text`].
+pub fn escaped(line: &str) -> String {
+    escape(line).into_owned()
+}
+
+/// `pare: warning: MESSAGE` on stderr, the message escaped.
+pub fn warning(message: impl std::fmt::Display) {
+    eprintln!("pare: warning: {}", escape(&message.to_string()));
+}
+
+/// A note on stderr (`pare: MESSAGE`), escaped like a warning.
+pub fn note(message: impl std::fmt::Display) {
+    eprintln!("pare: {}", escape(&message.to_string()));
+}
+
+/// The one line a failed run prints on stderr: `pare: error: ` and the
+/// error's context chain joined with ": ", escaped (a line feed in an
+/// image-supplied name shows as `\n` and cannot start a second line).
+pub fn error_line(err: &anyhow::Error) -> String {
+    format!("pare: error: {}", escape(&format!("{err:#}")))
+}
+
+/// Text on stdout, as given: callers build it with the escaping helpers
+/// of this module. A closed pipe (`| head`) is not an error.
 pub fn print_text(text: &str) -> Result<()> {
     let mut out = io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -116,10 +155,15 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
-/// A simple left-aligned table with a header row.
+/// A simple left-aligned table with a header row. Cells are raw strings:
+/// each is escaped here.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|c| escape(c).into_owned()).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -139,14 +183,15 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     };
     line(header.iter().map(|h| h.to_string()).collect());
     for row in rows {
-        line(row.clone());
+        line(row);
     }
     out
 }
 
+/// A JSON array as one terminal-safe line, `-` for none.
 fn list(items: &Option<Vec<String>>) -> String {
     match items {
-        Some(v) => serde_json::to_string(v).unwrap_or_default(),
+        Some(v) => json_for_terminal(&serde_json::to_string(v).unwrap_or_default()).into_owned(),
         None => "-".into(),
     }
 }
@@ -156,32 +201,45 @@ fn short(digest: &str) -> String {
     hex.chars().take(12).collect()
 }
 
+/// `inspect`'s text report; every image-supplied field escaped.
 pub fn inspection_text(r: &Inspection) -> String {
     let mut out = String::new();
     let names = if r.names.is_empty() {
         String::new()
     } else {
-        format!("  ({})", r.names.join(", "))
+        format!("  ({})", escape(&r.names.join(", ")))
     };
-    let _ = writeln!(out, "Image       {}{names}", r.reference);
-    let _ = writeln!(out, "Platform    {}/{}", r.os, r.architecture);
+    let _ = writeln!(out, "Image       {}{names}", escape(&r.reference));
+    let _ = writeln!(
+        out,
+        "Platform    {}",
+        escape(&format!("{}/{}", r.os, r.architecture))
+    );
     if let Some(d) = &r.manifest_digest {
-        let _ = writeln!(out, "Manifest    {d}");
+        let _ = writeln!(out, "Manifest    {}", escape(&d.to_string()));
     }
     if let Some(d) = &r.config_digest {
-        let _ = writeln!(out, "Config      {d}");
+        let _ = writeln!(out, "Config      {}", escape(&d.to_string()));
     }
     let c = &r.config;
     let _ = writeln!(out, "Entrypoint  {}", list(&c.entrypoint));
     let _ = writeln!(out, "Cmd         {}", list(&c.cmd));
-    let _ = writeln!(out, "User        {}", c.user.as_deref().unwrap_or("-"));
-    let _ = writeln!(out, "Workdir     {}", c.workdir.as_deref().unwrap_or("-"));
+    let _ = writeln!(
+        out,
+        "User        {}",
+        escape(c.user.as_deref().unwrap_or("-"))
+    );
+    let _ = writeln!(
+        out,
+        "Workdir     {}",
+        escape(c.workdir.as_deref().unwrap_or("-"))
+    );
     if !c.exposed_ports.is_empty() {
-        let _ = writeln!(out, "Ports       {}", c.exposed_ports.join(", "));
+        let _ = writeln!(out, "Ports       {}", escape(&c.exposed_ports.join(", ")));
     }
     for (i, env) in c.env.iter().enumerate() {
         let label = if i == 0 { "Env" } else { "" };
-        let _ = writeln!(out, "{label:<11} {env}");
+        let _ = writeln!(out, "{label:<11} {}", escape(env));
     }
     let _ = writeln!(
         out,
@@ -238,7 +296,12 @@ pub fn inspection_text(r: &Inspection) -> String {
         }
         let _ = writeln!(out, "\n{title}");
         for item in items {
-            let _ = writeln!(out, "  {:>9}  {}", human_bytes(item.size), item.path);
+            let _ = writeln!(
+                out,
+                "  {:>9}  {}",
+                human_bytes(item.size),
+                escape(&item.path)
+            );
         }
     };
     sizes("Largest files", &r.largest_files, &mut out);
@@ -246,7 +309,7 @@ pub fn inspection_text(r: &Inspection) -> String {
     if !r.warnings.is_empty() {
         let _ = writeln!(out, "\nSkipped");
         for w in &r.warnings {
-            let _ = writeln!(out, "  {w}");
+            let _ = writeln!(out, "  {}", escape(w));
         }
     }
     out

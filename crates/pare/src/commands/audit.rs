@@ -39,10 +39,10 @@ pub fn run(args: AuditArgs, platform: &Platform) -> Result<ExitCode> {
     let matched = report.matching(&args.fail_on).count();
     if matched > 0 {
         let kinds: Vec<&str> = args.fail_on.iter().map(|k| k.as_str()).collect();
-        eprintln!(
-            "pare: {matched} findings of kind {} (--fail-on)",
+        output::note(format_args!(
+            "{matched} findings of kind {} (--fail-on)",
             kinds.join(",")
-        );
+        ));
         return Ok(ExitCode::from(POLICY_MATCHED));
     }
     Ok(ExitCode::SUCCESS)

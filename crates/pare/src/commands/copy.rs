@@ -23,10 +23,13 @@ pub fn run(args: CopyArgs, platform: &Platform) -> Result<ExitCode> {
     match args.format {
         TextOrJson::Json => output::print_json(&written)?,
         TextOrJson::Text => output::print_text(&format!(
-            "Wrote {} ({} layers, manifest {})\n",
-            written.destination,
-            written.layers.len(),
-            written.manifest_digest
+            "{}\n",
+            output::escaped(&format!(
+                "Wrote {} ({} layers, manifest {})",
+                written.destination,
+                written.layers.len(),
+                written.manifest_digest
+            ))
         ))?,
     }
     Ok(ExitCode::SUCCESS)

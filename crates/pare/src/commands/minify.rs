@@ -76,10 +76,10 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
         );
     }
     for missing in &plan.missing {
-        eprintln!(
-            "pare: warning: {} needed by {} is missing",
+        output::warning(format_args!(
+            "{} needed by {} is missing",
             missing.name, missing.needed_by
-        );
+        ));
     }
 
     let keep = plan.paths();
@@ -93,7 +93,11 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
                 (file, why)
             })
             .collect();
-    for file in pare_minify::metadata::dpkg_status_d(&flat, &keep) {
+    let (dpkg_files, dpkg_warnings) = pare_minify::metadata::dpkg_status_d(&flat, &keep);
+    for warning in dpkg_warnings {
+        output::warning(warning);
+    }
+    for file in dpkg_files {
         let package = file.0.rsplit('/').next().unwrap_or_default();
         let why = match package.strip_suffix(".md5sums") {
             Some(name) => format!("md5sums of {name}'s kept files, for scanners"),
@@ -107,7 +111,7 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
     }
     let (rpm_files, rpm_warnings) = pare_minify::metadata::rpm_databases(&flat, &keep);
     for warning in rpm_warnings {
-        eprintln!("pare: warning: {warning}");
+        output::warning(warning);
     }
     for file in rpm_files {
         let why = "rpm database of the packages that own kept files, for scanners".to_string();
@@ -236,8 +240,11 @@ pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
         text.push_str(&output::table(&["KEPT", "WHY"], &rows));
     }
     text.push_str(&format!(
-        "\nwrote {} ({})\n",
-        written.destination, written.manifest_digest
+        "\n{}\n",
+        output::escaped(&format!(
+            "wrote {} ({})",
+            written.destination, written.manifest_digest
+        ))
     ));
     output::print_text(&text)?;
     Ok(ExitCode::SUCCESS)
@@ -299,6 +306,13 @@ fn write_dockerfile(path: &Path, text: &str, picked: &[String], files: &[NewFile
     std::fs::write(context.join("keep.list"), list)
         .with_context(|| format!("writing {}", context.display()))?;
     for (rel, bytes) in files {
+        // Names from package databases are in these paths: never let one
+        // climb out of the context folder on the host.
+        anyhow::ensure!(
+            pare_minify::build::is_plain_relative(rel),
+            "refusing to write \"{rel}\" under {}: not a plain relative path",
+            root.display()
+        );
         let file = root.join(rel);
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

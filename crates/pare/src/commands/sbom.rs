@@ -14,7 +14,7 @@ pub fn run(args: SbomArgs, platform: &Platform) -> Result<ExitCode> {
         .with_context(|| format!("reading {}", source.reference()))?;
     let catalog = pare_sbom::catalog(&flat);
     for warning in &catalog.warnings {
-        eprintln!("pare: warning: {warning}");
+        output::warning(warning);
     }
     let digest = match &source {
         Source::Image(image) => Some(image.config_digest.to_string()),

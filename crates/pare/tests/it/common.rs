@@ -131,7 +131,7 @@ pub fn leftovers(dir: &Path) -> Vec<String> {
 
 /// The reference JSON schemas (CycloneDX, SPDX, SARIF).
 pub fn schemas() -> PathBuf {
-    pare_testkit::reference(env!("CARGO_MANIFEST_DIR"), "schemas")
+    pare_testkit::test_data("schemas")
 }
 
 /// Whether `document` is valid against `schema`, by python-jsonschema.

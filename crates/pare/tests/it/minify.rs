@@ -623,10 +623,7 @@ fn minify_rewrites_a_berkeley_rpm_database_as_sqlite_for_what_survives() {
     glibc_root(&root, &[("/usr/bin/true", "usr/local/bin/dive")]);
     std::fs::create_dir_all(root.join("var/lib/rpm")).unwrap();
     std::fs::copy(
-        pare_testkit::reference(
-            env!("CARGO_MANIFEST_DIR"),
-            "package-dbs/syft__pkg__cataloger__redhat__testdata__Packages",
-        ),
+        pare_testkit::test_data("package-dbs/syft__pkg__cataloger__redhat__testdata__Packages"),
         root.join("var/lib/rpm/Packages"),
     )
     .unwrap();
