@@ -583,24 +583,27 @@ impl ParsedLayer {
     /// apply copies at the earlier listings and this one, with its
     /// findings, at the last.
     pub fn replica(&self) -> ParsedLayer {
-        let events = self
-            .events
-            .iter()
-            .map(|event| match event {
-                LayerEvent::Entry(p) => LayerEvent::Entry(Box::new(PendingEntry {
-                    path: p.path.clone(),
-                    kind: p.kind.clone(),
-                    node: p.node.clone(),
-                    captured: p.captured.clone(),
-                    found: Vec::new(),
-                })),
-                LayerEvent::Whiteout(path) => LayerEvent::Whiteout(path.clone()),
-                LayerEvent::Opaque(dir) => LayerEvent::Opaque(dir.clone()),
-            })
-            .collect();
         ParsedLayer {
             changes: self.changes.clone(),
-            events,
+            events: self.events.iter().map(LayerEvent::replica).collect(),
+        }
+    }
+}
+
+impl LayerEvent {
+    /// A copy of this event to apply once more (see
+    /// [`ParsedLayer::replica`]): everything but the scanners' findings.
+    pub fn replica(&self) -> LayerEvent {
+        match self {
+            LayerEvent::Entry(p) => LayerEvent::Entry(Box::new(PendingEntry {
+                path: p.path.clone(),
+                kind: p.kind.clone(),
+                node: p.node.clone(),
+                captured: p.captured.clone(),
+                found: Vec::new(),
+            })),
+            LayerEvent::Whiteout(path) => LayerEvent::Whiteout(path.clone()),
+            LayerEvent::Opaque(dir) => LayerEvent::Opaque(dir.clone()),
         }
     }
 }

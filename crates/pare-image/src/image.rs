@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Condvar, Mutex};
 
 use oci_spec::image::ImageConfiguration;
@@ -11,7 +12,7 @@ use oci_spec::image::ImageConfiguration;
 use crate::compression::decompress;
 use crate::digest::{Digest, VerifyingReader};
 use crate::error::{Error, Result};
-use crate::flatten::{Flattener, LayerChanges, ParsedLayer};
+use crate::flatten::{Flattener, LayerChanges, LayerEvent};
 use crate::reference::{ImageRef, read_bounded};
 use crate::store::{DirStore, Store, TarStore};
 use crate::tree::FileTree;
@@ -28,9 +29,9 @@ pub(crate) const MAX_METADATA_BYTES: u64 = 16 * 1024 * 1024;
 // TODO(limits): read `Limits::layers` instead once `pare_image::limits` is in.
 pub(crate) const MAX_LAYERS: usize = 256;
 
-/// Layers read ahead of the one being applied, per reading thread: what
-/// waits to be applied is bounded by this many parsed layers, however
-/// slow the layer before them is.
+/// Layers read ahead of the one being applied, per reading thread: at most
+/// this many lanes of events wait to be applied, however slow the layer
+/// before them is.
 const LAYERS_AHEAD_PER_READER: usize = 2;
 
 /// The OS, architecture and variant an image is for.
@@ -344,79 +345,115 @@ impl Image {
 
     /// [`Image::apply_layers`] with at most `workers` layers read at once.
     ///
+    /// Each layer being read streams its events to the applying thread in
+    /// batches through its own bounded lane, and the applier takes the
+    /// lanes in layer order: a reader ahead of the layer being applied
+    /// waits once its lane is full, so what waits is bounded by
+    /// `ahead × LANE_BATCHES × LANE_BATCH` events whatever the layers'
+    /// sizes, and no layer is held whole.
+    ///
     /// A blob listed more than once is read and parsed at its first
-    /// listing only; later listings apply a copy of what was parsed
-    /// ([`ParsedLayer::replica`]): the same operation as reading it again,
-    /// and the tree a container would see (Docker extracts it again).
-    /// Scanners' findings go with the last listing, whose files are the
-    /// ones left visible.
+    /// listing only; its events are kept and applied again at the later
+    /// listings ([`LayerEvent::replica`]): the same operation as reading
+    /// it again, and the tree a container would see (Docker extracts it
+    /// again). Scanners' findings go with the last listing, whose files
+    /// are the ones left visible.
     fn apply_layers_on(&self, flattener: &mut Flattener, workers: usize) -> Result<()> {
         let count = self.layers.len();
         let mut repeats = Repeats::new(self)?;
         let distinct: Vec<usize> = (0..count).filter(|&i| repeats.source(i) == i).collect();
         let workers = workers.min(distinct.len());
+        if workers <= 1 {
+            for index in 0..count {
+                let context = self.layer_context(index);
+                if repeats.source(index) != index {
+                    repeats.replay(flattener, index, &context)?;
+                    continue;
+                }
+                self.with_layer(index, |tar| {
+                    repeats.apply_source(flattener, index, tar, &context)
+                })?;
+            }
+            return Ok(());
+        }
         let parser = std::mem::take(&mut flattener.parser);
         let next = AtomicUsize::new(0);
         let gate = Gate::default();
-        let ahead = (workers * LAYERS_AHEAD_PER_READER).max(1);
+        let ahead = workers * LAYERS_AHEAD_PER_READER;
         let applied = std::thread::scope(|scope| {
-            let (done, arrivals) = std::sync::mpsc::channel();
-            if workers > 1 {
-                for _ in 0..workers {
-                    let done = done.clone();
-                    let (parser, next, gate, distinct) = (&parser, &next, &gate, &distinct);
-                    scope.spawn(move || {
-                        while let Some(&index) = distinct.get(next.fetch_add(1, Ordering::Relaxed))
-                        {
-                            // Wait while enough layers are read ahead.
-                            if !gate.wait_for(index, ahead) {
-                                break;
-                            }
-                            let context = self.layer_context(index);
-                            let parsed = self.with_layer(index, |tar| parser.parse(tar, &context));
-                            // The receiver is gone once a layer failed: stop.
-                            if done.send((index, parsed)).is_err() {
-                                break;
-                            }
+            let (lanes_out, lanes_in) = std::sync::mpsc::channel::<(usize, Lane)>();
+            for _ in 0..workers {
+                let lanes_out = lanes_out.clone();
+                let (parser, next, gate, distinct) = (&parser, &next, &gate, &distinct);
+                scope.spawn(move || {
+                    while let Some(&index) = distinct.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        // Wait while enough layers are read ahead.
+                        if !gate.wait_for(index, ahead) {
+                            break;
                         }
-                    });
-                }
+                        let (events, events_in) = sync_channel(LANE_BATCHES);
+                        let (done, done_in) = sync_channel(1);
+                        let lane = Lane {
+                            events: events_in,
+                            done: done_in,
+                        };
+                        // The receiver is gone once a layer failed: stop.
+                        if lanes_out.send((index, lane)).is_err() {
+                            break;
+                        }
+                        let context = self.layer_context(index);
+                        let stopped = || Error::malformed(&context, "applying stopped");
+                        let mut batch = Vec::with_capacity(LANE_BATCH);
+                        let read = self.with_layer(index, |tar| {
+                            parser.parse_into(tar, &context, &mut |event| {
+                                batch.push(event);
+                                if batch.len() == LANE_BATCH {
+                                    let full = std::mem::replace(
+                                        &mut batch,
+                                        Vec::with_capacity(LANE_BATCH),
+                                    );
+                                    events.send(full).map_err(|_| stopped())?;
+                                }
+                                Ok(())
+                            })
+                        });
+                        let read = read.and_then(|changes| {
+                            if !batch.is_empty() {
+                                events.send(batch).map_err(|_| stopped())?;
+                            }
+                            Ok(changes)
+                        });
+                        drop(events);
+                        let _ = done.send(read);
+                    }
+                });
             }
-            drop(done);
-            let mut waiting = BTreeMap::new();
+            drop(lanes_out);
+            let mut lanes = BTreeMap::new();
             let result = (|| {
                 for wanted in 0..count {
                     let context = self.layer_context(wanted);
-                    let read = if repeats.source(wanted) != wanted {
-                        None
-                    } else if workers > 1 {
-                        Some(loop {
-                            if let Some(parsed) = waiting.remove(&wanted) {
-                                break parsed;
-                            }
-                            match arrivals.recv() {
-                                Ok((index, parsed)) => {
-                                    waiting.insert(index, parsed);
-                                }
-                                Err(_) => {
-                                    return Err(Error::malformed(
-                                        &context,
-                                        "reader threads stopped",
-                                    ));
-                                }
-                            }
-                        }?)
+                    if repeats.source(wanted) != wanted {
+                        repeats.replay(flattener, wanted, &context)?;
                     } else {
-                        Some(self.with_layer(wanted, |tar| parser.parse(tar, &context))?)
-                    };
-                    let parsed = repeats.parsed_for(wanted, read, &context)?;
-                    flattener.apply_parsed(parsed, &context)?;
+                        let lane = loop {
+                            if let Some(lane) = lanes.remove(&wanted) {
+                                break lane;
+                            }
+                            let Ok((index, lane)) = lanes_in.recv() else {
+                                return Err(Error::malformed(&context, "reader threads stopped"));
+                            };
+                            lanes.insert(index, lane);
+                        };
+                        apply_lane(flattener, &mut repeats, wanted, lane, &context)?;
+                    }
                     gate.applied(wanted + 1);
                 }
                 Ok(())
             })();
             if result.is_err() {
-                // No new layer is started; those being read finish.
+                // No new layer is started; those being read finish (their
+                // lanes are dropped with `lanes` and `lanes_in`).
                 next.store(distinct.len(), Ordering::Relaxed);
                 gate.stop();
             }
@@ -427,12 +464,58 @@ impl Image {
     }
 }
 
-/// The layers of an image that list a blob listed before them, and what
-/// was parsed of such a blob until its last listing is applied.
+/// Events in a batch sent from a reading thread to the applying one.
+const LANE_BATCH: usize = 256;
+/// Batches in flight per layer before its reader waits.
+const LANE_BATCHES: usize = 4;
+
+/// One layer on its way from its reading thread: its events in order, then
+/// how reading it ended (its entry counts, or the error to report).
+struct Lane {
+    events: Receiver<Vec<LayerEvent>>,
+    done: Receiver<Result<LayerChanges>>,
+}
+
+/// Applies the events of source layer `index` as they come down `lane`.
+fn apply_lane(
+    flattener: &mut Flattener,
+    repeats: &mut Repeats,
+    index: usize,
+    lane: Lane,
+    context: &str,
+) -> Result<()> {
+    let Lane { events, done } = lane;
+    let applied = flattener.begin_layer().and_then(|()| {
+        for batch in &events {
+            for event in batch {
+                repeats.apply_event(flattener, index, event, context)?;
+            }
+        }
+        Ok(())
+    });
+    // A reader still sending learns that nobody listens and ends; how it
+    // ended is then the blob's verdict.
+    drop(events);
+    let read = done
+        .recv()
+        .unwrap_or_else(|_| Err(Error::malformed(context, "reader thread failed")));
+    match (applied, read) {
+        // A blob that is not what its descriptor says is the most
+        // specific story, whatever its bad bytes did to the tree.
+        (_, Err(e @ (Error::DigestMismatch { .. } | Error::SizeMismatch { .. }))) => Err(e),
+        (Err(e), _) | (Ok(()), Err(e)) => Err(e),
+        (Ok(()), Ok(changes)) => repeats.end_layer(flattener, index, changes),
+    }
+}
+
+/// The layers of an image that list a blob listed before them, and the
+/// events read from such a blob, kept until its last listing is applied.
 pub(crate) struct Repeats {
     first: Vec<usize>,
     last: Vec<usize>,
-    kept: HashMap<usize, ParsedLayer>,
+    /// Events of the source layer being applied, when they are kept.
+    recording: Vec<LayerEvent>,
+    kept: HashMap<usize, (LayerChanges, Vec<LayerEvent>)>,
 }
 
 impl Repeats {
@@ -445,6 +528,7 @@ impl Repeats {
         Ok(Repeats {
             first,
             last,
+            recording: Vec::new(),
             kept: HashMap::new(),
         })
     }
@@ -455,29 +539,79 @@ impl Repeats {
         self.first[index]
     }
 
-    /// What to apply as layer `index` (layers taken in order): `read` is
-    /// its blob as parsed when `index` is its source, `None` otherwise.
-    /// The last listing of a blob gets the parse itself; the others get
-    /// replicas.
-    pub(crate) fn parsed_for(
+    /// Reads source layer `index` from `tar` and applies it as it streams,
+    /// keeping its events when the blob is listed again.
+    pub(crate) fn apply_source(
         &mut self,
+        flattener: &mut Flattener,
         index: usize,
-        read: Option<ParsedLayer>,
+        tar: &mut dyn Read,
         context: &str,
-    ) -> Result<ParsedLayer> {
-        let source = self.first[index];
-        let is_last = self.last[source] == index;
-        match read {
-            Some(parsed) if is_last => Some(parsed),
-            Some(parsed) => {
-                let replica = parsed.replica();
-                self.kept.insert(source, parsed);
-                Some(replica)
-            }
-            None if is_last => self.kept.remove(&source),
-            None => self.kept.get(&source).map(ParsedLayer::replica),
+    ) -> Result<()> {
+        flattener.begin_layer()?;
+        let parser = std::mem::take(&mut flattener.parser);
+        let read = parser.parse_into(tar, context, &mut |event| {
+            self.apply_event(flattener, index, event, context)
+        });
+        flattener.parser = parser;
+        self.end_layer(flattener, index, read?)
+    }
+
+    /// Applies an event of source layer `index` (begun on `flattener`),
+    /// keeping it when the blob is listed again: a replica is applied now
+    /// and the event itself, with its findings, at the last listing.
+    pub(crate) fn apply_event(
+        &mut self,
+        flattener: &mut Flattener,
+        index: usize,
+        event: LayerEvent,
+        context: &str,
+    ) -> Result<()> {
+        if self.last[index] == index {
+            return flattener.apply_event(event, context);
         }
-        .ok_or_else(|| Error::malformed(context, "its blob was not read before"))
+        let replica = event.replica();
+        self.recording.push(event);
+        flattener.apply_event(replica, context)
+    }
+
+    /// Ends source layer `index`; `read` is what its parser counted.
+    pub(crate) fn end_layer(
+        &mut self,
+        flattener: &mut Flattener,
+        index: usize,
+        read: LayerChanges,
+    ) -> Result<()> {
+        if self.last[index] != index {
+            let events = std::mem::take(&mut self.recording);
+            self.kept.insert(index, (read.clone(), events));
+        }
+        flattener.end_layer(read)
+    }
+
+    /// Applies layer `index`, a later listing of a blob applied before.
+    pub(crate) fn replay(
+        &mut self,
+        flattener: &mut Flattener,
+        index: usize,
+        context: &str,
+    ) -> Result<()> {
+        let source = self.first[index];
+        let missing = || Error::malformed(context, "its blob was not read before");
+        flattener.begin_layer()?;
+        if self.last[source] == index {
+            let (read, events) = self.kept.remove(&source).ok_or_else(missing)?;
+            for event in events {
+                flattener.apply_event(event, context)?;
+            }
+            flattener.end_layer(read)
+        } else {
+            let (read, events) = self.kept.get(&source).ok_or_else(missing)?;
+            for event in events {
+                flattener.apply_event(event.replica(), context)?;
+            }
+            flattener.end_layer(read.clone())
+        }
     }
 }
 
@@ -1072,6 +1206,69 @@ mod tests {
             assert!(ahead <= bound, "{workers} workers: {ahead} read ahead");
             assert_eq!(scanner.parsed.lock().unwrap().len(), names.len() - 1);
         }
+    }
+
+    /// Counts, once layer 1's only file has been slow to read, how many
+    /// files of the layers after it had been read.
+    struct CountBehindSlow {
+        read: std::sync::atomic::AtomicUsize,
+        seen_while_slow: Mutex<Option<usize>>,
+    }
+
+    impl crate::scan::ContentScanner for CountBehindSlow {
+        fn start(
+            &self,
+            path: &str,
+            _size: u64,
+            _mode: u32,
+        ) -> Option<Box<dyn crate::scan::FileScan>> {
+            if path == "slow" {
+                std::thread::sleep(std::time::Duration::from_millis(400));
+                *self.seen_while_slow.lock().unwrap() = Some(self.read.load(Ordering::SeqCst));
+            } else {
+                self.read.fetch_add(1, Ordering::SeqCst);
+            }
+            None
+        }
+    }
+
+    /// Issue 10, within a layer: a big layer read behind a slow one was
+    /// held whole until its turn. Its events now wait in a bounded lane:
+    /// its reader stops once the lane is full.
+    #[test]
+    fn events_of_a_big_layer_behind_a_slow_one_are_bounded() {
+        const FILES: usize = 6000;
+        let names: Vec<&'static str> = (0..FILES)
+            .map(|i| &*Box::leak(format!("many/f{i}").into_boxed_str()))
+            .collect();
+        let many: Vec<E> = names.iter().map(|n| E::File(n, b"x")).collect();
+        let blobs = vec![layer(&[E::File("slow", b"x")]), layer(&many)];
+        let dir = tempfile::tempdir().unwrap();
+        let image = Image::open(&oci_layout(dir.path(), &blobs), &Platform::default()).unwrap();
+        let scanner = Arc::new(CountBehindSlow {
+            read: Default::default(),
+            seen_while_slow: Mutex::default(),
+        });
+        struct Shared(Arc<CountBehindSlow>);
+        impl crate::scan::ContentScanner for Shared {
+            fn start(
+                &self,
+                path: &str,
+                size: u64,
+                mode: u32,
+            ) -> Option<Box<dyn crate::scan::FileScan>> {
+                self.0.start(path, size, mode)
+            }
+        }
+        let mut flattener = Flattener::new().scanning(Box::new(Shared(scanner.clone())));
+        image.apply_layers_on(&mut flattener, 2).unwrap();
+        let (tree, _) = flattener.finish();
+        assert!(names.iter().all(|n| tree.get(n).is_some()));
+        let behind = scanner.seen_while_slow.lock().unwrap().unwrap();
+        // The lane's batches, the batch being filled, and the entry whose
+        // send is waiting: nowhere near the whole layer.
+        assert!(behind <= 5 * 256 + 1, "{behind} of {FILES} read ahead");
+        assert_eq!(scanner.read.load(Ordering::SeqCst), FILES);
     }
 
     #[test]

@@ -19,7 +19,6 @@ use crate::compression::{Compression, Compressor, sniff_stream};
 use crate::digest::{Digest, HashingWriter};
 use crate::error::{Error, Result};
 use crate::flatten::Flattener;
-use crate::flatten::ParsedLayer;
 use crate::image::{Image, Repeats, TeeReader};
 use crate::oci::{CONTAINERD_NAME, REF_NAME};
 use crate::reference::ImageRef;
@@ -136,23 +135,24 @@ pub fn write_image(
         Source::Image(image) => {
             let mut layers: Vec<Blob> = Vec::new();
             let mut flattener = Flattener::new();
-            // A blob listed again is written (and read) once; its parse is
-            // applied again, so the layers are checked as a whole.
+            // A blob listed again is written (and read) once; its events
+            // are applied again, so the layers are checked as a whole.
             let mut repeats = Repeats::new(image)?;
             for index in 0..image.layers.len() {
-                let context = image.layer_context(index);
                 let source = repeats.source(index);
-                let read = if source == index {
-                    let (blob, parsed) =
-                        layout.copy_layer(image, index, compression, &flattener)?;
+                if source == index {
+                    let blob = layout.copy_layer(
+                        image,
+                        index,
+                        compression,
+                        &mut flattener,
+                        &mut repeats,
+                    )?;
                     layers.push(blob);
-                    Some(parsed)
                 } else {
                     layers.push(layers[source].clone());
-                    None
-                };
-                let parsed = repeats.parsed_for(index, read, &context)?;
-                flattener.apply_parsed(parsed, &context)?;
+                    repeats.replay(&mut flattener, index, &image.layer_context(index))?;
+                }
             }
             (image.config_bytes.clone(), layers)
         }
@@ -408,30 +408,25 @@ impl Layout {
 
     /// Copies layer `index` of `image`: byte for byte when it already has
     /// the wanted compression, otherwise decompressed and compressed again.
-    /// Either way the layer is parsed on the way through (by `flattener`'s
-    /// parser, for the caller to apply), so a hostile layer is refused, and
-    /// its digest and diff_id are checked.
+    /// Either way the layer is applied to `flattener` on the way through
+    /// (kept in `repeats` when listed again), so a hostile layer is
+    /// refused, and its digest and diff_id are checked.
     fn copy_layer(
         &self,
         image: &Image,
         index: usize,
         compression: Compression,
-        flattener: &Flattener,
-    ) -> Result<(Blob, ParsedLayer)> {
+        flattener: &mut Flattener,
+        repeats: &mut Repeats,
+    ) -> Result<Blob> {
         let context = image.layer_context(index);
         let (have, _) = sniff_stream(&mut image.layer_blob(index)?, &context)?;
-        let mut parsed = None;
         if have == compression {
-            let written = self.put_stream(compression.oci_layer_media_type(), |out| {
+            return self.put_stream(compression.oci_layer_media_type(), |out| {
                 image.with_layer_tee(index, Some(out), |tar| {
-                    parsed = Some(flattener.parser.parse(tar, &context)?);
-                    Ok(())
+                    repeats.apply_source(flattener, index, tar, &context)
                 })
-            })?;
-            return Ok((
-                written,
-                parsed.ok_or_else(|| Error::malformed(&context, "layer not parsed"))?,
-            ));
+            });
         }
         let (written, _) = self.write_layer(compression, |out| {
             image.with_layer(index, |tar| {
@@ -439,15 +434,12 @@ impl Layout {
                     inner: tar,
                     tee: Some(out),
                 };
-                parsed = Some(flattener.parser.parse(&mut tee, &context)?);
+                repeats.apply_source(flattener, index, &mut tee, &context)?;
                 io::copy(&mut tee, &mut io::sink()).map_err(|e| Error::io(&context, e))?;
                 Ok(())
             })
         })?;
-        Ok((
-            written,
-            parsed.ok_or_else(|| Error::malformed(&context, "layer not parsed"))?,
-        ))
+        Ok(written)
     }
 }
 
