@@ -758,7 +758,7 @@ impl<R: Read> Read for TeeReader<'_, R> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use super::*;
@@ -863,7 +863,7 @@ mod tests {
     }
 
     /// Wraps the store of `image` to count opens from now on.
-    fn count_opens(image: &mut Image) -> Arc<Mutex<HashMap<String, usize>>> {
+    pub(crate) fn count_opens(image: &mut Image) -> Arc<Mutex<HashMap<String, usize>>> {
         let opens = Arc::new(Mutex::new(HashMap::new()));
         let inner = std::mem::replace(
             &mut image.store,
