@@ -12,10 +12,8 @@ use serde::Deserialize;
 
 use crate::digest::{Digest, VerifyingReader};
 use crate::error::{Error, Result};
-use crate::image::{
-    Image, Layer, MAX_METADATA_BYTES, check_layer_count, check_repeated_blobs, diff_ids,
-    parse_config,
-};
+use crate::image::{Image, Layer, check_layer_count, check_repeated_blobs, diff_ids, parse_config};
+use crate::limits::{self, Limits};
 use crate::reference::{ImageRef, read_bounded};
 use crate::store::{Store, checked_name};
 
@@ -32,26 +30,25 @@ pub(crate) fn open(
     reference: ImageRef,
     store: Box<dyn Store>,
     name: Option<&str>,
+    limits: &Limits,
 ) -> Result<Image> {
     let where_ = store.describe();
     let context = format!("{where_}: manifest.json");
     let (reader, _) = store
         .open("manifest.json")
         .map_err(|_| Error::malformed(&where_, "no manifest.json: not a docker archive"))?;
-    let bytes = read_bounded(reader, MAX_METADATA_BYTES, &context)?;
+    let bytes = read_bounded(reader, limits.json_bytes, &context)?;
     let entries: Vec<ManifestEntry> = serde_json::from_slice(&bytes)
         .map_err(|e| Error::malformed(&context, format!("invalid JSON: {e}")))?;
     let entry = select(&entries, name, &context)?;
-    check_layer_count(entry.layers.len(), &context)?;
+    check_layer_count(entry.layers.len(), limits, &context)?;
 
     let config_member = checked_name(&entry.config, &context)?;
     let (reader, size) = store.open(&config_member)?;
-    if size > MAX_METADATA_BYTES {
-        return Err(Error::malformed(&context, "config too large"));
-    }
+    limits::check(&config_member, "json-bytes", size, limits.json_bytes)?;
     let named = digest_in_name(&config_member);
     let verifying = VerifyingReader::new(reader, &config_member, named.clone(), Some(size));
-    let config_bytes = read_bounded(verifying, MAX_METADATA_BYTES, &config_member)?;
+    let config_bytes = read_bounded(verifying, limits.json_bytes, &config_member)?;
     let config_digest = named.unwrap_or_else(|| Digest::of(&config_bytes));
     let config = parse_config(&config_bytes, &config_digest)?;
     let diff_ids = diff_ids(&config, &config_digest, entry.layers.len())?;
@@ -78,6 +75,7 @@ pub(crate) fn open(
         config,
         layers,
         names: entry.repo_tags.clone().unwrap_or_default(),
+        limits: limits.clone(),
     })
 }
 

@@ -13,6 +13,7 @@ use crate::compression::decompress;
 use crate::digest::{Digest, VerifyingReader};
 use crate::error::{Error, Result};
 use crate::flatten::{Flattener, LayerChanges, LayerEvent};
+use crate::limits::{self, Limits};
 use crate::reference::{ImageRef, read_bounded};
 use crate::store::{DirStore, Store, TarStore};
 use crate::tree::FileTree;
@@ -21,13 +22,6 @@ use crate::{docker_archive, oci};
 /// Layers read at once by [`Image::apply_layers`]; each holds up to a
 /// 2 MB pipe and a few threads, so more would only cost memory.
 const MAX_LAYER_READERS: usize = 4;
-
-/// Manifests, indexes and configs larger than this are refused.
-pub(crate) const MAX_METADATA_BYTES: u64 = 16 * 1024 * 1024;
-
-/// Layers an image may list (Docker itself refuses more than 127).
-// TODO(limits): read `Limits::layers` instead once `pare_image::limits` is in.
-pub(crate) const MAX_LAYERS: usize = 256;
 
 /// Layers read ahead of the one being applied, per reading thread: at most
 /// this many lanes of events wait to be applied, however slow the layer
@@ -126,16 +120,38 @@ pub struct Image {
     pub layers: Vec<Layer>,
     /// Names the source gives the image (RepoTags or OCI ref names).
     pub names: Vec<String>,
+    /// The limits it was opened with, and is read within.
+    pub limits: Limits,
+}
+
+/// How to open an image: which platform of a multi-platform index, and
+/// the limits to read it within.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    pub platform: Platform,
+    pub limits: Limits,
 }
 
 impl Image {
     /// Opens an image from an archive or a layout; `dir:` and the network
     /// transports are handled by [`crate::Source`].
     pub fn open(reference: &ImageRef, platform: &Platform) -> Result<Self> {
+        Image::open_with(
+            reference,
+            &OpenOptions {
+                platform: platform.clone(),
+                limits: Limits::default(),
+            },
+        )
+    }
+
+    /// [`Image::open`] with explicit options.
+    pub fn open_with(reference: &ImageRef, options: &OpenOptions) -> Result<Self> {
+        let OpenOptions { platform, limits } = options;
         match reference {
             ImageRef::DockerArchive { path, name } => {
                 let store = TarStore::open(path)?;
-                docker_archive::open(reference.clone(), Box::new(store), name.as_deref())
+                docker_archive::open(reference.clone(), Box::new(store), name.as_deref(), limits)
             }
             ImageRef::Oci { dir, name } => {
                 let store = DirStore::new(dir);
@@ -154,6 +170,7 @@ impl Image {
                     Box::new(store),
                     name.as_deref(),
                     platform,
+                    limits,
                 )
             }
             ImageRef::OciArchive { path, name } => {
@@ -163,6 +180,7 @@ impl Image {
                     Box::new(store),
                     name.as_deref(),
                     platform,
+                    limits,
                 )
             }
             ImageRef::Dir { .. } => Err(Error::unsupported(
@@ -310,7 +328,7 @@ impl Image {
     /// Applies every layer in order: the file tree a container would see,
     /// and what each layer changed.
     pub fn flatten(&self) -> Result<(FileTree, Vec<LayerChanges>)> {
-        let mut flattener = Flattener::new();
+        let mut flattener = Flattener::with_limits(self.limits.clone());
         self.apply_layers(&mut flattener)?;
         Ok(flattener.finish())
     }
@@ -647,13 +665,13 @@ impl Gate {
 }
 
 /// Reads a small metadata blob by digest, checking size and digest.
-pub(crate) fn read_blob(store: &dyn Store, digest: &Digest, size: u64) -> Result<Vec<u8>> {
-    if size > MAX_METADATA_BYTES {
-        return Err(Error::malformed(
-            format!("blob {digest}"),
-            format!("{size} bytes is too large for metadata"),
-        ));
-    }
+pub(crate) fn read_blob(
+    store: &dyn Store,
+    digest: &Digest,
+    size: u64,
+    json_max: u64,
+) -> Result<Vec<u8>> {
+    limits::check(format!("blob {digest}"), "json-bytes", size, json_max)?;
     let (reader, actual) = store.open(&digest.blob_path())?;
     if actual != size {
         return Err(Error::SizeMismatch {
@@ -664,22 +682,18 @@ pub(crate) fn read_blob(store: &dyn Store, digest: &Digest, size: u64) -> Result
     }
     let verifying =
         VerifyingReader::new(reader, digest.to_string(), Some(digest.clone()), Some(size));
-    read_bounded(verifying, MAX_METADATA_BYTES, &format!("blob {digest}"))
+    read_bounded(verifying, json_max, &format!("blob {digest}"))
 }
 
-/// Refuses an image that lists more layers than [`MAX_LAYERS`], before
+/// Refuses an image that lists more layers than the layers limit, before
 /// anything about its layers is read.
-pub(crate) fn check_layer_count(count: usize, context: &str) -> Result<()> {
-    if count > MAX_LAYERS {
-        return Err(Error::malformed(
-            context,
-            format!(
-                "{count} layers, over the layers limit of {MAX_LAYERS} \
-                 (raise it with --limits layers=N)"
-            ),
-        ));
-    }
-    Ok(())
+pub(crate) fn check_layer_count(count: usize, limits: &Limits, context: &str) -> Result<()> {
+    limits::check(
+        format!("{context}: layers listed"),
+        "layers",
+        count as u64,
+        limits.layers,
+    )
 }
 
 /// What tells a layer's blob from the others: its digest, or for a legacy
@@ -1108,7 +1122,8 @@ pub(crate) mod tests {
     #[test]
     fn more_layers_than_the_limit_are_refused_at_open() {
         let blob = layer(&[E::File("a", b"1")]);
-        for times in [1, MAX_LAYERS, MAX_LAYERS + 1, 50_000] {
+        let max = Limits::default().layers as usize;
+        for times in [1, max, max + 1, 50_000] {
             let dir = tempfile::tempdir().unwrap();
             let oci = layout_listing(
                 dir.path(),
@@ -1122,16 +1137,16 @@ pub(crate) mod tests {
                 let opened = Image::open(&reference, &Platform::default());
                 assert!(started.elapsed().as_secs() < 5, "{times}: slow");
                 match opened {
-                    Ok(image) if times <= MAX_LAYERS => {
+                    Ok(image) if times <= max => {
                         let (tree, changes) = image.flatten().unwrap();
                         assert_eq!(changes.len(), times);
                         assert!(tree.get("a").is_some());
                     }
-                    Err(e) if times > MAX_LAYERS => {
+                    Err(e) if times > max => {
                         let e = e.to_string();
                         assert!(
                             e.ends_with(&format!(
-                                "{times} layers, over the layers limit of 256 \
+                                "layers listed: {times}, over the layers limit of 256 \
                                  (raise it with --limits layers=N)"
                             )),
                             "{e}"

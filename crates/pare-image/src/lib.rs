@@ -44,7 +44,7 @@ pub use compression::Compression;
 pub use digest::Digest;
 pub use error::{Error, Result};
 pub use flatten::LayerChanges;
-pub use image::{Image, Layer, Platform};
+pub use image::{Image, Layer, OpenOptions, Platform};
 pub use limits::Limits;
 pub use reference::ImageRef;
 pub use source::{Flattened, Source};

@@ -6,9 +6,10 @@ use crate::compression::known_layer_media_type;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::image::{
-    Image, Layer, MAX_METADATA_BYTES, Platform, check_layer_count, check_repeated_blobs, diff_ids,
-    parse_config, read_blob,
+    Image, Layer, Platform, check_layer_count, check_repeated_blobs, diff_ids, parse_config,
+    read_blob,
 };
+use crate::limits::Limits;
 use crate::reference::{ImageRef, read_bounded};
 use crate::store::Store;
 
@@ -29,10 +30,11 @@ pub(crate) fn open(
     store: Box<dyn Store>,
     name: Option<&str>,
     platform: &Platform,
+    limits: &Limits,
 ) -> Result<Image> {
     let where_ = store.describe();
     let (reader, _) = store.open("index.json")?;
-    let bytes = read_bounded(reader, MAX_METADATA_BYTES, &format!("{where_}: index.json"))?;
+    let bytes = read_bounded(reader, limits.json_bytes, &format!("{where_}: index.json"))?;
     let index: ImageIndex = serde_json::from_slice(&bytes).map_err(|e| {
         Error::malformed(
             format!("{where_}: index.json"),
@@ -77,9 +79,15 @@ pub(crate) fn open(
     }
     let chosen = candidates[0].clone();
     let names = names_of(&chosen);
-    let manifest_descriptor = pick_manifest(store.as_ref(), &chosen, platform, 0)?;
+    let manifest_descriptor =
+        pick_manifest(store.as_ref(), &chosen, platform, limits.json_bytes, 0)?;
     let manifest_digest = descriptor_digest(&manifest_descriptor)?;
-    let manifest_bytes = read_blob(store.as_ref(), &manifest_digest, manifest_descriptor.size())?;
+    let manifest_bytes = read_blob(
+        store.as_ref(),
+        &manifest_digest,
+        manifest_descriptor.size(),
+        limits.json_bytes,
+    )?;
     let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes).map_err(|e| {
         Error::malformed(
             format!("manifest {manifest_digest}"),
@@ -96,10 +104,16 @@ pub(crate) fn open(
     }
     check_layer_count(
         manifest.layers().len(),
+        limits,
         &format!("manifest {manifest_digest}"),
     )?;
     let config_digest = descriptor_digest(manifest.config())?;
-    let config_bytes = read_blob(store.as_ref(), &config_digest, manifest.config().size())?;
+    let config_bytes = read_blob(
+        store.as_ref(),
+        &config_digest,
+        manifest.config().size(),
+        limits.json_bytes,
+    )?;
     let config = parse_config(&config_bytes, &config_digest)?;
     let diff_ids = diff_ids(&config, &config_digest, manifest.layers().len())?;
 
@@ -131,6 +145,7 @@ pub(crate) fn open(
         config,
         layers,
         names,
+        limits: limits.clone(),
     })
 }
 
@@ -139,6 +154,7 @@ fn pick_manifest(
     store: &dyn Store,
     descriptor: &Descriptor,
     platform: &Platform,
+    json_max: u64,
     depth: usize,
 ) -> Result<Descriptor> {
     let media = descriptor.media_type().to_string();
@@ -159,7 +175,7 @@ fn pick_manifest(
         ));
     }
     let digest = descriptor_digest(descriptor)?;
-    let bytes = read_blob(store, &digest, descriptor.size())?;
+    let bytes = read_blob(store, &digest, descriptor.size(), json_max)?;
     let index: ImageIndex = serde_json::from_slice(&bytes)
         .map_err(|e| Error::malformed(format!("index {digest}"), format!("invalid JSON: {e}")))?;
     let matching = index.manifests().iter().find(|d| {
@@ -170,7 +186,7 @@ fn pick_manifest(
         })
     });
     match matching {
-        Some(d) => pick_manifest(store, d, platform, depth + 1),
+        Some(d) => pick_manifest(store, d, platform, json_max, depth + 1),
         None => {
             let offered: Vec<String> = index
                 .manifests()

@@ -6,7 +6,7 @@ use oci_spec::image::{
 
 use crate::error::{Error, Result};
 use crate::flatten::LayerChanges;
-use crate::image::{Image, Platform};
+use crate::image::{Image, OpenOptions, Platform};
 use crate::reference::ImageRef;
 use crate::rootfs::{RootWarnings, read_root};
 use std::borrow::Cow;
@@ -28,6 +28,8 @@ pub struct FlattenOptions {
 }
 
 /// An opened source of files.
+// One Source per run: boxing the larger variant would save nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Source {
     /// A real image with manifest, config and layers.
     Image(Image),
@@ -41,6 +43,18 @@ pub enum Source {
 impl Source {
     /// Opens `reference`; nothing is read beyond metadata yet.
     pub fn open(reference: &ImageRef, platform: &Platform) -> Result<Self> {
+        Source::open_with(
+            reference,
+            &OpenOptions {
+                platform: platform.clone(),
+                limits: Default::default(),
+            },
+        )
+    }
+
+    /// [`Source::open`] with explicit options (platform and limits).
+    pub fn open_with(reference: &ImageRef, options: &OpenOptions) -> Result<Self> {
+        let platform = &options.platform;
         match reference {
             ImageRef::Dir { path } => {
                 let meta = std::fs::metadata(path).map_err(|e| Error::io(path.display(), e))?;
@@ -52,7 +66,7 @@ impl Source {
                     config: default_config(platform),
                 })
             }
-            other => Ok(Source::Image(Image::open(other, platform)?)),
+            other => Ok(Source::Image(Image::open_with(other, options)?)),
         }
     }
 
@@ -82,10 +96,10 @@ impl Source {
         let FlattenOptions { capture, scanners } = options;
         match self {
             Source::Image(image) => {
-                let mut flattener = match capture {
-                    Some(capture) => Flattener::with_capture(capture),
-                    None => Flattener::new(),
-                };
+                let mut flattener = Flattener::with_limits(image.limits.clone());
+                if let Some(capture) = capture {
+                    flattener = flattener.capturing(capture);
+                }
                 for scanner in scanners {
                     flattener = flattener.scanning(scanner);
                 }

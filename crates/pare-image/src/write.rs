@@ -134,7 +134,7 @@ pub fn write_image(
     let (config_bytes, layers) = match source {
         Source::Image(image) => {
             let mut layers: Vec<Blob> = Vec::new();
-            let mut flattener = Flattener::new();
+            let mut flattener = Flattener::with_limits(image.limits.clone());
             // A blob listed again is written (and read) once; its events
             // are applied again, so the layers are checked as a whole.
             let mut repeats = Repeats::new(image)?;

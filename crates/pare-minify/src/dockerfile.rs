@@ -54,7 +54,7 @@ pub fn keep_list<'a>(paths: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
 /// as is, a line break in it would start an instruction of the image's
 /// choosing.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("the image's {field} {value:?} cannot be written to a Dockerfile safely")]
+#[error("the image's {field} \"{value}\" cannot be written to a Dockerfile safely")]
 pub struct UnsafeValue {
     pub field: &'static str,
     pub value: String,

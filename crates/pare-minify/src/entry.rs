@@ -28,7 +28,7 @@ pub struct Program {
 pub enum EntryError {
     #[error("the image has no entry point or command (give --entrypoint or --cmd)")]
     Empty,
-    #[error("entry point {name:?} is not in the image (searched {searched})")]
+    #[error("entry point \"{name}\" is not in the image (searched {searched})")]
     NotFound { name: String, searched: String },
     /// Following the symlinks of `path` never reaches a file (`/app ->
     /// /app`, `a -> b -> a`, or more links than the kernel follows): the

@@ -23,6 +23,15 @@ pub struct Cli {
     )]
     pub platform: String,
 
+    /// Raise (or lower) the limits untrusted images are read within:
+    /// NAME=N[,NAME=N…], N with an optional K, M or G suffix, or `none`.
+    /// Names: layers, entries, uncompressed-bytes, path-bytes, path-depth,
+    /// name-bytes, tree-bytes, header-bytes, metadata-file-bytes,
+    /// metadata-bytes, json-bytes, symlink-hops, elf-bytes (SECURITY.md
+    /// lists their defaults).
+    #[arg(long, global = true, value_name = "NAME=N,…")]
+    pub limits: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }

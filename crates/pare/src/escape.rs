@@ -121,6 +121,44 @@ mod tests {
         }
     }
 
+    /// GNU `ls -b` itself as the oracle, on files named with every C0
+    /// control but NUL (which no file name can hold), DEL, C1 CSI and NEL,
+    /// a backslash and printable UTF-8. (Spaces and bidi controls are left
+    /// out: there this module differs on purpose, see the module docs.)
+    #[test]
+    fn matches_gnu_ls_b() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut names: Vec<String> = (1u8..0x20).map(|b| format!("c{}x", b as char)).collect();
+        names.extend(
+            [
+                "del\u{7f}",
+                "csi\u{9b}2J",
+                "nel\u{85}",
+                "back\\slash",
+                "café-日本",
+            ]
+            .map(String::from),
+        );
+        for name in &names {
+            std::fs::write(dir.path().join(name), b"").unwrap();
+        }
+        let out = std::process::Command::new("ls")
+            .args(["-1b", "--sort=none"])
+            .arg(dir.path())
+            .env("LC_ALL", "C.UTF-8")
+            .output()
+            .expect("GNU ls");
+        assert!(out.status.success());
+        let listed: std::collections::BTreeSet<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let ours: std::collections::BTreeSet<String> =
+            names.iter().map(|n| escape(n).into_owned()).collect();
+        assert_eq!(ours, listed);
+    }
+
     #[test]
     fn nothing_to_escape_borrows() {
         assert!(matches!(escape("usr/lib/x86_64"), Cow::Borrowed(_)));

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use pare_audit::Catalog;
-use pare_image::Platform;
+use pare_image::OpenOptions;
 use pare_image::source::FlattenOptions;
 
 use crate::cli::{AuditArgs, AuditFormat};
@@ -11,8 +11,8 @@ use crate::output;
 /// Exit status when a `--fail-on` kind was found.
 const POLICY_MATCHED: u8 = 3;
 
-pub fn run(args: AuditArgs, platform: &Platform) -> Result<ExitCode> {
-    let source = super::open_source(&args.image, platform)?;
+pub fn run(args: AuditArgs, options: &OpenOptions) -> Result<ExitCode> {
+    let source = super::open_source(&args.image, options)?;
     let options = FlattenOptions {
         scanners: pare_audit::scanners(),
         ..FlattenOptions::default()

@@ -2,13 +2,13 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use pare_image::write::{WriteOptions, write_image};
-use pare_image::{Compression, ImageRef, Platform};
+use pare_image::{Compression, ImageRef, OpenOptions};
 
 use crate::cli::{CompressionArg, CopyArgs, TextOrJson};
 use crate::output;
 
-pub fn run(args: CopyArgs, platform: &Platform) -> Result<ExitCode> {
-    let source = super::open_source(&args.source, platform)?;
+pub fn run(args: CopyArgs, options: &OpenOptions) -> Result<ExitCode> {
+    let source = super::open_source(&args.source, options)?;
     let destination = ImageRef::parse(&args.destination)?;
     let options = WriteOptions {
         compression: args.compression.map(|c| match c {

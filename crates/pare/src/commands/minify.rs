@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use pare_elf::image::ElfScanner;
 use pare_image::spool::SpoolScanner;
 use pare_image::write::{WriteOptions, write_built_image};
-use pare_image::{Flattened, ImageRef, Platform, Source};
+use pare_image::{Flattened, ImageRef, OpenOptions, Platform, Source};
 use pare_minify::build::{add_new_files, kept_tree};
 use pare_minify::dockerfile::{DockerfileInput, dockerfile, keep_list};
 use pare_minify::metadata::NewFile;
@@ -20,12 +20,12 @@ use crate::output;
 const BASE_NAME: &str = "org.opencontainers.image.base.name";
 const BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
 
-pub fn run(args: MinifyArgs, platform: &Platform) -> Result<ExitCode> {
+pub fn run(args: MinifyArgs, options: &OpenOptions) -> Result<ExitCode> {
     if !args.static_only {
         bail!("only --static-only is built yet (the traced run is still to come)");
     }
     let destination = ImageRef::parse(&args.output)?;
-    let source = super::open_source(&args.image, platform)?;
+    let source = super::open_source(&args.image, options)?;
     let config = source.config().clone();
     let runtime = config.config().clone().unwrap_or_default();
     let run_config = RunConfig {

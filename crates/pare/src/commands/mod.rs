@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use pare_image::{ImageRef, Platform, Source};
+use pare_image::{ImageRef, Limits, OpenOptions, Platform, Source};
 
 use crate::cli::{Cli, Command};
 
@@ -14,18 +14,25 @@ mod minify;
 mod sbom;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let platform = Platform::parse(&cli.platform)?;
+    let mut limits = Limits::default();
+    if let Some(spec) = &cli.limits {
+        limits.apply(spec)?;
+    }
+    let platform = &OpenOptions {
+        platform: Platform::parse(&cli.platform)?,
+        limits,
+    };
     match cli.command {
-        Command::Inspect(args) => inspect::run(args, &platform),
-        Command::Copy(args) => copy::run(args, &platform),
-        Command::Sbom(args) => sbom::run(args, &platform),
-        Command::Audit(args) => audit::run(args, &platform),
-        Command::Minify(args) => minify::run(args, &platform),
+        Command::Inspect(args) => inspect::run(args, platform),
+        Command::Copy(args) => copy::run(args, platform),
+        Command::Sbom(args) => sbom::run(args, platform),
+        Command::Audit(args) => audit::run(args, platform),
+        Command::Minify(args) => minify::run(args, platform),
     }
 }
 
 /// Parses and opens an image reference, naming it in any error.
-pub fn open_source(text: &str, platform: &Platform) -> Result<Source> {
+pub fn open_source(text: &str, options: &OpenOptions) -> Result<Source> {
     let reference = ImageRef::parse(text)?;
-    Source::open(&reference, platform).with_context(|| format!("opening {reference}"))
+    Source::open_with(&reference, options).with_context(|| format!("opening {reference}"))
 }

@@ -1,14 +1,14 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use pare_image::{Platform, Source};
+use pare_image::{OpenOptions, Source};
 use pare_sbom::cyclonedx::Subject;
 
 use crate::cli::{SbomArgs, SbomFormat};
 use crate::output;
 
-pub fn run(args: SbomArgs, platform: &Platform) -> Result<ExitCode> {
-    let source = super::open_source(&args.image, platform)?;
+pub fn run(args: SbomArgs, options: &OpenOptions) -> Result<ExitCode> {
+    let source = super::open_source(&args.image, options)?;
     let flat = source
         .flatten_with(pare_sbom::flatten_options())
         .with_context(|| format!("reading {}", source.reference()))?;

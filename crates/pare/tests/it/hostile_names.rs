@@ -39,20 +39,35 @@ const SETUID: &[(&str, &str)] = &[
     ("usr/bin/back\\slash", "usr/bin/back\\\\slash"),
 ];
 
-/// Package names in the dpkg database that are not file names. The `../`
-/// counts land, if ever used as a path under `status.d/` of the
-/// `--dockerfile` context's `root/`, in the Dockerfile's folder (6), the
-/// work folder above it (7), the snapshotted parent (8) and the temporary
-/// folder above that (9).
+/// Package names in the dpkg database that are not file names. Each is
+/// made so that `info/NAME.md5sums`, resolved inside the image (where `..`
+/// stops at the root), is a real md5sums file listing the entry point: were
+/// names used as paths, each package would own a kept file and get a
+/// `status.d/NAME` entry. On the host, under the `--dockerfile` context's
+/// `root/`, the `../` counts climb to the Dockerfile's folder (6), the work
+/// folder above it (7), the snapshotted parent (8) and the temporary
+/// folder above that (9), then write `var/lib/dpkg/info/pwned-N` there.
 const HOSTILE_PACKAGES: &[&str] = &[
-    "../../../../../../pwned-6",
-    "../../../../../../../pwned-7",
-    "../../../../../../../../pwned-8",
-    "../../../../../../../../../pwned-9",
-    "sub/../../../../../../../../pwned-s",
-    "/abs-pwned",
+    "../../../../../../var/lib/dpkg/info/pwned-6",
+    "../../../../../../../var/lib/dpkg/info/pwned-7",
+    "../../../../../../../../var/lib/dpkg/info/pwned-8",
+    "../../../../../../../../../var/lib/dpkg/info/pwned-9",
+    "sub/../../../../../../../../../var/lib/dpkg/info/pwned-s",
+    "/pwned-abs",
     "-rf",
     "evil\x1b[31mred",
+];
+
+/// The md5sums files the hostile names above lead to, in the image.
+const HOSTILE_MD5SUMS: &[&str] = &[
+    "var/lib/dpkg/info/pwned-6.md5sums",
+    "var/lib/dpkg/info/pwned-7.md5sums",
+    "var/lib/dpkg/info/pwned-8.md5sums",
+    "var/lib/dpkg/info/pwned-9.md5sums",
+    "var/lib/dpkg/info/pwned-s.md5sums",
+    "var/lib/dpkg/info/pwned-abs.md5sums",
+    "var/lib/dpkg/info/-rf.md5sums",
+    "var/lib/dpkg/info/evil\x1b[31mred.md5sums",
 ];
 
 const MD5SUMS: &str = "d41d8cd98f00b204e9800998ecf8427e  app/run\n";
@@ -170,18 +185,12 @@ fn dpkg_entries() -> Vec<Entry> {
     }
     let mut entries = vec![
         Entry::Dir("var/lib/dpkg/info".into()),
+        Entry::Dir("var/lib/dpkg/info/sub".into()),
         file("var/lib/dpkg/status", 0o644, status.as_bytes()),
         file("var/lib/dpkg/info/good.md5sums", 0o644, MD5SUMS.as_bytes()),
-        file("arch-pwned.md5sums", 0o644, MD5SUMS.as_bytes()),
     ];
-    // Where `info/NAME.md5sums` leads for each hostile name, inside the
-    // image (`..` stops at the root): found, were names used as paths.
-    for marker in ["6", "7", "8", "9", "s"] {
-        entries.push(file(
-            &format!("pwned-{marker}.md5sums"),
-            0o644,
-            MD5SUMS.as_bytes(),
-        ));
+    for path in HOSTILE_MD5SUMS {
+        entries.push(file(path, 0o644, MD5SUMS.as_bytes()));
     }
     entries
 }
@@ -524,8 +533,8 @@ fn minify_never_turns_a_package_name_into_a_path() {
     .map(|s| s.to_string())
     .collect();
     assert_eq!(new, want);
-    assert!(!tmp.path().join("pwned-9").exists());
-    assert!(!Path::new("/abs-pwned").exists());
+    assert!(!tmp.path().join("var").exists());
+    assert!(!Path::new("/pwned-abs").exists());
 
     // In the image, status.d holds only the good package.
     let files = file_list(&format!("docker-archive:{}", dest.display()));
@@ -590,5 +599,38 @@ fn an_error_quoting_a_hostile_name_stays_one_escaped_line() {
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(lines[0].starts_with("pare: error: "), "{stderr}");
-    assert!(lines[0].contains("is not in the image"), "{stderr}");
+    assert!(
+        lines[0].contains("entry point \"/app/\\033]0;owned\\a\\r\\nrun\" is not in the image"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_hostile_config_refused_for_the_dockerfile_is_one_escaped_line() {
+    let work = tempfile::tempdir().unwrap();
+    let [archive, _] = hostile_images(work.path());
+    let out = work.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let (_, stderr) = run_pare(
+        &[
+            "minify",
+            "--static-only",
+            &archive,
+            "-o",
+            &format!("docker-archive:{}", out.join("min.tar").display()),
+            "--dockerfile",
+            out.join("Dockerfile").to_str().unwrap(),
+        ],
+        1,
+    );
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("pare: warning: "))
+        .collect();
+    assert_eq!(
+        errors,
+        ["pare: error: the image's user \"0\\033[2J\" cannot be written to a Dockerfile safely"]
+    );
+    // Refused before anything was written.
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
 }
