@@ -83,7 +83,6 @@ pub struct Flattener {
     limits: Limits,
     tree: FileTree,
     changes: Vec<LayerChanges>,
-    content_layer: Vec<usize>,
     captured: HashMap<ContentId, Captured>,
     found: HashMap<ContentId, Vec<Finding>>,
     /// The layer being applied, if one was begun and not ended.
@@ -181,7 +180,6 @@ impl Flattener {
             limits,
             tree,
             changes: Vec::new(),
-            content_layer: Vec::new(),
             captured: HashMap::new(),
             found: HashMap::new(),
             current: None,
@@ -393,6 +391,7 @@ impl Flattener {
                     *tree.marks_mut(id) = crate::tree::Marks {
                         layer: stamp,
                         explicit: false,
+                        dead: false,
                         fresh: stamp,
                     };
                 })
@@ -405,7 +404,6 @@ impl Flattener {
             PendingKind::Dir => NodeKind::Dir,
             PendingKind::File { offset, size } => {
                 self.changes().bytes += size;
-                self.content_layer.push(layer);
                 let id = self.tree.add_content(Content {
                     source: DataSource::Layer { layer, offset },
                     size,
@@ -510,6 +508,7 @@ impl Flattener {
         *self.tree.marks_mut(id) = crate::tree::Marks {
             layer: stamp,
             explicit: true,
+            dead: false,
             fresh: stamp,
         };
     }
@@ -536,7 +535,8 @@ impl Flattener {
             format!("{context}: names, link targets and xattrs"),
             "tree-bytes",
             self.held_bytes + self.tree.name_bytes_held(),
-            self.limits().tree_bytes,
+            // The tree addresses its names with 32 bits, whatever the limit.
+            self.limits().tree_bytes.min(u64::from(u32::MAX) / 2),
         )
     }
 
@@ -553,7 +553,6 @@ impl Flattener {
         let Flattener {
             tree,
             mut changes,
-            content_layer,
             captured,
             found,
             ..
@@ -566,7 +565,9 @@ impl Flattener {
         }
         for (id, seen) in visible.iter().enumerate() {
             // Contents of a layer that failed half-way have no changes row.
-            if let Some(layer) = content_layer.get(id).and_then(|&l| changes.get_mut(l))
+            let content = tree.content(id);
+            if let DataSource::Layer { layer, .. } = content.source
+                && let Some(layer) = changes.get_mut(layer)
                 && !seen
             {
                 layer.wasted_bytes += tree.content(id).size;
@@ -583,27 +584,24 @@ impl ParsedLayer {
     /// apply copies at the earlier listings and this one, with its
     /// findings, at the last.
     pub fn replica(&self) -> ParsedLayer {
+        let events = self
+            .events
+            .iter()
+            .map(|event| match event {
+                LayerEvent::Entry(p) => LayerEvent::Entry(Box::new(PendingEntry {
+                    path: p.path.clone(),
+                    kind: p.kind.clone(),
+                    node: p.node.clone(),
+                    captured: p.captured.clone(),
+                    found: Vec::new(),
+                })),
+                LayerEvent::Whiteout(path) => LayerEvent::Whiteout(path.clone()),
+                LayerEvent::Opaque(dir) => LayerEvent::Opaque(dir.clone()),
+            })
+            .collect();
         ParsedLayer {
             changes: self.changes.clone(),
-            events: self.events.iter().map(LayerEvent::replica).collect(),
-        }
-    }
-}
-
-impl LayerEvent {
-    /// A copy of this event to apply once more (see
-    /// [`ParsedLayer::replica`]): everything but the scanners' findings.
-    pub fn replica(&self) -> LayerEvent {
-        match self {
-            LayerEvent::Entry(p) => LayerEvent::Entry(Box::new(PendingEntry {
-                path: p.path.clone(),
-                kind: p.kind.clone(),
-                node: p.node.clone(),
-                captured: p.captured.clone(),
-                found: Vec::new(),
-            })),
-            LayerEvent::Whiteout(path) => LayerEvent::Whiteout(path.clone()),
-            LayerEvent::Opaque(dir) => LayerEvent::Opaque(dir.clone()),
+            events,
         }
     }
 }

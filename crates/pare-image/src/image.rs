@@ -1,18 +1,17 @@
 //! An image opened from a transport: verified manifest and config, and
 //! layers that are streamed (never loaded) with their digests checked.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, sync_channel};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, mpsc};
 
 use oci_spec::image::ImageConfiguration;
 
 use crate::compression::decompress;
 use crate::digest::{Digest, VerifyingReader};
 use crate::error::{Error, Result};
-use crate::flatten::{Flattener, LayerChanges, LayerEvent};
+use crate::flatten::{Flattener, LayerChanges, LayerEvent, LayerParser, ParsedLayer};
 use crate::limits::{self, Limits};
 use crate::reference::{ImageRef, read_bounded};
 use crate::store::{DirStore, Store, TarStore};
@@ -23,9 +22,9 @@ use crate::{docker_archive, oci};
 /// 2 MB pipe and a few threads, so more would only cost memory.
 const MAX_LAYER_READERS: usize = 4;
 
-/// Layers read ahead of the one being applied, per reading thread: at most
-/// this many lanes of events wait to be applied, however slow the layer
-/// before them is.
+/// Layers read ahead of the one being applied, per reading thread: what
+/// waits to be applied is bounded by this many parsed layers, however
+/// slow the layer before them is.
 const LAYERS_AHEAD_PER_READER: usize = 2;
 
 /// The OS, architecture and variant an image is for.
@@ -337,14 +336,13 @@ impl Image {
     ///
     /// Layers are read (inflated, hashed, parsed, scanned) on up to as many
     /// threads as there are cores, each taking the next unread layer, and
-    /// applied to the tree in order as their entries stream in: one
-    /// layer's inflating alone cannot keep two cores busy. What waits to
-    /// be applied is only headers and captured metadata, never file bytes,
-    /// and at most a few batches of entries for each of two layers per
-    /// thread: a slow layer holds the others back instead of letting them
-    /// pile up. A blob the manifest lists again is read once; its entries
-    /// are applied again at each listing. The first failing layer in layer
-    /// order is the error reported.
+    /// applied to the tree in order as they arrive: one layer's inflating
+    /// alone cannot keep two cores busy. What waits to be applied is only
+    /// headers and captured metadata, never file bytes, and at most
+    /// [`LAYERS_AHEAD_PER_READER`] layers per thread: a slow layer holds
+    /// the others back instead of letting them pile up. A blob listed
+    /// again is read once (see [`Image::apply_layers_on`]). The first
+    /// failing layer in layer order is the error reported.
     pub fn apply_layers(&self, flattener: &mut Flattener) -> Result<()> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         self.apply_layers_on(flattener, cores.min(MAX_LAYER_READERS))
@@ -356,7 +354,11 @@ impl Image {
         let mut first_of: HashMap<String, usize> = HashMap::new();
         let mut first = Vec::with_capacity(self.layers.len());
         for (index, layer) in self.layers.iter().enumerate() {
-            let key = blob_key(self.store.as_ref(), layer)?;
+            let key = match &layer.digest {
+                Some(digest) => digest.to_string(),
+                // Named by path: the same member, links followed.
+                None => self.store.identity(&layer.member)?,
+            };
             first.push(*first_of.entry(key).or_insert(index));
         }
         Ok(first)
@@ -364,177 +366,186 @@ impl Image {
 
     /// [`Image::apply_layers`] with at most `workers` layers read at once.
     ///
-    /// Each layer being read streams its events to the applying thread in
-    /// batches through its own bounded lane, and the applier takes the
-    /// lanes in layer order: a reader ahead of the layer being applied
-    /// waits once its lane is full, so what waits is bounded by
-    /// `ahead × LANE_BATCHES × LANE_BATCH` events whatever the layers'
-    /// sizes, and no layer is held whole.
-    ///
     /// A blob listed more than once is read and parsed at its first
-    /// listing only; its events are kept and applied again at the later
-    /// listings ([`LayerEvent::replica`]): the same operation as reading
-    /// it again, and the tree a container would see (Docker extracts it
-    /// again). Scanners' findings go with the last listing, whose files
-    /// are the ones left visible.
+    /// listing only; later listings apply a copy of what was parsed
+    /// ([`ParsedLayer::replica`]): the same operation as reading it again,
+    /// and the tree a container would see (Docker extracts it again).
+    /// Scanners' findings go with the last listing, whose files are the
+    /// ones left visible.
     fn apply_layers_on(&self, flattener: &mut Flattener, workers: usize) -> Result<()> {
         let count = self.layers.len();
         let mut repeats = Repeats::new(self)?;
         let distinct: Vec<usize> = (0..count).filter(|&i| repeats.source(i) == i).collect();
-        let workers = workers.min(distinct.len());
-        if workers <= 1 {
-            for index in 0..count {
-                let context = self.layer_context(index);
-                if repeats.source(index) != index {
-                    repeats.replay(flattener, index, &context)?;
-                    continue;
-                }
-                self.with_layer(index, |tar| {
-                    repeats.apply_source(flattener, index, tar, &context)
-                })?;
-            }
-            return Ok(());
-        }
+        let workers = workers.clamp(1, distinct.len().max(1));
         let parser = std::mem::take(&mut flattener.parser);
         let next = AtomicUsize::new(0);
         let gate = Gate::default();
-        let ahead = workers * LAYERS_AHEAD_PER_READER;
+        let ahead = (workers * LAYERS_AHEAD_PER_READER).max(1);
+        // One bounded queue per layer: a reader blocks once its layer has
+        // BATCHES_AHEAD batches waiting, so what waits is bounded however
+        // slow the layer being applied is.
+        // Each sender is taken by the thread that reads its layer and
+        // dropped when it is done, even by a panic, so the receiving side
+        // never waits on a layer nobody reads.
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..count)
+            .map(|_| {
+                let (tx, rx) = mpsc::sync_channel::<Arrival>(BATCHES_AHEAD);
+                (Mutex::new(Some(tx)), rx)
+            })
+            .unzip();
+        let repeated: Vec<bool> = (0..count).map(|i| repeats.is_repeated(i)).collect();
         let applied = std::thread::scope(|scope| {
-            let (lanes_out, lanes_in) = std::sync::mpsc::channel::<(usize, Lane)>();
             for _ in 0..workers {
-                let lanes_out = lanes_out.clone();
-                let (parser, next, gate, distinct) = (&parser, &next, &gate, &distinct);
+                let (parser, next, gate, distinct, senders, repeated) =
+                    (&parser, &next, &gate, &distinct, &senders, &repeated);
                 scope.spawn(move || {
                     while let Some(&index) = distinct.get(next.fetch_add(1, Ordering::Relaxed)) {
                         // Wait while enough layers are read ahead.
                         if !gate.wait_for(index, ahead) {
                             break;
                         }
-                        let (events, events_in) = sync_channel(LANE_BATCHES);
-                        let (done, done_in) = sync_channel(1);
-                        let lane = Lane {
-                            events: events_in,
-                            done: done_in,
-                        };
-                        // The receiver is gone once a layer failed: stop.
-                        if lanes_out.send((index, lane)).is_err() {
-                            break;
+                        let taken = senders[index]
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .take();
+                        let Some(out) = taken else { break };
+                        if !self.read_layer(parser, index, repeated[index], &out) {
+                            break; // the receiver is gone: a layer failed
                         }
-                        let context = self.layer_context(index);
-                        let stopped = || Error::malformed(&context, "applying stopped");
-                        let mut batch = Vec::with_capacity(LANE_BATCH);
-                        let read = self.with_layer(index, |tar| {
-                            parser.parse_into(tar, &context, &mut |event| {
-                                batch.push(event);
-                                if batch.len() == LANE_BATCH {
-                                    let full = std::mem::replace(
-                                        &mut batch,
-                                        Vec::with_capacity(LANE_BATCH),
-                                    );
-                                    events.send(full).map_err(|_| stopped())?;
-                                }
-                                Ok(())
-                            })
-                        });
-                        let read = read.and_then(|changes| {
-                            if !batch.is_empty() {
-                                events.send(batch).map_err(|_| stopped())?;
-                            }
-                            Ok(changes)
-                        });
-                        drop(events);
-                        let _ = done.send(read);
                     }
                 });
             }
-            drop(lanes_out);
-            let mut lanes = BTreeMap::new();
             let result = (|| {
-                for wanted in 0..count {
+                for (wanted, arrivals) in receivers.iter().enumerate() {
                     let context = self.layer_context(wanted);
-                    if repeats.source(wanted) != wanted {
-                        repeats.replay(flattener, wanted, &context)?;
-                    } else {
-                        let lane = loop {
-                            if let Some(lane) = lanes.remove(&wanted) {
-                                break lane;
+                    let source = repeats.source(wanted);
+                    if source != wanted || repeats.is_repeated(wanted) {
+                        let read = if source == wanted {
+                            match arrivals.recv() {
+                                Ok(Arrival::Whole(parsed)) => Some(parsed?),
+                                _ => return Err(stopped(&context)),
                             }
-                            let Ok((index, lane)) = lanes_in.recv() else {
-                                return Err(Error::malformed(&context, "reader threads stopped"));
-                            };
-                            lanes.insert(index, lane);
+                        } else {
+                            None
                         };
-                        apply_lane(flattener, &mut repeats, wanted, lane, &context)?;
+                        let parsed = repeats.parsed_for(wanted, read, &context)?;
+                        flattener.apply_parsed(parsed, &context)?;
+                    } else {
+                        flattener.begin_layer()?;
+                        loop {
+                            match arrivals.recv() {
+                                Ok(Arrival::Batch(events)) => {
+                                    for event in events {
+                                        if let Err(err) = flattener.apply_event(event, &context) {
+                                            return Err(verdict_after(arrivals, err));
+                                        }
+                                    }
+                                }
+                                Ok(Arrival::End(read)) => {
+                                    flattener.end_layer(read?)?;
+                                    break;
+                                }
+                                _ => return Err(stopped(&context)),
+                            }
+                        }
                     }
                     gate.applied(wanted + 1);
                 }
                 Ok(())
             })();
             if result.is_err() {
-                // No new layer is started; those being read finish (their
-                // lanes are dropped with `lanes` and `lanes_in`).
+                // No new layer is started; those being read stop at their
+                // next batch.
                 next.store(distinct.len(), Ordering::Relaxed);
                 gate.stop();
             }
+            drop(receivers);
             result
         });
         flattener.parser = parser;
         applied
     }
-}
 
-/// Events in a batch sent from a reading thread to the applying one.
-const LANE_BATCH: usize = 256;
-/// Batches in flight per layer before its reader waits.
-const LANE_BATCHES: usize = 4;
-
-/// One layer on its way from its reading thread: its events in order, then
-/// how reading it ended (its entry counts, or the error to report).
-struct Lane {
-    events: Receiver<Vec<LayerEvent>>,
-    done: Receiver<Result<LayerChanges>>,
-}
-
-/// Applies the events of source layer `index` as they come down `lane`.
-fn apply_lane(
-    flattener: &mut Flattener,
-    repeats: &mut Repeats,
-    index: usize,
-    lane: Lane,
-    context: &str,
-) -> Result<()> {
-    let Lane { events, done } = lane;
-    let applied = flattener.begin_layer().and_then(|()| {
-        for batch in &events {
-            for event in batch {
-                repeats.apply_event(flattener, index, event, context)?;
-            }
+    /// Reads layer `index` into `out`: whole when its blob is listed again
+    /// (it is applied more than once), else as batches of events. False
+    /// once nobody receives any more.
+    fn read_layer(
+        &self,
+        parser: &LayerParser,
+        index: usize,
+        whole: bool,
+        out: &mpsc::SyncSender<Arrival>,
+    ) -> bool {
+        let context = self.layer_context(index);
+        if whole {
+            let parsed = self.with_layer(index, |tar| parser.parse(tar, &context));
+            return out.send(Arrival::Whole(parsed)).is_ok();
         }
-        Ok(())
-    });
-    // A reader still sending learns that nobody listens and ends; how it
-    // ended is then the blob's verdict.
-    drop(events);
-    let read = done
-        .recv()
-        .unwrap_or_else(|_| Err(Error::malformed(context, "reader thread failed")));
-    match (applied, read) {
-        // A blob that is not what its descriptor says is the most
-        // specific story, whatever its bad bytes did to the tree.
-        (_, Err(e @ (Error::DigestMismatch { .. } | Error::SizeMismatch { .. }))) => Err(e),
-        (Err(e), _) | (Ok(()), Err(e)) => Err(e),
-        (Ok(()), Ok(changes)) => repeats.end_layer(flattener, index, changes),
+        let mut batch = Vec::with_capacity(BATCH);
+        let read = self.with_layer(index, |tar| {
+            let changes = parser.parse_into(tar, &context, &mut |event| {
+                batch.push(event);
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    out.send(Arrival::Batch(full))
+                        .map_err(|_| stopped(&context))?;
+                }
+                Ok(())
+            })?;
+            if !batch.is_empty() {
+                out.send(Arrival::Batch(std::mem::take(&mut batch)))
+                    .map_err(|_| stopped(&context))?;
+            }
+            Ok(changes)
+        });
+        out.send(Arrival::End(read)).is_ok()
     }
 }
 
-/// The layers of an image that list a blob listed before them, and the
-/// events read from such a blob, kept until its last listing is applied.
+/// Events read from a layer, in a batch so the queue costs one message per
+/// few hundred entries.
+const BATCH: usize = 512;
+
+/// Batches a layer may have waiting to be applied.
+const BATCHES_AHEAD: usize = 4;
+
+/// What a reading thread hands over for one layer.
+enum Arrival {
+    Batch(Vec<LayerEvent>),
+    /// The layer was read to its end (digest and diff_id checked), or not.
+    End(Result<LayerChanges>),
+    /// A layer applied more than once, read whole.
+    Whole(Result<ParsedLayer>),
+}
+
+/// After applying a layer failed part-way: its reader's verdict on the
+/// blob, once it has read it to the end, when the blob is not what its
+/// descriptor says (its bad bytes are then the story, not what they did
+/// to the tree); otherwise `err`.
+fn verdict_after(arrivals: &mpsc::Receiver<Arrival>, err: Error) -> Error {
+    loop {
+        match arrivals.recv() {
+            Ok(Arrival::Batch(_)) => continue,
+            Ok(Arrival::End(Err(
+                e @ (Error::DigestMismatch { .. } | Error::SizeMismatch { .. }),
+            ))) => {
+                return e;
+            }
+            _ => return err,
+        }
+    }
+}
+
+fn stopped(context: &str) -> Error {
+    Error::malformed(context, "reading stopped: another layer failed")
+}
+
+/// The layers of an image that list a blob listed before them, and what
+/// was parsed of such a blob until its last listing is applied.
 pub(crate) struct Repeats {
     first: Vec<usize>,
     last: Vec<usize>,
-    /// Events of the source layer being applied, when they are kept.
-    recording: Vec<LayerEvent>,
-    kept: HashMap<usize, (LayerChanges, Vec<LayerEvent>)>,
+    kept: HashMap<usize, ParsedLayer>,
 }
 
 impl Repeats {
@@ -547,9 +558,14 @@ impl Repeats {
         Ok(Repeats {
             first,
             last,
-            recording: Vec::new(),
             kept: HashMap::new(),
         })
+    }
+
+    /// Whether layer `index`'s blob is listed more than once.
+    pub(crate) fn is_repeated(&self, index: usize) -> bool {
+        let source = self.first[index];
+        source != index || self.last[source] != index
     }
 
     /// The layer whose blob is read for layer `index`: the first that
@@ -558,79 +574,29 @@ impl Repeats {
         self.first[index]
     }
 
-    /// Reads source layer `index` from `tar` and applies it as it streams,
-    /// keeping its events when the blob is listed again.
-    pub(crate) fn apply_source(
+    /// What to apply as layer `index` (layers taken in order): `read` is
+    /// its blob as parsed when `index` is its source, `None` otherwise.
+    /// The last listing of a blob gets the parse itself; the others get
+    /// replicas.
+    pub(crate) fn parsed_for(
         &mut self,
-        flattener: &mut Flattener,
         index: usize,
-        tar: &mut dyn Read,
+        read: Option<ParsedLayer>,
         context: &str,
-    ) -> Result<()> {
-        flattener.begin_layer()?;
-        let parser = std::mem::take(&mut flattener.parser);
-        let read = parser.parse_into(tar, context, &mut |event| {
-            self.apply_event(flattener, index, event, context)
-        });
-        flattener.parser = parser;
-        self.end_layer(flattener, index, read?)
-    }
-
-    /// Applies an event of source layer `index` (begun on `flattener`),
-    /// keeping it when the blob is listed again: a replica is applied now
-    /// and the event itself, with its findings, at the last listing.
-    pub(crate) fn apply_event(
-        &mut self,
-        flattener: &mut Flattener,
-        index: usize,
-        event: LayerEvent,
-        context: &str,
-    ) -> Result<()> {
-        if self.last[index] == index {
-            return flattener.apply_event(event, context);
-        }
-        let replica = event.replica();
-        self.recording.push(event);
-        flattener.apply_event(replica, context)
-    }
-
-    /// Ends source layer `index`; `read` is what its parser counted.
-    pub(crate) fn end_layer(
-        &mut self,
-        flattener: &mut Flattener,
-        index: usize,
-        read: LayerChanges,
-    ) -> Result<()> {
-        if self.last[index] != index {
-            let events = std::mem::take(&mut self.recording);
-            self.kept.insert(index, (read.clone(), events));
-        }
-        flattener.end_layer(read)
-    }
-
-    /// Applies layer `index`, a later listing of a blob applied before.
-    pub(crate) fn replay(
-        &mut self,
-        flattener: &mut Flattener,
-        index: usize,
-        context: &str,
-    ) -> Result<()> {
+    ) -> Result<ParsedLayer> {
         let source = self.first[index];
-        let missing = || Error::malformed(context, "its blob was not read before");
-        flattener.begin_layer()?;
-        if self.last[source] == index {
-            let (read, events) = self.kept.remove(&source).ok_or_else(missing)?;
-            for event in events {
-                flattener.apply_event(event, context)?;
+        let is_last = self.last[source] == index;
+        match read {
+            Some(parsed) if is_last => Some(parsed),
+            Some(parsed) => {
+                let replica = parsed.replica();
+                self.kept.insert(source, parsed);
+                Some(replica)
             }
-            flattener.end_layer(read)
-        } else {
-            let (read, events) = self.kept.get(&source).ok_or_else(missing)?;
-            for event in events {
-                flattener.apply_event(event.replica(), context)?;
-            }
-            flattener.end_layer(read.clone())
+            None if is_last => self.kept.remove(&source),
+            None => self.kept.get(&source).map(ParsedLayer::replica),
         }
+        .ok_or_else(|| Error::malformed(context, "its blob was not read before"))
     }
 }
 
@@ -696,15 +662,6 @@ pub(crate) fn check_layer_count(count: usize, limits: &Limits, context: &str) ->
     )
 }
 
-/// What tells a layer's blob from the others: its digest, or for a legacy
-/// member with none, the member it is once links are followed.
-fn blob_key(store: &dyn Store, layer: &Layer) -> Result<String> {
-    match &layer.digest {
-        Some(digest) => Ok(digest.to_string()),
-        None => store.identity(&layer.member),
-    }
-}
-
 /// Refuses layers that name the same blob with different diff_ids: one
 /// of them is wrong, and a blob listed again is read only once.
 pub(crate) fn check_repeated_blobs(
@@ -714,7 +671,10 @@ pub(crate) fn check_repeated_blobs(
 ) -> Result<()> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (index, layer) in layers.iter().enumerate() {
-        let key = blob_key(store, layer)?;
+        let key = match &layer.digest {
+            Some(digest) => digest.to_string(),
+            None => store.identity(&layer.member)?,
+        };
         let earlier = *seen.entry(key).or_insert(index);
         if layers[earlier].diff_id != layer.diff_id {
             return Err(Error::malformed(
@@ -1249,8 +1209,8 @@ pub(crate) mod tests {
     }
 
     /// Issue 10, within a layer: a big layer read behind a slow one was
-    /// held whole until its turn. Its events now wait in a bounded lane:
-    /// its reader stops once the lane is full.
+    /// held whole until its turn. Its events now wait in a bounded queue:
+    /// its reader stops once the queue is full.
     #[test]
     fn events_of_a_big_layer_behind_a_slow_one_are_bounded() {
         const FILES: usize = 6000;
@@ -1281,10 +1241,37 @@ pub(crate) mod tests {
         let (tree, _) = flattener.finish();
         assert!(names.iter().all(|n| tree.get(n).is_some()));
         let behind = scanner.seen_while_slow.lock().unwrap().unwrap();
-        // The lane's batches, the batch being filled, and the entry whose
+        // The queued batches, the batch being filled, and the entry whose
         // send is waiting: nowhere near the whole layer.
-        assert!(behind <= 5 * 256 + 1, "{behind} of {FILES} read ahead");
+        assert!(
+            behind <= (BATCHES_AHEAD + 1) * BATCH + 1,
+            "{behind} of {FILES} read ahead"
+        );
         assert_eq!(scanner.read.load(Ordering::SeqCst), FILES);
+    }
+
+    /// A blob that is not what its digest says is reported as such, even
+    /// when its bad bytes fail to apply before the digest can be checked
+    /// (at the end of the blob), with one reader or several.
+    #[test]
+    fn a_bad_blob_is_named_even_when_applying_it_fails_first() {
+        use E::*;
+        let good = layer(&[File("a", b"1")]);
+        let mut bad = layer(&[Hard("x", "missing")]);
+        bad.resize(good.len(), 0);
+        let dir = tempfile::tempdir().unwrap();
+        let reference = oci_layout(dir.path(), &[layer(&[File("base", b"0")]), good.clone()]);
+        std::fs::write(dir.path().join(Digest::of(&good).blob_path()), &bad).unwrap();
+        let image = Image::open(&reference, &Platform::default()).unwrap();
+        for workers in [1, 2] {
+            let err = image
+                .apply_layers_on(&mut Flattener::new(), workers)
+                .unwrap_err();
+            assert!(
+                matches!(err, Error::DigestMismatch { .. }),
+                "{workers} workers: {err}"
+            );
+        }
     }
 
     #[test]

@@ -150,8 +150,8 @@ pub fn inspect(source: &Source, top: usize) -> Result<Inspection> {
         layers,
         files: tree.non_dir_count(),
         directories: tree
-            .iter()
-            .filter(|(p, n)| n.is_dir() && !p.is_empty())
+            .nodes()
+            .filter(|(id, n)| n.is_dir() && *id != crate::tree::ROOT)
             .count() as u64,
         size_bytes: tree.regular_bytes(),
         largest_files: largest_files(tree, top),
@@ -172,21 +172,37 @@ fn largest_files(tree: &FileTree, top: usize) -> Vec<PathSize> {
 }
 
 /// The `top` largest of `sized`, ties broken by path. Paths are made only
-/// for the few shown, never for every file of the image.
+/// for the few shown and, one at a time, for the ties at the cut (an image
+/// of a million empty files is a million ties).
 fn top_paths(tree: &FileTree, mut sized: Vec<(u64, u32)>, top: usize) -> Vec<PathSize> {
+    if top == 0 || sized.is_empty() {
+        return Vec::new();
+    }
     sized.sort_unstable_by_key(|d| std::cmp::Reverse(d.0));
-    // Keep every tie of the last size shown: the path decides among them.
-    let cut = sized.get(top.saturating_sub(1)).map_or(0, |d| d.0);
+    let cut = sized[top.min(sized.len()) - 1].0;
+    let shown_path = |id: u32| format!("/{}", tree.path_of(id));
     let mut shown: Vec<PathSize> = sized
-        .into_iter()
-        .take_while(|d| top > 0 && d.0 >= cut)
-        .map(|(size, id)| PathSize {
-            path: format!("/{}", tree.path_of(id)),
+        .iter()
+        .take_while(|d| d.0 > cut)
+        .map(|&(size, id)| PathSize {
+            path: shown_path(id),
             size,
         })
         .collect();
+    // The smallest paths among the ties, kept in a max-heap of the room.
+    let room = top - shown.len();
+    let mut ties: std::collections::BinaryHeap<String> = std::collections::BinaryHeap::new();
+    for &(_, id) in sized[shown.len()..].iter().take_while(|d| d.0 == cut) {
+        let path = shown_path(id);
+        if ties.len() < room {
+            ties.push(path);
+        } else if ties.peek().is_some_and(|worst| path < *worst) {
+            ties.pop();
+            ties.push(path);
+        }
+    }
+    shown.extend(ties.into_iter().map(|path| PathSize { path, size: cut }));
     shown.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
-    shown.truncate(top);
     shown
 }
 

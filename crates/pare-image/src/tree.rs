@@ -116,9 +116,10 @@ struct Slot {
     first_child: NodeId,
     next: NodeId,
     prev: NodeId,
-    name_at: u64,
+    /// Where the name starts in [`FileTree::names`]; a tree holds at most
+    /// 4 GiB of names (the tree-bytes limit keeps it far below).
+    name_at: u32,
     name_len: u32,
-    alive: bool,
     /// Layer bookkeeping for the flattener (see [`crate::flatten`]).
     marks: Marks,
 }
@@ -131,6 +132,8 @@ struct Slot {
 pub(crate) struct Marks {
     pub layer: u32,
     pub explicit: bool,
+    /// Set once the path is removed (its slot is not reused).
+    pub dead: bool,
     pub fresh: u32,
 }
 
@@ -169,7 +172,6 @@ impl FileTree {
                 prev: NONE,
                 name_at: 0,
                 name_len: 0,
-                alive: true,
                 marks: Marks::default(),
             }],
             index: HashTable::new(),
@@ -348,7 +350,7 @@ impl FileTree {
         self.slots
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.alive)
+            .filter(|(_, s)| !s.marks.dead)
             .map(|(id, s)| (id as NodeId, &s.node))
     }
 
@@ -424,9 +426,8 @@ impl FileTree {
             first_child: NONE,
             next: first,
             prev: NONE,
-            name_at: self.names.len() as u64,
+            name_at: u32::try_from(self.names.len()).expect("tree names over 4 GiB"),
             name_len: name.len() as u32,
-            alive: true,
             marks: Marks::default(),
         });
         self.names.extend_from_slice(name.as_bytes());
@@ -452,7 +453,7 @@ impl FileTree {
     /// Removes `id` (never the root) and everything under it; `visit` sees
     /// each removed node.
     pub(crate) fn remove_with(&mut self, id: NodeId, mut visit: impl FnMut(&Node)) {
-        if id == ROOT || !self.slots[id as usize].alive {
+        if id == ROOT || self.slots[id as usize].marks.dead {
             return;
         }
         // Unlink from the siblings; the subtree below dies with it.
@@ -475,7 +476,7 @@ impl FileTree {
                 entry.remove();
             }
             let slot = &mut self.slots[at as usize];
-            slot.alive = false;
+            slot.marks.dead = true;
             slot.first_child = NONE;
             visit(&slot.node);
             // The dead node keeps nothing alive.

@@ -135,24 +135,36 @@ pub fn write_image(
         Source::Image(image) => {
             let mut layers: Vec<Blob> = Vec::new();
             let mut flattener = Flattener::with_limits(image.limits.clone());
-            // A blob listed again is written (and read) once; its events
-            // are applied again, so the layers are checked as a whole.
+            // A blob listed again is written (and read) once; its parse is
+            // applied again, so the layers are checked as a whole.
             let mut repeats = Repeats::new(image)?;
             for index in 0..image.layers.len() {
+                let context = image.layer_context(index);
                 let source = repeats.source(index);
-                if source == index {
-                    let blob = layout.copy_layer(
-                        image,
-                        index,
-                        compression,
-                        &mut flattener,
-                        &mut repeats,
-                    )?;
+                let read = if source == index {
+                    // A blob applied once streams into the tree as it is
+                    // copied; one applied again is kept whole to replay.
+                    let whole = repeats.is_repeated(index);
+                    let mut parsed = None;
+                    let blob = layout.copy_layer(image, index, compression, &mut |tar| {
+                        if whole {
+                            parsed = Some(flattener.parser.parse(tar, &context)?);
+                            Ok(())
+                        } else {
+                            flattener.apply_layer(tar, &context)
+                        }
+                    })?;
                     layers.push(blob);
+                    if !whole {
+                        continue;
+                    }
+                    Some(parsed.ok_or_else(|| Error::malformed(&context, "layer not parsed"))?)
                 } else {
                     layers.push(layers[source].clone());
-                    repeats.replay(&mut flattener, index, &image.layer_context(index))?;
-                }
+                    None
+                };
+                let parsed = repeats.parsed_for(index, read, &context)?;
+                flattener.apply_parsed(parsed, &context)?;
             }
             (image.config_bytes.clone(), layers)
         }
@@ -408,24 +420,21 @@ impl Layout {
 
     /// Copies layer `index` of `image`: byte for byte when it already has
     /// the wanted compression, otherwise decompressed and compressed again.
-    /// Either way the layer is applied to `flattener` on the way through
-    /// (kept in `repeats` when listed again), so a hostile layer is
-    /// refused, and its digest and diff_id are checked.
+    /// Either way the uncompressed tar goes through `read` on the way (the
+    /// caller parses it), so a hostile layer is refused, and its digest and
+    /// diff_id are checked.
     fn copy_layer(
         &self,
         image: &Image,
         index: usize,
         compression: Compression,
-        flattener: &mut Flattener,
-        repeats: &mut Repeats,
+        read: &mut dyn FnMut(&mut dyn Read) -> Result<()>,
     ) -> Result<Blob> {
         let context = image.layer_context(index);
         let (have, _) = sniff_stream(&mut image.layer_blob(index)?, &context)?;
         if have == compression {
             return self.put_stream(compression.oci_layer_media_type(), |out| {
-                image.with_layer_tee(index, Some(out), |tar| {
-                    repeats.apply_source(flattener, index, tar, &context)
-                })
+                image.with_layer_tee(index, Some(out), |tar| read(tar))
             });
         }
         let (written, _) = self.write_layer(compression, |out| {
@@ -434,7 +443,7 @@ impl Layout {
                     inner: tar,
                     tee: Some(out),
                 };
-                repeats.apply_source(flattener, index, &mut tee, &context)?;
+                read(&mut tee)?;
                 io::copy(&mut tee, &mut io::sink()).map_err(|e| Error::io(&context, e))?;
                 Ok(())
             })
