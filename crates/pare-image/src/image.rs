@@ -336,13 +336,14 @@ impl Image {
     ///
     /// Layers are read (inflated, hashed, parsed, scanned) on up to as many
     /// threads as there are cores, each taking the next unread layer, and
-    /// applied to the tree in order as they arrive: one layer's inflating
-    /// alone cannot keep two cores busy. What waits to be applied is only
-    /// headers and captured metadata, never file bytes, and at most
-    /// [`LAYERS_AHEAD_PER_READER`] layers per thread: a slow layer holds
-    /// the others back instead of letting them pile up. A blob listed
-    /// again is read once (see [`Image::apply_layers_on`]). The first
-    /// failing layer in layer order is the error reported.
+    /// applied to the tree in order as their entries stream in: one
+    /// layer's inflating alone cannot keep two cores busy. What waits to
+    /// be applied is only headers and captured metadata, never file bytes,
+    /// and at most a few batches of entries for each of two layers per
+    /// thread: a slow layer holds the others back instead of letting them
+    /// pile up. A blob the manifest lists again is read once; its entries
+    /// are applied again at each listing. The first failing layer in layer
+    /// order is the error reported.
     pub fn apply_layers(&self, flattener: &mut Flattener) -> Result<()> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         self.apply_layers_on(flattener, cores.min(MAX_LAYER_READERS))
