@@ -336,13 +336,14 @@ impl Image {
     ///
     /// Layers are read (inflated, hashed, parsed, scanned) on up to as many
     /// threads as there are cores, each taking the next unread layer, and
-    /// applied to the tree in order as they arrive: one layer's inflating
-    /// alone cannot keep two cores busy. What waits to be applied is only
-    /// headers and captured metadata, never file bytes, and at most
-    /// [`LAYERS_AHEAD_PER_READER`] layers per thread: a slow layer holds
-    /// the others back instead of letting them pile up. A blob listed
-    /// again is read once (see [`Image::apply_layers_on`]). The first
-    /// failing layer in layer order is the error reported.
+    /// applied to the tree in order as their entries stream in: one
+    /// layer's inflating alone cannot keep two cores busy. What waits to
+    /// be applied is only headers and captured metadata, never file bytes,
+    /// and at most a few batches of entries for each of two layers per
+    /// thread: a slow layer holds the others back instead of letting them
+    /// pile up. A blob the manifest lists again is read once; its entries
+    /// are applied again at each listing. The first failing layer in layer
+    /// order is the error reported.
     pub fn apply_layers(&self, flattener: &mut Flattener) -> Result<()> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         self.apply_layers_on(flattener, cores.min(MAX_LAYER_READERS))
@@ -436,7 +437,9 @@ impl Image {
                             match arrivals.recv() {
                                 Ok(Arrival::Batch(events)) => {
                                     for event in events {
-                                        flattener.apply_event(event, &context)?;
+                                        if let Err(err) = flattener.apply_event(event, &context) {
+                                            return Err(verdict_after(arrivals, err));
+                                        }
                                     }
                                 }
                                 Ok(Arrival::End(read)) => {
@@ -514,6 +517,24 @@ enum Arrival {
     End(Result<LayerChanges>),
     /// A layer applied more than once, read whole.
     Whole(Result<ParsedLayer>),
+}
+
+/// After applying a layer failed part-way: its reader's verdict on the
+/// blob, once it has read it to the end, when the blob is not what its
+/// descriptor says (its bad bytes are then the story, not what they did
+/// to the tree); otherwise `err`.
+fn verdict_after(arrivals: &mpsc::Receiver<Arrival>, err: Error) -> Error {
+    loop {
+        match arrivals.recv() {
+            Ok(Arrival::Batch(_)) => continue,
+            Ok(Arrival::End(Err(
+                e @ (Error::DigestMismatch { .. } | Error::SizeMismatch { .. }),
+            ))) => {
+                return e;
+            }
+            _ => return err,
+        }
+    }
 }
 
 fn stopped(context: &str) -> Error {
@@ -712,7 +733,7 @@ impl<R: Read> Read for TeeReader<'_, R> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use super::*;
@@ -817,7 +838,7 @@ mod tests {
     }
 
     /// Wraps the store of `image` to count opens from now on.
-    fn count_opens(image: &mut Image) -> Arc<Mutex<HashMap<String, usize>>> {
+    pub(crate) fn count_opens(image: &mut Image) -> Arc<Mutex<HashMap<String, usize>>> {
         let opens = Arc::new(Mutex::new(HashMap::new()));
         let inner = std::mem::replace(
             &mut image.store,
@@ -1161,6 +1182,96 @@ mod tests {
             let bound = workers * 2 - 1;
             assert!(ahead <= bound, "{workers} workers: {ahead} read ahead");
             assert_eq!(scanner.parsed.lock().unwrap().len(), names.len() - 1);
+        }
+    }
+
+    /// Counts, once layer 1's only file has been slow to read, how many
+    /// files of the layers after it had been read.
+    struct CountBehindSlow {
+        read: std::sync::atomic::AtomicUsize,
+        seen_while_slow: Mutex<Option<usize>>,
+    }
+
+    impl crate::scan::ContentScanner for CountBehindSlow {
+        fn start(
+            &self,
+            path: &str,
+            _size: u64,
+            _mode: u32,
+        ) -> Option<Box<dyn crate::scan::FileScan>> {
+            if path == "slow" {
+                std::thread::sleep(std::time::Duration::from_millis(400));
+                *self.seen_while_slow.lock().unwrap() = Some(self.read.load(Ordering::SeqCst));
+            } else {
+                self.read.fetch_add(1, Ordering::SeqCst);
+            }
+            None
+        }
+    }
+
+    /// Issue 10, within a layer: a big layer read behind a slow one was
+    /// held whole until its turn. Its events now wait in a bounded queue:
+    /// its reader stops once the queue is full.
+    #[test]
+    fn events_of_a_big_layer_behind_a_slow_one_are_bounded() {
+        const FILES: usize = 6000;
+        let names: Vec<&'static str> = (0..FILES)
+            .map(|i| &*Box::leak(format!("many/f{i}").into_boxed_str()))
+            .collect();
+        let many: Vec<E> = names.iter().map(|n| E::File(n, b"x")).collect();
+        let blobs = vec![layer(&[E::File("slow", b"x")]), layer(&many)];
+        let dir = tempfile::tempdir().unwrap();
+        let image = Image::open(&oci_layout(dir.path(), &blobs), &Platform::default()).unwrap();
+        let scanner = Arc::new(CountBehindSlow {
+            read: Default::default(),
+            seen_while_slow: Mutex::default(),
+        });
+        struct Shared(Arc<CountBehindSlow>);
+        impl crate::scan::ContentScanner for Shared {
+            fn start(
+                &self,
+                path: &str,
+                size: u64,
+                mode: u32,
+            ) -> Option<Box<dyn crate::scan::FileScan>> {
+                self.0.start(path, size, mode)
+            }
+        }
+        let mut flattener = Flattener::new().scanning(Box::new(Shared(scanner.clone())));
+        image.apply_layers_on(&mut flattener, 2).unwrap();
+        let (tree, _) = flattener.finish();
+        assert!(names.iter().all(|n| tree.get(n).is_some()));
+        let behind = scanner.seen_while_slow.lock().unwrap().unwrap();
+        // The queued batches, the batch being filled, and the entry whose
+        // send is waiting: nowhere near the whole layer.
+        assert!(
+            behind <= (BATCHES_AHEAD + 1) * BATCH + 1,
+            "{behind} of {FILES} read ahead"
+        );
+        assert_eq!(scanner.read.load(Ordering::SeqCst), FILES);
+    }
+
+    /// A blob that is not what its digest says is reported as such, even
+    /// when its bad bytes fail to apply before the digest can be checked
+    /// (at the end of the blob), with one reader or several.
+    #[test]
+    fn a_bad_blob_is_named_even_when_applying_it_fails_first() {
+        use E::*;
+        let good = layer(&[File("a", b"1")]);
+        let mut bad = layer(&[Hard("x", "missing")]);
+        bad.resize(good.len(), 0);
+        let dir = tempfile::tempdir().unwrap();
+        let reference = oci_layout(dir.path(), &[layer(&[File("base", b"0")]), good.clone()]);
+        std::fs::write(dir.path().join(Digest::of(&good).blob_path()), &bad).unwrap();
+        let image = Image::open(&reference, &Platform::default()).unwrap();
+        for workers in [1, 2] {
+            let err = image
+                .apply_layers_on(&mut Flattener::new(), workers)
+                .unwrap_err();
+            assert!(
+                matches!(err, Error::DigestMismatch { .. }),
+                "{workers} workers: {err}"
+            );
         }
     }
 

@@ -452,6 +452,51 @@ mod tests {
         assert!(spool.open(layer, offset, "data/a").is_err());
     }
 
+    /// A blob the manifest lists twice is read once for the files wanted
+    /// from either listing.
+    #[test]
+    fn fill_reads_a_repeated_blob_once() {
+        use crate::image::tests::count_opens;
+        use crate::testutil::{E, layer, oci_layout};
+        use crate::{Platform, Source};
+        let blob = layer(&[E::File("data/a", b"first"), E::File("data/b", b"second")]);
+        let other = layer(&[E::File("data/c", b"third")]);
+        let dir = tempfile::tempdir().unwrap();
+        let reference = oci_layout(dir.path(), &[blob.clone(), other, blob]);
+        let Source::Image(mut image) = Source::open(&reference, &Platform::default()).unwrap()
+        else {
+            panic!("an OCI layout is an image")
+        };
+        let (tree, _) = image.flatten().unwrap();
+        let place = |path: &str| {
+            let crate::NodeKind::File(id) = tree.get(path).unwrap().kind else {
+                panic!("{path} is a file")
+            };
+            let DataSource::Layer { layer, offset } = tree.content(id).source else {
+                panic!("{path} is in a layer")
+            };
+            (layer, offset, tree.content(id).size)
+        };
+        let (a, b) = (place("data/a"), place("data/b"));
+        assert_eq!(a.0, 2, "the last listing is visible");
+        // The same file wanted from the first listing and `b` from the last.
+        let wanted = [(0, a.1, a.2), (2, a.1, a.2), b];
+        let opens = count_opens(&mut image);
+        let spool = Spool::fill(&image, &wanted).unwrap();
+        assert_eq!(spool.len(), 3);
+        for ((layer, offset, _), want) in wanted.iter().zip([&b"first"[..], b"first", b"second"]) {
+            let mut got = Vec::new();
+            spool
+                .open(*layer, *offset, "t")
+                .unwrap()
+                .read_to_end(&mut got)
+                .unwrap();
+            assert_eq!(got, want);
+        }
+        let opens = opens.lock().unwrap();
+        assert_eq!(opens.values().sum::<usize>(), 1, "{opens:?}");
+    }
+
     #[test]
     fn an_unfinished_copy_breaks_its_spool_file() {
         let (scanner, handle) = SpoolScanner::new(Box::new(|_: &str, _| true));

@@ -185,7 +185,10 @@ impl DirStore {
             OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| Error::io(self.root.display(), std::io::Error::from(e)))?;
+        .map_err(|e| match e {
+            Errno::ENOTDIR => Error::malformed(self.describe(), "not a folder"),
+            e => Error::io(self.root.display(), std::io::Error::from(e)),
+        })?;
         let parts: Vec<&str> = name.split('/').collect();
         let (last, folders) = parts.split_last().expect("a checked name is not empty");
         let mut walked = String::new();
@@ -503,10 +506,14 @@ mod tests {
         let fifo = dir.path().join("image.tar");
         mkfifo(&fifo);
         let shown = fifo.display().to_string();
-        for text in [
-            format!("docker-archive:{shown}"),
-            format!("oci-archive:{shown}"),
-            shown.clone(),
+        let refused = format!("{shown} is a FIFO, not a regular file");
+        let not_folder = format!("{shown}: not a folder");
+        for (text, want) in [
+            (format!("docker-archive:{shown}"), &refused),
+            (format!("oci-archive:{shown}"), &refused),
+            (shown.clone(), &refused),
+            (format!("oci:{shown}"), &not_folder),
+            (format!("dir:{shown}"), &not_folder),
         ] {
             let err = within(&text.clone(), move || {
                 ImageRef::parse(&text)
@@ -514,10 +521,7 @@ mod tests {
                     .err()
                     .map(|e| e.to_string())
             });
-            assert_eq!(
-                err.as_deref(),
-                Some(format!("{shown} is a FIFO, not a regular file").as_str())
-            );
+            assert_eq!(err.as_ref(), Some(want));
         }
     }
 
