@@ -57,7 +57,10 @@ pub enum ElfError {
     StringOffset(u64),
     #[error("e_phnum is PN_XNUM (0xffff) but there is no section header 0 to hold the real count")]
     NoSectionZero,
-    #[error("dynamic section beyond the first {max} bytes")]
+    #[error(
+        "dynamic section beyond the first {max} bytes, over the elf-bytes limit \
+         (raise it with --limits elf-bytes=N)"
+    )]
     BeyondPrefix { max: u64 },
 }
 

@@ -11,6 +11,8 @@ use crate::search::Root;
 
 /// An ELF file whose dynamic section lies further in than this is not
 /// read (no real object comes close; a hostile one could ask for more).
+/// The image's `elf-bytes` limit replaces it when the scan runs within
+/// limits ([`ContentScanner::start_within`]).
 pub const MAX_PREFIX: u64 = 64 * 1024 * 1024;
 
 /// What the scan made of one ELF file.
@@ -28,9 +30,22 @@ const SHEBANG_MAX: usize = 256;
 pub struct ElfScanner;
 
 impl ContentScanner for ElfScanner {
-    fn start(&self, _path: &str, size: u64, _mode: u32) -> Option<Box<dyn FileScan>> {
+    fn start(&self, path: &str, size: u64, mode: u32) -> Option<Box<dyn FileScan>> {
+        let mut limits = pare_image::Limits::default();
+        limits.elf_bytes = MAX_PREFIX;
+        self.start_within(path, size, mode, &limits)
+    }
+
+    fn start_within(
+        &self,
+        _path: &str,
+        size: u64,
+        _mode: u32,
+        limits: &pare_image::Limits,
+    ) -> Option<Box<dyn FileScan>> {
         (size >= 3).then(|| {
             Box::new(PrefixScan {
+                max: limits.elf_bytes,
                 size,
                 prefix: Vec::new(),
                 want: 64,
@@ -42,6 +57,8 @@ impl ContentScanner for ElfScanner {
 }
 
 struct PrefixScan {
+    /// The most bytes buffered (the elf-bytes limit).
+    max: u64,
     size: u64,
     prefix: Vec<u8>,
     /// Bytes needed before parsing again.
@@ -70,8 +87,8 @@ impl PrefixScan {
     /// Parses what is buffered; false once there is an answer.
     fn step(&mut self) -> bool {
         match parse_prefix(&self.prefix, self.size) {
-            Parsed::NeedBytes(n) if n > MAX_PREFIX => {
-                self.result = Some(Err(ElfError::BeyondPrefix { max: MAX_PREFIX }));
+            Parsed::NeedBytes(n) if n > self.max => {
+                self.result = Some(Err(ElfError::BeyondPrefix { max: self.max }));
                 false
             }
             Parsed::NeedBytes(n) => {
@@ -211,5 +228,23 @@ mod tests {
         }
         let text = b"plain text, not a program at all ..............................";
         assert_eq!(scan(text, 8), None);
+    }
+
+    #[test]
+    fn the_elf_bytes_limit_bounds_what_is_buffered() {
+        let data = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let mut limits = pare_image::Limits::default();
+        limits.elf_bytes = 32;
+        let mut scan = ElfScanner
+            .start_within("x", data.len() as u64, 0o755, &limits)
+            .unwrap();
+        for piece in data.chunks(4096) {
+            if !scan.feed(piece) {
+                break;
+            }
+        }
+        let found = scan.finish().unwrap().downcast::<ElfFinding>().unwrap();
+        let err = found.0.unwrap_err().to_string();
+        assert!(err.contains("--limits elf-bytes=N"), "{err}");
     }
 }

@@ -750,7 +750,9 @@ impl LayerParser {
                 PendingKind::File { size, .. } => self
                     .scanners
                     .iter()
-                    .filter_map(|scanner| scanner.start(&path, *size, node.mode))
+                    .filter_map(|scanner| {
+                        scanner.start_within(&path, *size, node.mode, &self.limits)
+                    })
                     .collect(),
                 _ => Vec::new(),
             };

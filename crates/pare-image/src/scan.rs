@@ -15,6 +15,20 @@ pub trait ContentScanner: Send + Sync {
     /// permission bits), or `None` to let it pass unread.
     fn start(&self, path: &str, size: u64, mode: u32) -> Option<Box<dyn FileScan>>;
 
+    /// [`ContentScanner::start`] within the image's limits (a scanner that
+    /// buffers part of a file bounds it by them). By default the limits
+    /// are not needed.
+    fn start_within(
+        &self,
+        path: &str,
+        size: u64,
+        mode: u32,
+        limits: &crate::Limits,
+    ) -> Option<Box<dyn FileScan>> {
+        let _ = limits;
+        self.start(path, size, mode)
+    }
+
     /// Scans a file that can be read at any offset (a root folder's file),
     /// where a scanner may read only the parts it needs. By default the
     /// file is streamed like a layer entry.
