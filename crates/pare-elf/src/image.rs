@@ -31,8 +31,10 @@ pub struct ElfScanner;
 
 impl ContentScanner for ElfScanner {
     fn start(&self, path: &str, size: u64, mode: u32) -> Option<Box<dyn FileScan>> {
-        let mut limits = pare_image::Limits::default();
-        limits.elf_bytes = MAX_PREFIX;
+        let limits = pare_image::Limits {
+            elf_bytes: MAX_PREFIX,
+            ..Default::default()
+        };
         self.start_within(path, size, mode, &limits)
     }
 
@@ -233,8 +235,10 @@ mod tests {
     #[test]
     fn the_elf_bytes_limit_bounds_what_is_buffered() {
         let data = std::fs::read(std::env::current_exe().unwrap()).unwrap();
-        let mut limits = pare_image::Limits::default();
-        limits.elf_bytes = 32;
+        let limits = pare_image::Limits {
+            elf_bytes: 32,
+            ..Default::default()
+        };
         let mut scan = ElfScanner
             .start_within("x", data.len() as u64, 0o755, &limits)
             .unwrap();
