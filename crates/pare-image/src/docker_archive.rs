@@ -45,7 +45,7 @@ pub(crate) fn open(
 
     let config_member = checked_name(&entry.config, &context)?;
     let (reader, size) = store.open(&config_member)?;
-    limits::check(&config_member, "json-bytes", size, limits.json_bytes)?;
+    limits::check(|| &config_member, "json-bytes", size, limits.json_bytes)?;
     let named = digest_in_name(&config_member);
     let verifying = VerifyingReader::new(reader, &config_member, named.clone(), Some(size));
     let config_bytes = read_bounded(verifying, limits.json_bytes, &config_member)?;

@@ -516,7 +516,7 @@ impl Flattener {
     fn count_entries(&mut self, more: u64, context: &str) -> Result<()> {
         self.entries += more;
         limits::check(
-            format!("{context}: entries in the image"),
+            || format!("{context}: entries in the image"),
             "entries",
             self.entries,
             self.limits().entries,
@@ -532,7 +532,7 @@ impl Flattener {
             self.held_bytes += (name.len() + value.len()) as u64;
         }
         limits::check(
-            format!("{context}: names, link targets and xattrs"),
+            || format!("{context}: names, link targets and xattrs"),
             "tree-bytes",
             self.held_bytes + self.tree.name_bytes_held(),
             // The tree addresses its names with 32 bits, whatever the limit.
@@ -651,7 +651,7 @@ impl LayerParser {
             let mut entry = entry.map_err(|e| layer_error(context, e))?;
             changes.entries += 1;
             limits::check(
-                format!("{context}: entries in the layer"),
+                || format!("{context}: entries in the layer"),
                 "entries",
                 changes.entries,
                 self.limits.entries,
@@ -777,23 +777,28 @@ impl LayerParser {
     /// Checks a name from a layer against the path limits.
     fn check_path(&self, context: &str, raw: &[u8]) -> Result<()> {
         let at = || format!("{context}: entry {:?}", short(raw));
-        limits::check(at(), "path-bytes", raw.len() as u64, self.limits.path_bytes)?;
+        limits::check(
+            || at(),
+            "path-bytes",
+            raw.len() as u64,
+            self.limits.path_bytes,
+        )?;
         let mut depth = 0u64;
         for part in raw.split(|&b| b == b'/').filter(|p| !p.is_empty()) {
             depth += 1;
             limits::check(
-                at(),
+                || at(),
                 "name-bytes",
                 part.len() as u64,
                 self.limits.name_bytes,
             )?;
         }
-        limits::check(at(), "path-depth", depth, self.limits.path_depth)
+        limits::check(|| at(), "path-depth", depth, self.limits.path_depth)
     }
 
     fn check_link_target(&self, context: &str, raw: &str, target: &[u8]) -> Result<()> {
         limits::check(
-            format!("{context}: entry {raw:?}: link target"),
+            || format!("{context}: entry {raw:?}: link target"),
             "path-bytes",
             target.len() as u64,
             self.limits.path_bytes,
@@ -810,14 +815,14 @@ impl LayerParser {
     ) -> Result<Vec<u8>> {
         let at = format!("{context}: entry {raw:?}");
         limits::check(
-            &at,
+            || &at,
             "metadata-file-bytes",
             size,
             self.limits.metadata_file_bytes,
         )?;
         let total = self.captured_bytes.fetch_add(size, Ordering::Relaxed) + size;
         limits::check(
-            format!("{at}: metadata captured in all"),
+            || format!("{at}: metadata captured in all"),
             "metadata-bytes",
             total,
             self.limits.metadata_bytes,

@@ -638,7 +638,7 @@ pub(crate) fn read_blob(
     size: u64,
     json_max: u64,
 ) -> Result<Vec<u8>> {
-    limits::check(format!("blob {digest}"), "json-bytes", size, json_max)?;
+    limits::check(|| format!("blob {digest}"), "json-bytes", size, json_max)?;
     let (reader, actual) = store.open(&digest.blob_path())?;
     if actual != size {
         return Err(Error::SizeMismatch {
@@ -656,7 +656,7 @@ pub(crate) fn read_blob(
 /// anything about its layers is read.
 pub(crate) fn check_layer_count(count: usize, limits: &Limits, context: &str) -> Result<()> {
     limits::check(
-        format!("{context}: layers listed"),
+        || format!("{context}: layers listed"),
         "layers",
         count as u64,
         limits.layers,

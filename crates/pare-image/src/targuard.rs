@@ -124,7 +124,7 @@ impl<R: Read> TarGuard<R> {
         let record = matches!(kind, b'x' | b'g' | b'L' | b'K');
         if record {
             limits::check(
-                format!("{}: tar header record", self.context),
+                || format!("{}: tar header record", self.context),
                 "header-bytes",
                 size,
                 self.header_bytes,
@@ -163,7 +163,7 @@ impl<R: Read> Read for TarGuard<R> {
         let n = self.inner.read(buf)?;
         let total = self.uncompressed.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
         let checked = limits::check(
-            "image layers, uncompressed",
+            || "image layers, uncompressed",
             "uncompressed-bytes",
             total,
             self.uncompressed_max,
