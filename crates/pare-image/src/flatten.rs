@@ -793,7 +793,7 @@ impl LayerParser {
                 self.limits.name_bytes,
             )?;
         }
-        limits::check(|| at(), "path-depth", depth, self.limits.path_depth)
+        limits::check(&at, "path-depth", depth, self.limits.path_depth)
     }
 
     fn check_link_target(&self, context: &str, raw: &str, target: &[u8]) -> Result<()> {
