@@ -777,23 +777,13 @@ impl LayerParser {
     /// Checks a name from a layer against the path limits.
     fn check_path(&self, context: &str, raw: &[u8]) -> Result<()> {
         let at = || format!("{context}: entry {:?}", short(raw));
-        limits::check(
-            || at(),
-            "path-bytes",
-            raw.len() as u64,
-            self.limits.path_bytes,
-        )?;
+        limits::check(at, "path-bytes", raw.len() as u64, self.limits.path_bytes)?;
         let mut depth = 0u64;
         for part in raw.split(|&b| b == b'/').filter(|p| !p.is_empty()) {
             depth += 1;
-            limits::check(
-                || at(),
-                "name-bytes",
-                part.len() as u64,
-                self.limits.name_bytes,
-            )?;
+            limits::check(at, "name-bytes", part.len() as u64, self.limits.name_bytes)?;
         }
-        limits::check(&at, "path-depth", depth, self.limits.path_depth)
+        limits::check(at, "path-depth", depth, self.limits.path_depth)
     }
 
     fn check_link_target(&self, context: &str, raw: &str, target: &[u8]) -> Result<()> {
