@@ -285,20 +285,23 @@ impl FileTree {
     /// Every live id in path order: a folder before what it holds, siblings
     /// sorted by name.
     fn ordered(&self) -> &[NodeId] {
-        self.order.get_or_init(|| {
-            let mut order = Vec::with_capacity(self.live);
-            let mut stack = vec![ROOT];
-            let mut children = Vec::new();
-            while let Some(id) = stack.pop() {
-                order.push(id);
-                children.clear();
-                children.extend(self.child_ids(id));
-                // Reversed, so the smallest name is popped first.
-                children.sort_unstable_by(|&a, &b| self.name_bytes(b).cmp(self.name_bytes(a)));
-                stack.extend_from_slice(&children);
-            }
-            order
-        })
+        self.order.get_or_init(|| self.subtree_order(ROOT))
+    }
+
+    /// `top` and every id below it, in path order.
+    fn subtree_order(&self, top: NodeId) -> Vec<NodeId> {
+        let mut order = Vec::with_capacity(if top == ROOT { self.live } else { 16 });
+        let mut stack = vec![top];
+        let mut children = Vec::new();
+        while let Some(id) = stack.pop() {
+            order.push(id);
+            children.clear();
+            children.extend(self.child_ids(id));
+            // Reversed, so the smallest name is popped first.
+            children.sort_unstable_by(|&a, &b| self.name_bytes(b).cmp(self.name_bytes(a)));
+            stack.extend_from_slice(&children);
+        }
+        order
     }
 
     /// Every live id in path order (a folder before what it holds).
@@ -315,15 +318,18 @@ impl FileTree {
     /// Every path with its node, in path order (a folder before what it
     /// holds, siblings sorted by name).
     pub fn iter(&self) -> impl Iterator<Item = (String, &Node)> + '_ {
-        self.walk(self.ordered())
+        self.walk(self.ordered().iter().copied())
     }
 
     /// Paths for a run of ids in path order (each id's parent precedes it).
-    fn walk<'a>(&'a self, ids: &'a [NodeId]) -> impl Iterator<Item = (String, &'a Node)> + 'a {
+    fn walk<'a>(
+        &'a self,
+        ids: impl IntoIterator<Item = NodeId> + 'a,
+    ) -> impl Iterator<Item = (String, &'a Node)> + 'a {
         let mut path = String::new();
         // (id, length of `path` up to and including that folder)
         let mut stack: Vec<(NodeId, usize)> = Vec::new();
-        ids.iter().map(move |&id| {
+        ids.into_iter().map(move |id| {
             let parent = self.slots[id as usize].parent;
             while let Some(&(top, _)) = stack.last() {
                 if top == parent {
@@ -495,30 +501,15 @@ impl FileTree {
 
     /// The paths strictly inside folder `dir`, in order.
     pub fn descendants<'a>(&'a self, dir: &str) -> impl Iterator<Item = (String, &'a Node)> + 'a {
-        let ids: &[NodeId] = match self.lookup(dir) {
+        let ids = match self.lookup(dir) {
             Some(id) => {
-                let order = self.ordered();
-                // The subtree is the run after `id` of nodes deeper than it.
-                let at = order.iter().position(|&o| o == id).unwrap_or(order.len());
-                let end = order[at + 1..]
-                    .iter()
-                    .position(|&o| !self.is_below(o, id))
-                    .map_or(order.len(), |n| at + 1 + n);
-                &order[(at + 1).min(end)..end]
+                let mut ids = self.subtree_order(id);
+                ids.remove(0);
+                ids
             }
-            None => &[],
+            None => Vec::new(),
         };
         self.walk(ids)
-    }
-
-    fn is_below(&self, mut id: NodeId, ancestor: NodeId) -> bool {
-        while id != ROOT && id != NONE {
-            id = self.slots[id as usize].parent;
-            if id == ancestor {
-                return true;
-            }
-        }
-        false
     }
 
     /// The direct children of folder `dir`, sorted by name.
@@ -531,31 +522,6 @@ impl FileTree {
         let dir = dir.to_string();
         ids.into_iter()
             .map(move |id| (paths::child(&dir, self.name(id)), self.node(id)))
-    }
-
-    /// Removes `path` and everything under it; returns what was removed.
-    pub fn remove_subtree(&mut self, path: &str) -> Vec<(String, Node)> {
-        let Some(id) = self.lookup(path).filter(|&id| id != ROOT) else {
-            return Vec::new();
-        };
-        let mut removed: Vec<(String, Node)> = vec![(path.to_string(), self.node(id).clone())];
-        removed.extend(self.descendants(path).map(|(p, n)| (p, n.clone())));
-        self.remove_with(id, |_| {});
-        removed
-    }
-
-    /// Removes everything under folder `dir`, keeping `dir` itself.
-    pub fn remove_descendants(&mut self, dir: &str) -> Vec<(String, Node)> {
-        let Some(id) = self.lookup(dir) else {
-            return Vec::new();
-        };
-        let removed: Vec<(String, Node)> =
-            self.descendants(dir).map(|(p, n)| (p, n.clone())).collect();
-        let children: Vec<NodeId> = self.child_ids(id).collect();
-        for child in children {
-            self.remove_with(child, |_| {});
-        }
-        removed
     }
 
     /// Resolves a path inside the tree: every symlink on the way is followed
@@ -577,22 +543,9 @@ impl FileTree {
         Ok((self.show(&resolved), links))
     }
 
-    /// Like [`FileTree::resolve`] with every component followed, but a
-    /// missing folder is assumed (it will be created), as when a layer adds
-    /// `a/b/c` before or without `a/b`.
-    pub fn resolve_for_create(&self, dir: &str) -> Result<String, ResolveError> {
-        let resolved = self.resolve_inner(dir, true, true, None)?;
-        match resolved {
-            At { id, ref missing } if missing.is_empty() && !self.node(id).is_dir() => {
-                Err(ResolveError::NotADirectory(self.path_of(id)))
-            }
-            _ => Ok(self.show(&resolved)),
-        }
-    }
-
-    /// Resolves folder `dir` like [`FileTree::resolve_for_create`] and
-    /// creates the folders that are missing (with `made` called on each);
-    /// returns the folder's id.
+    /// Resolves folder `dir` with every symlink followed, as when a layer
+    /// adds `a/b/c` before or without `a/b`, and creates the folders that
+    /// are missing (with `made` called on each); returns the folder's id.
     pub(crate) fn make_dirs(
         &mut self,
         dir: &str,
