@@ -1161,18 +1161,7 @@ pub(crate) mod tests {
                 parsed: Mutex::default(),
                 seen_while_slow: Mutex::default(),
             });
-            struct Shared(Arc<SlowFirst>);
-            impl crate::scan::ContentScanner for Shared {
-                fn start(
-                    &self,
-                    path: &str,
-                    size: u64,
-                    mode: u32,
-                ) -> Option<Box<dyn crate::scan::FileScan>> {
-                    self.0.start(path, size, mode)
-                }
-            }
-            let mut flattener = Flattener::new().scanning(Box::new(Shared(scanner.clone())));
+            let mut flattener = Flattener::new().scanning(Box::new(scanner.clone()));
             image.apply_layers_on(&mut flattener, workers).unwrap();
             let (tree, _) = flattener.finish();
             assert!(names.iter().all(|n| tree.get(n).is_some()));
@@ -1226,18 +1215,7 @@ pub(crate) mod tests {
             read: Default::default(),
             seen_while_slow: Mutex::default(),
         });
-        struct Shared(Arc<CountBehindSlow>);
-        impl crate::scan::ContentScanner for Shared {
-            fn start(
-                &self,
-                path: &str,
-                size: u64,
-                mode: u32,
-            ) -> Option<Box<dyn crate::scan::FileScan>> {
-                self.0.start(path, size, mode)
-            }
-        }
-        let mut flattener = Flattener::new().scanning(Box::new(Shared(scanner.clone())));
+        let mut flattener = Flattener::new().scanning(Box::new(scanner.clone()));
         image.apply_layers_on(&mut flattener, 2).unwrap();
         let (tree, _) = flattener.finish();
         assert!(names.iter().all(|n| tree.get(n).is_some()));

@@ -41,6 +41,32 @@ pub trait ContentScanner: Send + Sync {
     }
 }
 
+/// A shared scanner scans as itself, so its owner can keep a handle on it
+/// (to read what it counted) while a flattener holds the other.
+impl<T: ContentScanner + ?Sized> ContentScanner for std::sync::Arc<T> {
+    fn start(&self, path: &str, size: u64, mode: u32) -> Option<Box<dyn FileScan>> {
+        (**self).start(path, size, mode)
+    }
+
+    fn start_within(
+        &self,
+        path: &str,
+        size: u64,
+        mode: u32,
+        limits: &crate::Limits,
+    ) -> Option<Box<dyn FileScan>> {
+        (**self).start_within(path, size, mode, limits)
+    }
+
+    fn scan_file(
+        &self,
+        file: std::fs::File,
+        scan: Box<dyn FileScan>,
+    ) -> std::io::Result<Option<Finding>> {
+        (**self).scan_file(file, scan)
+    }
+}
+
 /// One file's scan, fed the file's bytes in order.
 pub trait FileScan: Send {
     /// Takes the next bytes; returns false once it needs no more.
