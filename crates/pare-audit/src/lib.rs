@@ -111,10 +111,10 @@ fn tool_findings(flat: &Flattened, catalog: &Catalog) -> Vec<Finding> {
         if !matches!(node.kind, NodeKind::Symlink(_)) {
             continue;
         }
-        let Ok(target) = flat.tree.resolve(&path, true) else {
+        let Ok(Some(target)) = flat.tree.resolve_id(&path, true) else {
             continue; // dangling or looping: nothing runs through it
         };
-        if let Some(NodeKind::File(id)) = flat.tree.get(&target).map(|n| &n.kind)
+        if let NodeKind::File(id) = &flat.tree.node(target).kind
             && let Some(program) = programs.get_mut(id)
         {
             program.links.push(path);

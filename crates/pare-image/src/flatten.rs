@@ -294,12 +294,11 @@ impl Flattener {
 
     /// `.wh.NAME`: removes what lower layers put at `path`.
     fn whiteout(&mut self, path: &str) {
-        let Ok(dir) = self.tree.resolve(paths::parent(path), true) else {
-            return;
-        };
         let Some(id) = self
             .tree
-            .lookup(&dir)
+            .resolve_id(paths::parent(path), true)
+            .ok()
+            .flatten()
             .and_then(|dir| self.tree.child(dir, paths::file_name(path)))
         else {
             return;
@@ -312,9 +311,9 @@ impl Flattener {
     fn opaque(&mut self, dir: &str) {
         let Some(id) = self
             .tree
-            .resolve(dir, true)
+            .resolve_id(dir, true)
             .ok()
-            .and_then(|dir| self.tree.lookup(&dir))
+            .flatten()
             .filter(|&id| self.tree.node(id).is_dir())
         else {
             return;
@@ -423,9 +422,9 @@ impl Flattener {
             PendingKind::Hardlink(link) => {
                 let resolved = self
                     .tree
-                    .resolve(&link, false)
+                    .resolve_id(&link, false)
                     .map_err(|e| resolve_error(entry_context(), e))?;
-                match self.tree.get(&resolved) {
+                match resolved.map(|id| self.tree.node(id)) {
                     Some(existing) if !existing.is_dir() => {
                         // A hardlink is the same inode: same kind, mode, owner.
                         node = existing.clone();

@@ -187,10 +187,10 @@ impl Flattened {
     /// the image): captured bytes for images, the file itself for root
     /// folders. `None` when there is no such file or it was not captured.
     pub fn read(&self, path: &str) -> Result<Option<Cow<'_, [u8]>>> {
-        let Ok(resolved) = self.tree.resolve(path, true) else {
+        let Ok(Some(resolved)) = self.tree.resolve_id(path, true) else {
             return Ok(None);
         };
-        let Some(NodeKind::File(id)) = self.tree.get(&resolved).map(|n| &n.kind) else {
+        let NodeKind::File(id) = &self.tree.node(resolved).kind else {
             return Ok(None);
         };
         if let Some(captured) = self.captured.get(id) {

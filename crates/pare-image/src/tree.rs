@@ -533,6 +533,17 @@ impl FileTree {
             .map(|at| self.show(&at))
     }
 
+    /// Like [`FileTree::resolve`], but the id of the path reached (`None`
+    /// when its last component does not exist): no path is built.
+    pub fn resolve_id(
+        &self,
+        path: &str,
+        follow_last: bool,
+    ) -> Result<Option<NodeId>, ResolveError> {
+        let at = self.resolve_inner(path, follow_last, false, None)?;
+        Ok(at.missing.is_empty().then_some(at.id))
+    }
+
     /// Like [`FileTree::resolve`] (every component followed), with the
     /// symlinks passed on the way, in order: what a copy must keep as
     /// symlinks for the path to work (`lib64/ld-linux-x86-64.so.2` passes

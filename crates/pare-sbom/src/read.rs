@@ -31,8 +31,8 @@ pub(crate) fn read_text(flat: &Flattened, path: &str, out: &mut Catalog) -> Opti
 
 /// The layer whose version of `path` is in the final tree.
 pub(crate) fn layer_of(flat: &Flattened, path: &str) -> Option<usize> {
-    let resolved = flat.tree.resolve(path, true).ok()?;
-    match flat.tree.get(&resolved)?.kind {
+    let resolved = flat.tree.resolve_id(path, true).ok()??;
+    match flat.tree.node(resolved).kind {
         NodeKind::File(id) => match flat.tree.content(id).source {
             DataSource::Layer { layer, .. } => Some(layer),
             DataSource::Host(_) => None,
