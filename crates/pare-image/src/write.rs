@@ -547,7 +547,7 @@ pub fn write_layer_tar_from(
 
 /// Opens a file's bytes, insisting on exactly `size` of them: a file that
 /// grows or shrinks while being copied would corrupt the tar.
-fn open_content(
+pub fn open_content(
     source: &DataSource,
     size: u64,
     spool: Option<&Spool>,

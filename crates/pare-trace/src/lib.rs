@@ -13,6 +13,7 @@
 pub mod lambda;
 pub mod materialise;
 pub mod probe;
+pub mod run;
 pub mod sandbox;
 pub mod sys;
 pub mod tracer;

@@ -54,6 +54,34 @@ pub enum Command {
     /// Rebuild an image from scratch with only what its entry point needs.
     #[command(after_help = IMAGE_HELP)]
     Minify(MinifyArgs),
+    /// Run an image's entry point in pare's sandbox (no Docker needed),
+    /// exercise it, and list every path and system call it used.
+    #[command(after_help = IMAGE_HELP)]
+    Trace(TraceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// The image to run.
+    pub image: String,
+    /// Run this program instead of the image's Entrypoint.
+    #[arg(long, value_name = "PATH")]
+    pub entrypoint: Option<String>,
+    /// Arguments instead of the image's Cmd (repeat for each).
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub cmd: Vec<String>,
+    /// How long to let the app run when nothing else exercises it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+    pub probe_duration: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TraceFormat::Text)]
+    pub format: TraceFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TraceFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

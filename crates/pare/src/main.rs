@@ -12,6 +12,12 @@ mod escape;
 mod output;
 
 fn main() -> ExitCode {
+    // The sandbox's helper is pare itself (see pare_trace::sandbox); it
+    // runs before anything else so that it is still single-threaded.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(pare_trace::sandbox::INIT_ARG) {
+        pare_trace::sandbox::init_main(&args[2..]);
+    }
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(code) => code,

@@ -12,6 +12,7 @@ mod copy;
 mod inspect;
 mod minify;
 mod sbom;
+mod trace;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let mut limits = Limits::default();
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sbom(args) => sbom::run(args, platform),
         Command::Audit(args) => audit::run(args, platform),
         Command::Minify(args) => minify::run(args, platform),
+        Command::Trace(args) => trace::run(args, platform),
     }
 }
 

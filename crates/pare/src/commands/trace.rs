@@ -1,0 +1,78 @@
+//! `pare trace`: run an image in the sandbox and show what it used.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use pare_image::OpenOptions;
+use pare_trace::run::RunRequest;
+
+use crate::cli::{TraceArgs, TraceFormat};
+use crate::output;
+
+pub fn run(args: TraceArgs, options: &OpenOptions) -> Result<ExitCode> {
+    let source = super::open_source(&args.image, options)?;
+    let runtime = source.config().config().clone().unwrap_or_default();
+    let flat = source
+        .flatten()
+        .with_context(|| format!("reading {}", source.reference()))?;
+    let scratch = tempfile::Builder::new()
+        .prefix("pare-root")
+        .tempdir()
+        .context("a temporary folder")?;
+    pare_trace::materialise::materialise_source(&source, &flat.tree, scratch.path())
+        .with_context(|| format!("extracting {}", source.reference()))?;
+    let entrypoint = match &args.entrypoint {
+        Some(e) => vec![e.clone()],
+        None => runtime.entrypoint().clone().unwrap_or_default(),
+    };
+    let cmd = if args.entrypoint.is_some() || !args.cmd.is_empty() {
+        args.cmd.clone()
+    } else {
+        runtime.cmd().clone().unwrap_or_default()
+    };
+    let request = RunRequest {
+        argv: entrypoint.into_iter().chain(cmd).collect(),
+        env: runtime.env().clone().unwrap_or_default(),
+        workdir: runtime.working_dir().clone().unwrap_or_default(),
+        user: runtime.user().clone(),
+        record: true,
+        helper: std::env::current_exe().context("finding pare's own binary")?,
+    };
+    let duration = Duration::from_secs_f64(args.probe_duration.max(0.0));
+    let (outcome, ()) = pare_trace::run::run(scratch.path(), &request, |_| Ok(()), |running| {
+        let deadline = std::time::Instant::now() + duration;
+        while running.is_alive() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    })?;
+    match args.format {
+        TraceFormat::Json => output::print_text(&output::json_text(&outcome.trace)?),
+        TraceFormat::Text => {
+            let rows: Vec<Vec<String>> = outcome
+                .trace
+                .accesses
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.path.clone(),
+                        format!("{:?}", a.how).to_lowercase(),
+                        a.call.to_string(),
+                        a.pid.to_string(),
+                        a.error.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            let mut text = output::table(&["PATH", "USE", "CALL", "PID", "ERROR"], &rows);
+            text.push_str(&format!(
+                "\n{} processes, {} system calls, {} stops; entry point {}\n",
+                outcome.trace.processes.len(),
+                outcome.trace.all_syscalls().len(),
+                outcome.trace.stops,
+                outcome.exit.as_deref().unwrap_or("still running when stopped"),
+            ));
+            output::print_text(&text)
+        }
+    }?;
+    Ok(ExitCode::SUCCESS)
+}
