@@ -16,15 +16,29 @@
 #   busybox.tar  FROM scratch: Debian's busybox-static and its applet links
 #   apps.tar     + docker-registry (Go) and two programs compiled here: Go in
 #                module mode, Rust with cargo-auditable (tests/images/apps)
+# Workloads for minify's traced run, each answering real requests with what
+# it loads only at run time:
+#   node.tar        + nodejs (system ICU), a web app answering with Intl in
+#                   German and Japanese (port 8085)
+#   redis-gosu.tar  + redis-server and gosu behind the official image's
+#                   shell entry point (chown, then gosu redis; port 6379)
+#   lambda.tar      + python3, awslambdaric from PyPI wheels and a handler in
+#                   /var/task (Lambda Runtime API client; no port)
+#   cplugins.tar    + locales (de_DE.UTF-8) and two C programs compiled here:
+#                   plugind dlopens a plugin by name through ld.so.cache
+#                   (entry point, port 8086), convd uses a locale and an
+#                   iconv module (--entrypoint convd, port 8087)
 # Needs root, debootstrap and a running Docker Engine; apps.tar also needs
-# Go with Debian's golang-github-pkg-errors-dev, and cargo-auditable.
+# Go with Debian's golang-github-pkg-errors-dev, and cargo-auditable;
+# lambda.tar the system python3 with pip (python3-pip); cplugins.tar gcc,
+# libc6-dev and make (the host is bookworm: its glibc is the image's).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="${PARE_TEST_IMAGES:-/var/cache/pare-test-images/v1}"
 REBUILD=0
 [[ "${1:-}" == "--rebuild" ]] && REBUILD=1
-IMAGES=(debian redis nginx python busybox apps)
+IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins)
 
 missing=()
 for name in "${IMAGES[@]}"; do
@@ -38,10 +52,14 @@ echo "test images: building ${missing[*]} into $OUT"
 
 tools=(debootstrap docker)
 [[ " ${missing[*]} " == *" apps "* ]] && tools+=(go cargo-auditable)
+[[ " ${missing[*]} " == *" cplugins "* ]] && tools+=(gcc make)
 for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null || { echo "build.sh: $tool is required" >&2; exit 1; }
 done
 [[ $(id -u) == 0 ]] || { echo "build.sh: must run as root (debootstrap, chroot)" >&2; exit 1; }
+if [[ " ${missing[*]} " == *" lambda "* ]] && ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
+    echo "build.sh: /usr/bin/python3 with pip is required (python3-pip)" >&2; exit 1
+fi
 
 # The mirror apt uses here (the Debian archive is the only one reachable).
 MIRROR="$(grep -rhoE 'https?://[^ ]*/debian/?$' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | head -n1 || true)"
@@ -87,8 +105,12 @@ echo "== base image"
 tar --numeric-owner --xattrs -C "$WORK/base" -c . \
     | docker import -c 'CMD ["bash"]' -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
         - pare-test/debian:bookworm >/dev/null
-docker save pare-test/debian:bookworm -o "$OUT/debian.tar.partial"
-mv "$OUT/debian.tar.partial" "$OUT/debian.tar"
+# Saved only when it is missing (or --rebuild): building some other image
+# leaves a cached debian.tar as it was, never rewritten under a test run.
+if [[ " ${missing[*]} " == *" debian "* ]]; then
+    docker save pare-test/debian:bookworm -o "$OUT/debian.tar.partial"
+    mv "$OUT/debian.tar.partial" "$OUT/debian.tar"
+fi
 
 build_app() { # build_app NAME PACKAGE...
     local name="$1"; shift
@@ -140,6 +162,33 @@ for name in "${missing[@]}"; do
                 --target-dir "$WORK/rust-target")
             cp "$WORK/rust-target/release/pare-rust-hello" "$WORK/ctx-apps/bin/"
             build_app apps docker-registry ;;
+        node) build_app node nodejs ;;
+        redis-gosu) build_app redis-gosu redis-server gosu ;;
+        lambda)
+            # The function folder as AWS documents it (pip install --target),
+            # pinned in requirements.txt, from wheels only (--only-binary:
+            # nothing is compiled, so no compiler to remove) for the image's
+            # python, 3.11 on x86_64.
+            # pip runs with a clean environment and no config file; the index
+            # and CA bundle are this machine's pip's, the bundle copied into
+            # the work folder for the install and removed after it.
+            index="${PIP_INDEX_URL:-$(python3 -m pip config get global.index-url 2>/dev/null || true)}"
+            cert="${PIP_CERT:-$(python3 -m pip config get global.cert 2>/dev/null || true)}"
+            cert="${cert:-/etc/ssl/certs/ca-certificates.crt}"
+            cp "$cert" "$WORK/pip-ca.crt"
+            env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin PIP_CONFIG_FILE=/dev/null \
+                /usr/bin/python3 -m pip install -q --no-cache-dir --no-compile \
+                --disable-pip-version-check --root-user-action=ignore \
+                --cert "$WORK/pip-ca.crt" ${index:+--index-url "$index"} \
+                --only-binary=:all: --implementation cp --python-version 3.11 \
+                --platform manylinux2014_x86_64 --target "$WORK/ctx-lambda/task" \
+                -r "$HERE/lambda/requirements.txt"
+            rm -f "$WORK/pip-ca.crt"
+            build_app lambda python3 ;;
+        cplugins)
+            # Compiled on the host, a bookworm machine: the same glibc.
+            make -s -C "$HERE/cplugins" OUT="$WORK/ctx-cplugins"
+            build_app cplugins locales ;;
         debian) ;;
     esac
 done

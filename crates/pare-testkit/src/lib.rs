@@ -8,8 +8,15 @@
 
 use std::path::{Path, PathBuf};
 
-/// Every image tests/images/build.sh makes.
+/// The images tests/images/build.sh makes for pare's readers: the suites
+/// that check every image (inspect's counts, sbom's parity) walk these.
 pub const TEST_IMAGES: &[&str] = &["debian", "redis", "nginx", "python", "busybox", "apps"];
+
+/// The workloads tests/images/build.sh makes for minify's traced run: each
+/// answers real requests with code or data it loads only at run time (node
+/// with ICU, redis behind a gosu entry point, an AWS Lambda function, C
+/// programs using dlopen, a locale and an iconv module).
+pub const TRACE_IMAGES: &[&str] = &["node", "redis-gosu", "lambda", "cplugins"];
 
 /// Whether a missing prerequisite must fail the test.
 pub fn in_ci() -> bool {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub use pare_testkit::{TEST_IMAGES, in_ci, missing, test_image, tool};
+pub use pare_testkit::{TEST_IMAGES, TRACE_IMAGES, in_ci, missing, test_image, tool};
 
 /// Skips (locally) or fails (in CI) for a missing prerequisite.
 #[macro_export]

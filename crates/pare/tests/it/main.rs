@@ -13,3 +13,4 @@ mod hostile_names;
 mod inspect;
 mod minify;
 mod sbom;
+mod trace_images;
