@@ -25,6 +25,8 @@ pub struct RunRequest {
     pub record: bool,
     /// pare's own binary, which runs the sandbox's helper.
     pub helper: PathBuf,
+    /// Join this network namespace instead of making one.
+    pub join_netns: Option<PathBuf>,
 }
 
 /// How a run went.
@@ -151,6 +153,7 @@ pub fn run<T>(
         groups,
         hostname: HOSTNAME.into(),
         rlimits: default_rlimits(),
+        join_netns: request.join_netns.clone(),
     };
     if spec.argv.is_empty() {
         return Err(TraceError::Start("the image has no entry point or command to run".into()));
@@ -213,4 +216,20 @@ mod tests {
         std::fs::write(root.path().join("etc/group"), GROUP).unwrap();
         assert_eq!(read_in_root(root.path(), "etc/group").as_deref(), Some(GROUP));
     }
+}
+
+/// Runs `work` on a thread that joined the network namespace `netns`:
+/// sockets it makes live there (a socket keeps the namespace it was made
+/// in), so probes reach the app on its own loopback.
+pub fn in_netns<T: Send + 'static>(
+    netns: &std::fs::File,
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    let netns = netns.try_clone()?;
+    std::thread::spawn(move || {
+        nix::sched::setns(netns, nix::sched::CloneFlags::CLONE_NEWNET)?;
+        work()
+    })
+    .join()
+    .map_err(|_| std::io::Error::other("the network namespace thread panicked"))?
 }

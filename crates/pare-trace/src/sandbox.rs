@@ -57,6 +57,11 @@ pub struct Spec {
     pub hostname: String,
     /// (resource name, soft, hard), applied before exec.
     pub rlimits: Vec<(String, u64, u64)>,
+    /// Join this network namespace (`/proc/PID/ns/net` of a running
+    /// sandbox) instead of making a new one: a probe command reaches the
+    /// app on its loopback.
+    #[serde(default)]
+    pub join_netns: Option<PathBuf>,
 }
 
 /// The limits a sandboxed app runs with: no core dumps, bounded file
@@ -173,7 +178,9 @@ pub fn container_setup(sys: &dyn Sys, spec: &Spec, put_old: &str) -> SysResult {
     sys.rmdir(Path::new(&format!("/{put_old}")))?;
 
     sys.sethostname(&spec.hostname)?;
-    sys.loopback_up()?;
+    if spec.join_netns.is_none() {
+        sys.loopback_up()?;
+    }
     for (name, soft, hard) in &spec.rlimits {
         if let Some(resource) = resource(name) {
             sys.setrlimit(resource, *soft, *hard)?;
@@ -283,8 +290,22 @@ fn init(args: &[String]) -> Result<i32, String> {
     let mut flags = CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWIPC
-        | CloneFlags::CLONE_NEWNET
         | CloneFlags::CLONE_NEWPID;
+    match &spec.join_netns {
+        Some(path) => {
+            let joined = std::fs::File::open(path)
+                .map_err(|e| e.to_string())
+                .and_then(|ns| {
+                    nix::sched::setns(ns, CloneFlags::CLONE_NEWNET).map_err(|e| e.to_string())
+                });
+            if let Err(e) = joined {
+                let message = format!("joining {}: {e}", path.display());
+                send(&socket, &format!("error {message}"));
+                return Err(message);
+            }
+        }
+        None => flags |= CloneFlags::CLONE_NEWNET,
+    }
     if rootless {
         flags |= CloneFlags::CLONE_NEWUSER;
     }
@@ -363,13 +384,46 @@ fn container_main(socket: &UnixDatagram, spec: &Spec) -> i32 {
         socket,
         nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
     );
-    let cstr = |s: &str| CString::new(s.as_bytes()).unwrap_or_default();
-    let path = cstr(&shown);
-    let argv: Vec<CString> = spec.argv.iter().map(|a| cstr(a)).collect();
-    let env: Vec<CString> = spec.env.iter().map(|e| cstr(e)).collect();
-    let Err(e) = nix::unistd::execve(&path, &argv, &env);
-    send(socket, &format!("error exec {shown}: {e}"));
-    127
+    // Pid 1 stays pare's: it reaps orphans and keeps the namespace alive
+    // while any process runs, so an app that forks into the background
+    // and exits (a classic daemon) is still followed, as under
+    // `docker run --init`.
+    // SAFETY: single-threaded (the helper never starts threads).
+    #[allow(unsafe_code)]
+    let forked = unsafe { nix::unistd::fork() };
+    match forked {
+        Ok(nix::unistd::ForkResult::Child) => {
+            let cstr = |s: &str| CString::new(s.as_bytes()).unwrap_or_default();
+            let path = cstr(&shown);
+            let argv: Vec<CString> = spec.argv.iter().map(|a| cstr(a)).collect();
+            let env: Vec<CString> = spec.env.iter().map(|e| cstr(e)).collect();
+            let Err(e) = nix::unistd::execve(&path, &argv, &env);
+            send(socket, &format!("error exec {shown}: {e}"));
+            std::process::exit(127)
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => reap(child),
+        Err(e) => {
+            send(socket, &format!("error fork: {e}"));
+            125
+        }
+    }
+}
+
+/// Pid 1's loop: reaps every process until none is left, then exits with
+/// the entry point's status.
+fn reap(entry_point: nix::unistd::Pid) -> i32 {
+    use nix::sys::wait::{WaitStatus, waitpid};
+    let mut status = 0;
+    loop {
+        match waitpid(None, None) {
+            Ok(WaitStatus::Exited(pid, code)) if pid == entry_point => status = code,
+            Ok(WaitStatus::Signaled(pid, signal, _)) if pid == entry_point => {
+                status = 128 + signal as i32
+            }
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return status,
+        }
+    }
 }
 
 /// pare's end of the helper's socket, and the number the helper gets.
@@ -422,6 +476,7 @@ mod tests {
             groups: vec![33],
             hostname: "pare".into(),
             rlimits: vec![("RLIMIT_CORE".into(), 0, 0)],
+            join_netns: None,
         }
     }
 

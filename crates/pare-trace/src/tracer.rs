@@ -367,6 +367,8 @@ struct Tracee {
     started: bool,
     /// Its parent's fork event is handled (so `recording` is known).
     announced: bool,
+    /// Part of the app: the entry point's process or one it started.
+    app: bool,
     /// Path arguments read at syscall entry, finished at exit.
     pending: Vec<(String, Use, &'static str)>,
     /// The set-id call in progress and its ids.
@@ -383,8 +385,12 @@ struct Tracer {
     tracees: HashMap<Pid, Tracee>,
     trace: Trace,
     seen: HashSet<(String, Use, i32, Option<String>)>,
-    /// The container's pid 1 (the helper's child).
+    /// The container's pid 1 (the helper's child, pare's reaper).
     container: Option<Pid>,
+    /// The entry point's process: the first to execute a program.
+    app: Option<Pid>,
+    /// Recorded processes still running.
+    running: usize,
     calls: Vec<Option<&'static PathCall>>,
 }
 
@@ -404,6 +410,8 @@ impl Tracer {
             trace: Trace::default(),
             seen: HashSet::new(),
             container: None,
+            app: None,
+            running: 0,
             calls: path_call_table(),
         }
     }
@@ -508,10 +516,16 @@ impl Tracer {
             if process.pid == pid.as_raw() {
                 process.end = Some(how.clone());
             }
+            if tracee.recording || tracee.app {
+                self.running = self.running.saturating_sub(1);
+            }
         }
-        if Some(pid) == self.container {
+        if Some(pid) == self.app {
             *self.exit.lock().expect("exit lock") = Some(how.clone());
             self.trace.exit = Some(how);
+        }
+        // The app is gone when its last process is, or with pid 1.
+        if (self.app.is_some() && self.running == 0) || Some(pid) == self.container {
             self.alive.store(false, Ordering::SeqCst);
         }
     }
@@ -525,6 +539,7 @@ impl Tracer {
                 let child = Pid::from_raw(message as i32);
                 let parent = self.tracees.get(&pid);
                 let recording = parent.is_some_and(|p| p.recording);
+                let app_child = parent.is_some_and(|p| p.app);
                 // A thread shares its process's record.
                 let thread = event == nix::libc::PTRACE_EVENT_CLONE
                     && thread_group(child).is_some_and(|tgid| tgid != child.as_raw());
@@ -543,9 +558,13 @@ impl Tracer {
                 if pid == self.helper && self.container.is_none() {
                     self.container = Some(child);
                 }
+                if app_child {
+                    self.running += 1;
+                }
                 let tracee = self.tracees.entry(child).or_default();
                 tracee.process = process;
                 tracee.recording = recording;
+                tracee.app = app_child;
                 tracee.announced = true;
                 if tracee.started {
                     self.resume(child, None);
@@ -562,13 +581,18 @@ impl Tracer {
                 let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
                     .map(|p| p.to_string_lossy().into_owned())
                     .ok();
-                let is_container = Some(pid) == self.container;
+                let first = self.app.is_none() && pid != self.helper && Some(pid) != self.container;
+                if first {
+                    self.app = Some(pid);
+                }
                 let record = self.record;
                 let Some(tracee) = self.tracees.get_mut(&pid) else {
                     return;
                 };
-                if is_container && !tracee.recording && record {
-                    tracee.recording = true;
+                if first {
+                    tracee.app = true;
+                    tracee.recording = record;
+                    self.running += 1;
                 }
                 let exe = tracee.exec.take().or(exe).unwrap_or_default();
                 let index = tracee.process;

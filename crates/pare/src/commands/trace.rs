@@ -38,6 +38,7 @@ pub fn run(args: TraceArgs, options: &OpenOptions) -> Result<ExitCode> {
         user: runtime.user().clone(),
         record: true,
         helper: std::env::current_exe().context("finding pare's own binary")?,
+        join_netns: None,
     };
     let duration = Duration::from_secs_f64(args.probe_duration.max(0.0));
     let (outcome, ()) = pare_trace::run::run(scratch.path(), &request, |_| Ok(()), |running| {
