@@ -89,7 +89,8 @@ pub fn materialise(
             NodeKind::Dir => {
                 mkdirat(&dir, name, Mode::from_bits_truncate(0o700))
                     .map_err(|e| entry_error(&path, format!("mkdir: {e}")))?;
-                let fd = open_dir_at(Some(&dir), Path::new(name)).map_err(|e| entry_error(&path, e))?;
+                let fd =
+                    open_dir_at(Some(&dir), Path::new(name)).map_err(|e| entry_error(&path, e))?;
                 owner(&|| nix::unistd::fchown(&fd, uid, gid))?;
                 folders.push((path.clone(), node.mode));
                 stack.push((path.clone(), fd));
@@ -110,13 +111,25 @@ pub fn materialise(
                 let fd = openat(
                     &dir,
                     name,
-                    OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                    OFlag::O_CREAT
+                        | OFlag::O_EXCL
+                        | OFlag::O_WRONLY
+                        | OFlag::O_NOFOLLOW
+                        | OFlag::O_CLOEXEC,
                     Mode::from_bits_truncate(0o600),
                 )
                 .map_err(|e| entry_error(&path, format!("create: {e}")))?;
                 let content = tree.content(*id);
-                let mut reader = pare_image::write::open_content(&content.source, content.size, spool, &format!("/{path}"))
-                    .map_err(|source| MaterialiseError::Content { path: path.clone(), source })?;
+                let mut reader = pare_image::write::open_content(
+                    &content.source,
+                    content.size,
+                    spool,
+                    &format!("/{path}"),
+                )
+                .map_err(|source| MaterialiseError::Content {
+                    path: path.clone(),
+                    source,
+                })?;
                 let mut file = File::from(fd);
                 io::copy(&mut reader, &mut file).map_err(|e| entry_error(&path, e))?;
                 owner(&|| nix::unistd::fchown(file.as_fd(), uid, gid))?;
@@ -208,6 +221,54 @@ pub fn layer_files(tree: &FileTree) -> Vec<(usize, u64, u64)> {
         .collect()
 }
 
+/// Extracts a source's flattened root into `dest`: an image's files
+/// copied out of their layers (read again, verified again), a folder's
+/// read from the host.
+pub fn materialise_source(
+    source: &pare_image::Source,
+    tree: &FileTree,
+    dest: &Path,
+) -> Result<Materialised, MaterialiseError> {
+    let spool = match source {
+        pare_image::Source::Image(image) => {
+            Some(Spool::fill(image, &layer_files(tree)).map_err(|source| {
+                MaterialiseError::Content {
+                    path: String::new(),
+                    source,
+                }
+            })?)
+        }
+        pare_image::Source::Root { .. } => None,
+    };
+    materialise(tree, spool.as_ref(), dest)
+}
+
+/// A fresh folder for a materialised root, named after this process:
+/// folders left by a pare that was killed (no cleanup runs on SIGKILL)
+/// are removed first, once their process is gone.
+pub fn scratch_root() -> io::Result<tempfile::TempDir> {
+    let base = std::env::temp_dir();
+    if let Ok(entries) = std::fs::read_dir(&base) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(pid) = name
+                .strip_prefix("pare-root-")
+                .and_then(|rest| rest.split('-').next())
+                .and_then(|pid| pid.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let gone = !Path::new(&format!("/proc/{pid}")).exists();
+            if gone && entry.file_type().is_ok_and(|t| t.is_dir()) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    tempfile::Builder::new()
+        .prefix(&format!("pare-root-{}-", std::process::id()))
+        .tempdir_in(base)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,28 +287,13 @@ mod tests {
         let victim = outside.path().join("victim");
         std::fs::write(&victim, b"keep").unwrap();
         std::os::unix::fs::symlink(&victim, root.path().join("etc/resolv.conf")).unwrap();
-        assert!(write_into_root(root.path(), "etc/resolv.conf", b"nameserver 127.0.0.1\n").unwrap());
+        assert!(
+            write_into_root(root.path(), "etc/resolv.conf", b"nameserver 127.0.0.1\n").unwrap()
+        );
         assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
-        assert_eq!(std::fs::read(root.path().join("etc/resolv.conf")).unwrap(), b"nameserver 127.0.0.1\n");
+        assert_eq!(
+            std::fs::read(root.path().join("etc/resolv.conf")).unwrap(),
+            b"nameserver 127.0.0.1\n"
+        );
     }
-}
-
-/// Extracts a source's flattened root into `dest`: an image's files
-/// copied out of their layers (read again, verified again), a folder's
-/// read from the host.
-pub fn materialise_source(
-    source: &pare_image::Source,
-    tree: &FileTree,
-    dest: &Path,
-) -> Result<Materialised, MaterialiseError> {
-    let spool = match source {
-        pare_image::Source::Image(image) => Some(
-            Spool::fill(image, &layer_files(tree)).map_err(|source| MaterialiseError::Content {
-                path: String::new(),
-                source,
-            })?,
-        ),
-        pare_image::Source::Root { .. } => None,
-    };
-    materialise(tree, spool.as_ref(), dest)
 }

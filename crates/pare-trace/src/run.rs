@@ -58,7 +58,11 @@ pub fn prepare_root(root: &Path) -> std::io::Result<()> {
 /// Resolves a config's `USER` against the image's passwd and group texts
 /// as runc does: names looked up, numbers taken as they are, the primary
 /// group from passwd unless given, supplementary groups from group.
-pub fn resolve_user(user: Option<&str>, passwd: &str, group: &str) -> Result<(u32, u32, Vec<u32>), String> {
+pub fn resolve_user(
+    user: Option<&str>,
+    passwd: &str,
+    group: &str,
+) -> Result<(u32, u32, Vec<u32>), String> {
     let user = user.filter(|u| !u.is_empty()).unwrap_or("0");
     let (name, group_name) = match user.split_once(':') {
         Some((u, g)) => (u, Some(g)),
@@ -118,7 +122,11 @@ pub fn read_in_root(root: &Path, relative: &str) -> Option<String> {
     let parts: Vec<&str> = relative.split('/').filter(|p| !p.is_empty()).collect();
     for (i, part) in parts.iter().enumerate() {
         let last = i + 1 == parts.len();
-        let f = if last { flags } else { flags | OFlag::O_DIRECTORY };
+        let f = if last {
+            flags
+        } else {
+            flags | OFlag::O_DIRECTORY
+        };
         fd = openat(&fd, *part, f, Mode::empty()).ok()?;
     }
     let mut text = String::new();
@@ -147,7 +155,11 @@ pub fn run<T>(
         root: root.to_path_buf(),
         argv: request.argv.clone(),
         env: request.env.clone(),
-        cwd: if request.workdir.is_empty() { "/".into() } else { request.workdir.clone() },
+        cwd: if request.workdir.is_empty() {
+            "/".into()
+        } else {
+            request.workdir.clone()
+        },
         uid,
         gid,
         groups,
@@ -156,7 +168,9 @@ pub fn run<T>(
         join_netns: request.join_netns.clone(),
     };
     if spec.argv.is_empty() {
-        return Err(TraceError::Start("the image has no entry point or command to run".into()));
+        return Err(TraceError::Start(
+            "the image has no entry point or command to run".into(),
+        ));
     }
     let mut running = tracer::start(&spec, &request.helper, request.record)?;
     before_start(&running).map_err(TraceError::Start)?;
@@ -180,6 +194,22 @@ pub fn run<T>(
     ))
 }
 
+/// Runs `work` on a thread that joined the network namespace `netns`:
+/// sockets it makes live there (a socket keeps the namespace it was made
+/// in), so probes reach the app on its own loopback.
+pub fn in_netns<T: Send + 'static>(
+    netns: &std::fs::File,
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    let netns = netns.try_clone()?;
+    std::thread::spawn(move || {
+        nix::sched::setns(netns, nix::sched::CloneFlags::CLONE_NEWNET)?;
+        work()
+    })
+    .join()
+    .map_err(|_| std::io::Error::other("the network namespace thread panicked"))?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,7 +219,8 @@ mod tests {
 
     #[test]
     fn users_resolve_as_runc_resolves_them() {
-        let table: &[(Option<&str>, Result<(u32, u32, Vec<u32>), ()>)] = &[
+        type Ids = Result<(u32, u32, Vec<u32>), ()>;
+        let table: &[(Option<&str>, Ids)] = &[
             (None, Ok((0, 0, vec![0]))),
             (Some(""), Ok((0, 0, vec![0]))),
             (Some("www-data"), Ok((33, 33, vec![33, 4]))),
@@ -214,22 +245,9 @@ mod tests {
         std::os::unix::fs::symlink("/etc/passwd", root.path().join("etc/passwd")).unwrap();
         assert_eq!(read_in_root(root.path(), "etc/passwd"), None);
         std::fs::write(root.path().join("etc/group"), GROUP).unwrap();
-        assert_eq!(read_in_root(root.path(), "etc/group").as_deref(), Some(GROUP));
+        assert_eq!(
+            read_in_root(root.path(), "etc/group").as_deref(),
+            Some(GROUP)
+        );
     }
-}
-
-/// Runs `work` on a thread that joined the network namespace `netns`:
-/// sockets it makes live there (a socket keeps the namespace it was made
-/// in), so probes reach the app on its own loopback.
-pub fn in_netns<T: Send + 'static>(
-    netns: &std::fs::File,
-    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
-) -> std::io::Result<T> {
-    let netns = netns.try_clone()?;
-    std::thread::spawn(move || {
-        nix::sched::setns(netns, nix::sched::CloneFlags::CLONE_NEWNET)?;
-        work()
-    })
-    .join()
-    .map_err(|_| std::io::Error::other("the network namespace thread panicked"))?
 }

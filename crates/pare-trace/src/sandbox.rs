@@ -92,7 +92,13 @@ fn resource(name: &str) -> Option<Resource> {
 pub const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
 
 /// Parts of /proc a container must not write (they reach the host kernel).
-const PROC_READ_ONLY: &[&str] = &["/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"];
+const PROC_READ_ONLY: &[&str] = &[
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+    "/proc/irq",
+    "/proc/bus",
+    "/proc/fs",
+];
 /// Files of /proc hidden behind /dev/null, as Docker masks them.
 const PROC_MASKED: &[&str] = &[
     "/proc/kcore",
@@ -111,9 +117,21 @@ const PROC_MASKED: &[&str] = &[
 /// Everything after pivot_root names paths inside the new root, where an
 /// image's symlinks cannot point out of it.
 pub fn container_setup(sys: &dyn Sys, spec: &Spec, put_old: &str) -> SysResult {
-    sys.mount(None, Path::new("/"), None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None)?;
+    sys.mount(
+        None,
+        Path::new("/"),
+        None,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None,
+    )?;
     let root = spec.root.to_string_lossy();
-    sys.mount(Some(&root), &spec.root, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
+    sys.mount(
+        Some(&root),
+        &spec.root,
+        None,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None,
+    )?;
     sys.chdir(&spec.root)?;
     sys.mkdir(&under(&spec.root, put_old), 0o700)?;
     sys.pivot_root(&spec.root, &under(&spec.root, put_old))?;
@@ -122,7 +140,13 @@ pub fn container_setup(sys: &dyn Sys, spec: &Spec, put_old: &str) -> SysResult {
 
     sys.mkdir(Path::new("/proc"), 0o555)?;
     let hardened = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    sys.mount(Some("proc"), Path::new("/proc"), Some("proc"), hardened, None)?;
+    sys.mount(
+        Some("proc"),
+        Path::new("/proc"),
+        Some("proc"),
+        hardened,
+        None,
+    )?;
 
     sys.mkdir(Path::new("/dev"), 0o755)?;
     sys.mount(
@@ -135,7 +159,13 @@ pub fn container_setup(sys: &dyn Sys, spec: &Spec, put_old: &str) -> SysResult {
     for device in DEVICES {
         let target = PathBuf::from(format!("/dev/{device}"));
         sys.write_file(&target, b"", 0o666)?;
-        sys.mount(Some(&old(&format!("/dev/{device}"))), &target, None, MsFlags::MS_BIND, None)?;
+        sys.mount(
+            Some(&old(&format!("/dev/{device}"))),
+            &target,
+            None,
+            MsFlags::MS_BIND,
+            None,
+        )?;
     }
     sys.mkdir(Path::new("/dev/pts"), 0o755)?;
     sys.mount(
@@ -155,12 +185,27 @@ pub fn container_setup(sys: &dyn Sys, spec: &Spec, put_old: &str) -> SysResult {
         sys.symlink(target, &PathBuf::from(format!("/dev/{name}")))?;
     }
     sys.mkdir(Path::new("/dev/shm"), 0o1777)?;
-    sys.mount(Some("shm"), Path::new("/dev/shm"), Some("tmpfs"), hardened, Some("mode=1777,size=65536k"))?;
+    sys.mount(
+        Some("shm"),
+        Path::new("/dev/shm"),
+        Some("tmpfs"),
+        hardened,
+        Some("mode=1777,size=65536k"),
+    )?;
 
     for path in PROC_READ_ONLY {
         let path = Path::new(path);
         // Absent on some kernels; binding what is not there is no error.
-        if sys.mount(Some(&path.to_string_lossy()), path, None, MsFlags::MS_BIND | MsFlags::MS_REC, None).is_ok() {
+        if sys
+            .mount(
+                Some(&path.to_string_lossy()),
+                path,
+                None,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None,
+            )
+            .is_ok()
+        {
             sys.mount(
                 None,
                 path,
@@ -171,7 +216,13 @@ pub fn container_setup(sys: &dyn Sys, spec: &Spec, put_old: &str) -> SysResult {
         }
     }
     for path in PROC_MASKED {
-        let _ = sys.mount(Some("/dev/null"), Path::new(path), None, MsFlags::MS_BIND, None);
+        let _ = sys.mount(
+            Some("/dev/null"),
+            Path::new(path),
+            None,
+            MsFlags::MS_BIND,
+            None,
+        );
     }
 
     sys.umount(Path::new(&format!("/{put_old}")), MntFlags::MNT_DETACH)?;
@@ -370,7 +421,10 @@ fn container_main(socket: &UnixDatagram, spec: &Spec) -> i32 {
     }
     let Some(program) = spec.argv.first().and_then(|p| find_program(p, &spec.env)) else {
         let name = spec.argv.first().cloned().unwrap_or_default();
-        send(socket, &format!("error {name:?}: not found on the image's PATH"));
+        send(
+            socket,
+            &format!("error {name:?}: not found on the image's PATH"),
+        );
         return 127;
     };
     let shown = program.to_string_lossy().into_owned();
@@ -459,7 +513,6 @@ pub fn go(socket: &UnixDatagram) -> std::io::Result<()> {
     socket.send(b"go").map(drop)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -510,8 +563,10 @@ mod tests {
         let calls = recorder.calls.borrow();
         for path in PROC_READ_ONLY {
             assert!(
-                calls.iter().any(|c| c.starts_with(&format!("mount none {path} -"))
-                    && c.contains("MS_RDONLY")),
+                calls
+                    .iter()
+                    .any(|c| c.starts_with(&format!("mount none {path} -"))
+                        && c.contains("MS_RDONLY")),
                 "{path} not remounted read-only: {calls:#?}"
             );
         }
@@ -525,15 +580,28 @@ mod tests {
         };
         let err = container_setup(&recorder, &spec(), "old").unwrap_err();
         assert_eq!(err.call, "pivot_root");
-        assert!(recorder.calls.borrow().last().unwrap().starts_with("pivot_root"));
+        assert!(
+            recorder
+                .calls
+                .borrow()
+                .last()
+                .unwrap()
+                .starts_with("pivot_root")
+        );
     }
 
     #[test]
     fn messages_parse() {
         let table = [
             ("pid 42", Some(Message::Pid(42))),
-            ("ready /usr/sbin/nginx", Some(Message::Ready("/usr/sbin/nginx".into()))),
-            ("error mount /proc: EPERM", Some(Message::Error("mount /proc: EPERM".into()))),
+            (
+                "ready /usr/sbin/nginx",
+                Some(Message::Ready("/usr/sbin/nginx".into())),
+            ),
+            (
+                "error mount /proc: EPERM",
+                Some(Message::Error("mount /proc: EPERM".into())),
+            ),
             ("pid x", None),
             ("hello", None),
         ];

@@ -19,7 +19,10 @@ pub struct SysError {
 
 pub type SysResult<T = ()> = Result<T, SysError>;
 
-fn fail(call: &'static str, what: impl std::fmt::Display) -> impl FnOnce(nix::errno::Errno) -> SysError {
+fn fail(
+    call: &'static str,
+    what: impl std::fmt::Display,
+) -> impl FnOnce(nix::errno::Errno) -> SysError {
     let what = what.to_string();
     move |errno| SysError { call, what, errno }
 }
@@ -70,8 +73,7 @@ pub trait Sys {
     /// modules or make device nodes.
     fn drop_capabilities(&self) -> SysResult;
     fn no_new_privs(&self) -> SysResult;
-    fn setrlimit(&self, resource: nix::sys::resource::Resource, soft: u64, hard: u64)
-    -> SysResult;
+    fn setrlimit(&self, resource: nix::sys::resource::Resource, soft: u64, hard: u64) -> SysResult;
 }
 
 /// The real kernel.
@@ -136,7 +138,8 @@ impl Sys for Linux {
     }
 
     fn symlink(&self, target: &str, link: &Path) -> SysResult {
-        nix::unistd::symlinkat(target, nix::fcntl::AT_FDCWD, link).map_err(fail("symlink", link.display()))
+        nix::unistd::symlinkat(target, nix::fcntl::AT_FDCWD, link)
+            .map_err(fail("symlink", link.display()))
     }
 
     fn sethostname(&self, name: &str) -> SysResult {
@@ -165,12 +168,7 @@ impl Sys for Linux {
         nix::sys::prctl::set_no_new_privs().map_err(fail("prctl(PR_SET_NO_NEW_PRIVS)", ""))
     }
 
-    fn setrlimit(
-        &self,
-        resource: nix::sys::resource::Resource,
-        soft: u64,
-        hard: u64,
-    ) -> SysResult {
+    fn setrlimit(&self, resource: nix::sys::resource::Resource, soft: u64, hard: u64) -> SysResult {
         // Limits only ever lower what pare itself runs with: raising a
         // hard limit needs privileges a CI container may not have.
         let (_, current_hard) = nix::sys::resource::getrlimit(resource)
@@ -313,7 +311,10 @@ impl Sys for Recorder {
         self.record("umount", show(target))
     }
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> SysResult {
-        self.record("pivot_root", format!("{} {}", show(new_root), show(put_old)))
+        self.record(
+            "pivot_root",
+            format!("{} {}", show(new_root), show(put_old)),
+        )
     }
     fn chdir(&self, path: &Path) -> SysResult {
         self.record("chdir", show(path))
@@ -325,7 +326,10 @@ impl Sys for Recorder {
         self.record("rmdir", show(path))
     }
     fn write_file(&self, path: &Path, bytes: &[u8], mode: u32) -> SysResult {
-        self.record("write", format!("{} {mode:o} {} bytes", show(path), bytes.len()))
+        self.record(
+            "write",
+            format!("{} {mode:o} {} bytes", show(path), bytes.len()),
+        )
     }
     fn symlink(&self, target: &str, link: &Path) -> SysResult {
         self.record("symlink", format!("{target} {}", show(link)))
@@ -345,12 +349,7 @@ impl Sys for Recorder {
     fn no_new_privs(&self) -> SysResult {
         self.record("no_new_privs", String::new())
     }
-    fn setrlimit(
-        &self,
-        resource: nix::sys::resource::Resource,
-        soft: u64,
-        hard: u64,
-    ) -> SysResult {
+    fn setrlimit(&self, resource: nix::sys::resource::Resource, soft: u64, hard: u64) -> SysResult {
         self.record("setrlimit", format!("{resource:?} {soft} {hard}"))
     }
 }

@@ -172,8 +172,11 @@ pub fn start(spec: &Spec, helper: &Path, record: bool) -> Result<Running, TraceE
         .prefix("pare-spec")
         .tempfile()
         .map_err(|e| TraceError::Start(format!("spec file: {e}")))?;
-    std::fs::write(scratch.path(), serde_json::to_vec(spec).expect("spec serialises"))
-        .map_err(|e| TraceError::Start(format!("spec file: {e}")))?;
+    std::fs::write(
+        scratch.path(),
+        serde_json::to_vec(spec).expect("spec serialises"),
+    )
+    .map_err(|e| TraceError::Start(format!("spec file: {e}")))?;
     let (socket, theirs) =
         sandbox::socket_pair().map_err(|e| TraceError::Start(format!("socket pair: {e}")))?;
     let alive = Arc::new(AtomicBool::new(true));
@@ -205,8 +208,14 @@ pub fn start(spec: &Spec, helper: &Path, record: bool) -> Result<Running, TraceE
                 };
                 drop(theirs);
                 for stream in [
-                    child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-                    child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+                    child
+                        .stdout
+                        .take()
+                        .map(|s| Box::new(s) as Box<dyn Read + Send>),
+                    child
+                        .stderr
+                        .take()
+                        .map(|s| Box::new(s) as Box<dyn Read + Send>),
                 ]
                 .into_iter()
                 .flatten()
@@ -426,7 +435,11 @@ impl Tracer {
         // The helper's own SIGSTOP after PTRACE_TRACEME.
         match waitpid(self.helper, Some(WaitPidFlag::__WALL)) {
             Ok(WaitStatus::Stopped(_, Signal::SIGSTOP)) => {}
-            Ok(other) => return Err(TraceError::Start(format!("the helper did not stop: {other:?}"))),
+            Ok(other) => {
+                return Err(TraceError::Start(format!(
+                    "the helper did not stop: {other:?}"
+                )));
+            }
             Err(e) => return Err(TraceError::Start(format!("waiting for the helper: {e}"))),
         }
         ptrace::setoptions(self.helper, options)
@@ -535,7 +548,9 @@ impl Tracer {
             return;
         };
         match event {
-            nix::libc::PTRACE_EVENT_FORK | nix::libc::PTRACE_EVENT_VFORK | nix::libc::PTRACE_EVENT_CLONE => {
+            nix::libc::PTRACE_EVENT_FORK
+            | nix::libc::PTRACE_EVENT_VFORK
+            | nix::libc::PTRACE_EVENT_CLONE => {
                 let child = Pid::from_raw(message as i32);
                 let parent = self.tracees.get(&pid);
                 let recording = parent.is_some_and(|p| p.recording);
@@ -550,7 +565,12 @@ impl Tracer {
                         let parent_pid = parent_process.map(|i| self.trace.processes[i].pid);
                         let index = self.new_process(child.as_raw(), parent_pid);
                         if let Some(i) = parent_process {
-                            self.trace.processes[index].exe = self.trace.processes[i].exe.last().cloned().into_iter().collect();
+                            self.trace.processes[index].exe = self.trace.processes[i]
+                                .exe
+                                .last()
+                                .cloned()
+                                .into_iter()
+                                .collect();
                         }
                         index
                     }
@@ -675,10 +695,11 @@ impl Tracer {
         let error = is_error.then(|| errno_name(-rval));
         let pid_number = self.trace.processes[process].pid;
         for (path, how, call) in pending {
-            if error.is_some() && matches!(how, Use::Exec) {
-                if let Some(t) = self.tracees.get_mut(&pid) {
-                    t.exec = None;
-                }
+            if error.is_some()
+                && matches!(how, Use::Exec)
+                && let Some(t) = self.tracees.get_mut(&pid)
+            {
+                t.exec = None;
             }
             let key = (path.clone(), how, pid_number, error.clone());
             if self.seen.insert(key) {
@@ -857,11 +878,7 @@ struct PathCall {
     flags: Option<usize>,
 }
 
-const fn call(
-    name: &'static str,
-    paths: &'static [(Option<usize>, usize)],
-    how: Use,
-) -> PathCall {
+const fn call(name: &'static str, paths: &'static [(Option<usize>, usize)], how: Use) -> PathCall {
     PathCall {
         name,
         paths,
@@ -877,9 +894,24 @@ const TWO: &[(Option<usize>, usize)] = &[(None, 0), (None, 1)];
 const TWO_AT: &[(Option<usize>, usize)] = &[(Some(0), 1), (Some(2), 3)];
 
 static PATH_CALLS: &[PathCall] = &[
-    PathCall { name: "open", paths: P0, how: Use::Read, flags: Some(1) },
-    PathCall { name: "openat", paths: AT, how: Use::Read, flags: Some(2) },
-    PathCall { name: "openat2", paths: AT, how: Use::Read, flags: Some(2) },
+    PathCall {
+        name: "open",
+        paths: P0,
+        how: Use::Read,
+        flags: Some(1),
+    },
+    PathCall {
+        name: "openat",
+        paths: AT,
+        how: Use::Read,
+        flags: Some(2),
+    },
+    PathCall {
+        name: "openat2",
+        paths: AT,
+        how: Use::Read,
+        flags: Some(2),
+    },
     call("creat", P0, Use::Create),
     call("execve", P0, Use::Exec),
     call("execveat", AT, Use::Exec),

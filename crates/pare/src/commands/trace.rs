@@ -16,10 +16,7 @@ pub fn run(args: TraceArgs, options: &OpenOptions) -> Result<ExitCode> {
     let flat = source
         .flatten()
         .with_context(|| format!("reading {}", source.reference()))?;
-    let scratch = tempfile::Builder::new()
-        .prefix("pare-root")
-        .tempdir()
-        .context("a temporary folder")?;
+    let scratch = pare_trace::materialise::scratch_root().context("a temporary folder")?;
     pare_trace::materialise::materialise_source(&source, &flat.tree, scratch.path())
         .with_context(|| format!("extracting {}", source.reference()))?;
     let entrypoint = match &args.entrypoint {
@@ -41,14 +38,38 @@ pub fn run(args: TraceArgs, options: &OpenOptions) -> Result<ExitCode> {
         join_netns: None,
     };
     let duration = Duration::from_secs_f64(args.probe_duration.max(0.0));
-    let (outcome, ()) = pare_trace::run::run(scratch.path(), &request, |_| Ok(()), |running| {
-        let deadline = std::time::Instant::now() + duration;
-        while running.is_alive() && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    })?;
+    let (outcome, ()) = pare_trace::run::run(
+        scratch.path(),
+        &request,
+        |_| Ok(()),
+        |running| {
+            let deadline = std::time::Instant::now() + duration;
+            while running.is_alive() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        },
+    )?;
     match args.format {
-        TraceFormat::Json => output::print_text(&output::json_text(&outcome.trace)?),
+        TraceFormat::Json => {
+            #[derive(serde::Serialize)]
+            struct Shown<'a> {
+                program: &'a str,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                exit: Option<&'a str>,
+                output: &'a str,
+                elapsed_ms: u128,
+                #[serde(flatten)]
+                trace: &'a pare_trace::tracer::Trace,
+            }
+            let shown = Shown {
+                program: &outcome.program,
+                exit: outcome.exit.as_deref(),
+                output: &outcome.output,
+                elapsed_ms: outcome.elapsed.as_millis(),
+                trace: &outcome.trace,
+            };
+            output::print_text(&output::json_text(&shown)?)
+        }
         TraceFormat::Text => {
             let rows: Vec<Vec<String>> = outcome
                 .trace
@@ -70,7 +91,10 @@ pub fn run(args: TraceArgs, options: &OpenOptions) -> Result<ExitCode> {
                 outcome.trace.processes.len(),
                 outcome.trace.all_syscalls().len(),
                 outcome.trace.stops,
-                outcome.exit.as_deref().unwrap_or("still running when stopped"),
+                outcome
+                    .exit
+                    .as_deref()
+                    .unwrap_or("still running when stopped"),
             ));
             output::print_text(&text)
         }

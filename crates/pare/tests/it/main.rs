@@ -12,5 +12,6 @@ mod hostile;
 mod hostile_names;
 mod inspect;
 mod minify;
+mod sandbox;
 mod sbom;
 mod trace_images;

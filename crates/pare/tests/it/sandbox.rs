@@ -1,0 +1,234 @@
+//! pare's sandbox holds what it runs: the traced program cannot write
+//! outside its root, reach any address but its own loopback, see or
+//! signal pare, or outlive it; a program that forks into the background
+//! and exits is still followed. Each test runs hostile shell commands
+//! from the BusyBox test image through `pare trace`.
+
+use std::net::TcpListener;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::*;
+use crate::require;
+
+/// Root (namespaces and pivot_root need it here), or a skip.
+pub fn root() -> Option<()> {
+    if nix::unistd::geteuid().is_root() {
+        Some(())
+    } else {
+        missing("root (the sandbox's namespaces)")
+    }
+}
+
+/// Runs `script` under /bin/sh in the BusyBox image in pare's sandbox;
+/// returns `pare trace --format json`.
+fn trace_script(script: &str, seconds: &str) -> Value {
+    let busybox = test_image("busybox").expect("busybox image");
+    let image = format!("docker-archive:{}", busybox.display());
+    let out = pare_ok(&[
+        "trace",
+        &image,
+        "--entrypoint",
+        "/bin/sh",
+        "--cmd",
+        "-c",
+        "--cmd",
+        script,
+        "--probe-duration",
+        seconds,
+        "--format",
+        "json",
+    ]);
+    serde_json::from_str(&out).expect("trace JSON")
+}
+
+fn output_of(trace: &Value) -> String {
+    trace["output"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn sandbox_cannot_write_outside_its_root() {
+    require!(root());
+    require!(test_image("busybox"));
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "keep").unwrap();
+    let v = victim.display();
+    // Every way out this image's tools offer; each prints ESCAPED when it
+    // works.
+    let script = format!(
+        "echo pwned > {v} && echo ESCAPED-write-path; \
+         echo pwned > /../../..{v} && echo ESCAPED-dotdot; \
+         busybox mount -t tmpfs none /mnt 2>/dev/null && echo ESCAPED-mount; \
+         busybox mknod /tmp/disk b 8 0 2>/dev/null && echo ESCAPED-mknod; \
+         v=$(cat /proc/sys/vm/overcommit_memory); echo $v > /proc/sys/vm/overcommit_memory 2>/dev/null && echo ESCAPED-proc-sys; \
+         busybox ls /proc/1/root{v} 2>/dev/null && echo ESCAPED-proc-root; \
+         busybox mkdir -p /x && busybox chroot /x /bin/sh -c true 2>/dev/null; \
+         busybox ls {parent} 2>/dev/null | busybox grep -q victim && echo ESCAPED-see-host; \
+         echo done",
+        parent = outside.path().display()
+    );
+    let trace = trace_script(&script, "5");
+    let output = output_of(&trace);
+    assert!(output.contains("done"), "the script did not run: {trace}");
+    assert!(!output.contains("ESCAPED"), "escaped the sandbox: {output}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+    // The write landed inside the sandbox's own root, where the trace saw
+    // it.
+    let accesses = trace["accesses"].as_array().unwrap();
+    assert!(
+        accesses
+            .iter()
+            .any(|a| a["path"] == victim.display().to_string() && a["use"] == "create"),
+        "{trace}"
+    );
+}
+
+/// An address of this machine that is not loopback.
+fn host_address() -> Option<String> {
+    let out = std::process::Command::new("hostname")
+        .arg("-I")
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    text.split_whitespace()
+        .find(|a| a.contains('.') && !a.starts_with("127."))
+        .map(str::to_string)
+}
+
+#[test]
+fn sandbox_reaches_only_its_own_loopback() {
+    require!(root());
+    require!(test_image("busybox"));
+    let Some(address) = host_address() else {
+        assert!(!in_ci(), "this machine has no non-loopback address");
+        return;
+    };
+    let listener = TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let script = format!(
+        "busybox nc -w 2 {address} {port} </dev/null && echo ESCAPED-host; \
+         busybox nc -w 2 127.0.0.1 {port} </dev/null && echo ESCAPED-host-loopback; \
+         busybox ip addr 2>/dev/null | busybox grep -c 'inet ' ; echo done"
+    );
+    let trace = trace_script(&script, "8");
+    let output = output_of(&trace);
+    assert!(output.contains("done"), "{trace}");
+    assert!(!output.contains("ESCAPED"), "reached the host: {output}");
+    assert!(
+        listener.accept().is_err(),
+        "a connection reached the host's listener"
+    );
+}
+
+#[test]
+fn sandbox_hides_pare_and_a_kill_of_everything_leaves_it_standing() {
+    require!(root());
+    require!(test_image("busybox"));
+    // kill -9 -1 signals every process the sender can see: only the
+    // sandbox's own (pid 1, the shell, and the pipeline's three).
+    let trace = trace_script(
+        "echo pids: $(busybox ls /proc | busybox grep -c '^[0-9]'); busybox kill -9 -1; echo survived",
+        "5",
+    );
+    let output = output_of(&trace);
+    let pids: usize = output
+        .split("pids:")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no pid count in {output:?}"));
+    assert!(pids <= 5, "the sandbox sees {pids} processes: {output}");
+}
+
+/// Processes whose argv is exactly `argv`.
+fn processes_with(argv: &str) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if text.trim_end() == argv {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[test]
+fn sandbox_dies_with_pare() {
+    require!(root());
+    let busybox = require!(test_image("busybox"));
+    let image = format!("docker-archive:{}", busybox.display());
+    let mut child = pare()
+        .args([
+            "trace",
+            &image,
+            "--entrypoint",
+            "/bin/sh",
+            "--cmd",
+            "-c",
+            "--cmd",
+            "busybox sleep 4242 & busybox sleep 4343",
+            "--probe-duration",
+            "120",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while processes_with("busybox sleep 4343").is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the app never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = Instant::now();
+    while !(processes_with("busybox sleep 4242").is_empty()
+        && processes_with("busybox sleep 4343").is_empty())
+    {
+        assert!(
+            killed.elapsed() < Duration::from_secs(5),
+            "the sandbox outlived pare: {:?}",
+            processes_with("busybox sleep 4242")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The next run removes the root the killed one left behind.
+    let pid = child.id();
+    trace_script("true", "1");
+    let left: Vec<String> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("pare-root-{pid}-")))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn sandbox_follows_a_daemon_that_forks_and_exits() {
+    require!(root());
+    require!(test_image("busybox"));
+    let trace = trace_script(
+        "(busybox sleep 0.5; busybox cat /etc/daemon-marker) & echo parent-exits",
+        "3",
+    );
+    let entry_exit = trace["exit"].as_str().unwrap_or_default();
+    assert_eq!(entry_exit, "exited with status 0", "{trace}");
+    let accesses = trace["accesses"].as_array().unwrap();
+    let looked = accesses
+        .iter()
+        .find(|a| a["path"] == "/etc/daemon-marker")
+        .unwrap_or_else(|| panic!("the background child was not followed: {trace}"));
+    assert_eq!(looked["error"], "ENOENT");
+}
