@@ -23,6 +23,24 @@ pub const STATUS_D: &str = "var/lib/dpkg/status.d";
 /// A file to add to the new image: its path (relative) and bytes.
 pub type NewFile = (String, Vec<u8>);
 
+/// A package database whose metadata could not be carried over.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("/{path}: {problem}; package metadata left out")]
+pub struct LeftOut {
+    /// The database (relative to the root).
+    pub path: String,
+    pub problem: String,
+}
+
+impl LeftOut {
+    fn new(path: &str, problem: String) -> LeftOut {
+        LeftOut {
+            path: path.to_string(),
+            problem,
+        }
+    }
+}
+
 /// Whether `path` (as a package database lists it) is kept, directly or
 /// through symlinks in its parents (merged /usr).
 fn resolves_to_kept(flat: &Flattened, kept: &BTreeSet<String>, path: &str) -> bool {
@@ -124,7 +142,7 @@ const RPM_INDEXES: &[&str] = &[
 
 /// The rpm databases reduced to the packages that own kept files (see the
 /// module docs); problems are returned as warnings, never fatal.
-pub fn rpm_databases(flat: &Flattened, kept: &BTreeSet<String>) -> (Vec<NewFile>, Vec<String>) {
+pub fn rpm_databases(flat: &Flattened, kept: &BTreeSet<String>) -> (Vec<NewFile>, Vec<LeftOut>) {
     use pare_sbom::rpm;
     let mut files = Vec::new();
     let mut warnings = Vec::new();
@@ -141,7 +159,7 @@ pub fn rpm_databases(flat: &Flattened, kept: &BTreeSet<String>) -> (Vec<NewFile>
         match reduce_rpm_sqlite(&bytes, &owns_kept) {
             Ok(Some(reduced)) => files.push((path.to_string(), reduced)),
             Ok(None) => {}
-            Err(e) => warnings.push(format!("/{path}: {e}; package metadata left out")),
+            Err(problem) => warnings.push(LeftOut::new(path, problem)),
         }
     }
     for path in rpm::BDB_PATHS {
@@ -158,7 +176,7 @@ pub fn rpm_databases(flat: &Flattened, kept: &BTreeSet<String>) -> (Vec<NewFile>
                 .filter(|b| b.len() > 8 && owns_kept(b))
                 .collect(),
             Err(e) => {
-                warnings.push(format!("/{path}: {e}; package metadata left out"));
+                warnings.push(LeftOut::new(path, e.to_string()));
                 continue;
             }
         };
@@ -167,7 +185,7 @@ pub fn rpm_databases(flat: &Flattened, kept: &BTreeSet<String>) -> (Vec<NewFile>
         }
         match new_rpm_sqlite(&kept_blobs) {
             Ok(db) => files.push((sqlite_path, db)),
-            Err(e) => warnings.push(format!("/{path}: {e}; package metadata left out")),
+            Err(problem) => warnings.push(LeftOut::new(path, problem)),
         }
     }
     (files, warnings)
@@ -308,7 +326,10 @@ fn status_d_path(name: &str, suffix: &str) -> Option<String> {
 /// for records skipped (a package name that cannot be a file name).
 /// `kept` holds absolute paths of the new image; a package's file counts
 /// when the path dpkg lists resolves (merged /usr) to a kept path.
-pub fn dpkg_status_d(flat: &Flattened, kept: &BTreeSet<String>) -> (Vec<NewFile>, Vec<String>) {
+pub fn dpkg_status_d(
+    flat: &Flattened,
+    kept: &BTreeSet<String>,
+) -> (Vec<NewFile>, Vec<dpkg::InvalidName>) {
     let mut warnings = Vec::new();
     let Ok(Some(status)) = flat.read(STATUS) else {
         return (Vec::new(), warnings);
@@ -328,7 +349,7 @@ pub fn dpkg_status_d(flat: &Flattened, kept: &BTreeSet<String>) -> (Vec<NewFile>
             Ok(names) => names,
             Err(invalid) => {
                 if state.ends_with(" installed") {
-                    warnings.push(invalid.to_string());
+                    warnings.push(invalid);
                 }
                 continue;
             }
@@ -469,6 +490,7 @@ Version: 1
             ]
         );
         assert_eq!(warnings.len(), 2, "{warnings:?}");
+        let warnings: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
         assert!(warnings[0].starts_with("/var/lib/dpkg/status:6: Package \"../../"));
         assert!(warnings[1].starts_with("/var/lib/dpkg/status:10: Package \"a/b\" holds '/'"));
     }

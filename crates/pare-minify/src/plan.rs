@@ -2,7 +2,8 @@
 //! the reasons it is kept. Built from the entry points' closure by the
 //! loader's rules, then the rules for what the loader cannot see (NSS
 //! modules, CA certificates, time zone data, the OS identity) and the
-//! user's `--include`/`--exclude`.
+//! user's `--include`/`--exclude`, and what a traced run saw the
+//! application touch ([`Observed`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,7 +15,9 @@ use pare_image::Flattened;
 use pare_image::tree::{FileTree, NodeKind};
 
 use crate::entry::{DEFAULT_PATH, EntryError, resolve_entry};
+use crate::observed::Observed;
 use crate::rules;
+use crate::why::{Kind, Why};
 
 /// What the user asked for, beside the image's own configuration.
 #[derive(Clone, Debug, Default)]
@@ -33,6 +36,28 @@ pub struct Request {
     pub include_tz: bool,
     /// Keep the shell a script entry point runs under.
     pub keep_shell: bool,
+    /// Paths a traced run saw the application touch.
+    pub observed: Vec<Observed>,
+}
+
+impl Request {
+    /// An image's Entrypoint and Cmd after `--entrypoint` and `--cmd`, as
+    /// `docker run` applies them: a new Entrypoint drops the image's Cmd.
+    /// What the plan runs and what the new image's configuration says.
+    pub fn command(
+        &self,
+        entrypoint: Option<Vec<String>>,
+        cmd: Option<Vec<String>>,
+    ) -> (Option<Vec<String>>, Option<Vec<String>>) {
+        match &self.entrypoint {
+            Some(new) => (
+                Some(vec![new.clone()]),
+                (!self.cmd.is_empty()).then(|| self.cmd.clone()),
+            ),
+            None if !self.cmd.is_empty() => (entrypoint, Some(self.cmd.clone())),
+            None => (entrypoint, cmd),
+        }
+    }
 }
 
 /// The image configuration the plan reads.
@@ -46,6 +71,18 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
+    /// The parts of an image's configuration the plan reads.
+    pub fn of(image: &oci_spec::image::ImageConfiguration) -> RunConfig {
+        let runtime = image.config().clone().unwrap_or_default();
+        RunConfig {
+            entrypoint: runtime.entrypoint().clone().unwrap_or_default(),
+            cmd: runtime.cmd().clone().unwrap_or_default(),
+            env: runtime.env().clone().unwrap_or_default(),
+            working_dir: runtime.working_dir().clone(),
+            user: runtime.user().clone(),
+        }
+    }
+
     /// The value of `name` in the environment.
     pub fn var(&self, name: &str) -> Option<&str> {
         self.env
@@ -64,16 +101,9 @@ impl RunConfig {
     /// What a runtime runs: Entrypoint + Cmd, with the request's overrides
     /// (an `--entrypoint` drops the image's Cmd, as `docker run` does).
     pub fn argv(&self, request: &Request) -> Vec<String> {
-        let entrypoint = match &request.entrypoint {
-            Some(e) => vec![e.clone()],
-            None => self.entrypoint.clone(),
-        };
-        let cmd = if request.cmd.is_empty() && request.entrypoint.is_none() {
-            self.cmd.clone()
-        } else {
-            request.cmd.clone()
-        };
-        entrypoint.into_iter().chain(cmd).collect()
+        let (entrypoint, cmd) =
+            request.command(Some(self.entrypoint.clone()), Some(self.cmd.clone()));
+        entrypoint.into_iter().chain(cmd).flatten().collect()
     }
 }
 
@@ -97,7 +127,7 @@ pub enum PlanError {
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
     /// Absolute paths of the source image and the reasons for each.
-    pub keep: BTreeMap<String, BTreeSet<String>>,
+    pub keep: BTreeMap<String, BTreeSet<Why>>,
     /// Folders kept even if empty (the working directory).
     pub folders: Vec<String>,
     /// Libraries nobody could find, and who needs them.
@@ -118,12 +148,9 @@ pub fn wants(path: &str) -> bool {
 }
 
 impl Plan {
-    /// Keeps `path` (absolute) for `reason`.
-    pub fn add(&mut self, path: &str, reason: impl Into<String>) {
-        self.keep
-            .entry(path.to_string())
-            .or_default()
-            .insert(reason.into());
+    /// Keeps `path` (absolute) for `why`.
+    pub fn add(&mut self, path: &str, why: Why) {
+        self.keep.entry(path.to_string()).or_default().insert(why);
     }
 
     /// Keeps every path of a loader closure with its reasons.
@@ -141,7 +168,7 @@ impl Plan {
     fn add_closure_reasons(&mut self, closure: &Closure, wanted: impl Fn(&Reason) -> bool) {
         for (path, reasons) in &closure.keep {
             for reason in reasons.iter().filter(|r| wanted(r)) {
-                self.add(path, reason.to_string());
+                self.add(path, Why::from(reason));
             }
         }
     }
@@ -149,7 +176,7 @@ impl Plan {
     /// Keeps what `path` (absolute) names in `tree`: the symlinks on the way,
     /// the file, or a folder with everything below it. False when nothing
     /// is there.
-    pub fn add_resolved(&mut self, tree: &FileTree, path: &str, reason: &str) -> bool {
+    pub fn add_resolved(&mut self, tree: &FileTree, path: &str, why: Why) -> bool {
         let Ok((real, links)) = tree.resolve_traced(path.trim_start_matches('/')) else {
             return false;
         };
@@ -159,7 +186,9 @@ impl Plan {
         for link in links {
             self.add(
                 &format!("/{link}"),
-                format!("symlink on the way to /{real}"),
+                Why::SymlinkTo {
+                    target: format!("/{real}"),
+                },
             );
         }
         if node.is_dir() {
@@ -168,55 +197,48 @@ impl Plan {
                 .map(|(p, _)| format!("/{p}"))
                 .collect();
             for p in below {
-                self.add(&p, reason);
+                self.add(&p, why.clone());
             }
         }
-        self.add(&format!("/{real}"), reason);
+        self.add(&format!("/{real}"), why);
         true
     }
 
-    /// The reasons for `path`, as a person reads them: "needed by",
-    /// "program interpreter of" and "symlink on the way to" reasons that
-    /// differ only in the object named are one line naming a few of them.
+    /// The reasons for `path`, as a person reads them: reasons of one
+    /// kind that differ only in the object they name ("needed by /a",
+    /// "needed by /b") are one line naming a few of them. Reasons without
+    /// an object come first; all in the order of their text.
     pub fn explain(&self, path: &str) -> Vec<String> {
-        let Some(reasons) = self.keep.get(path) else {
+        const SHOWN: usize = 2;
+        let Some(whys) = self.keep.get(path) else {
             return Vec::new();
         };
-        // (text before the object, text after it) → objects named.
-        let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        let mut whys: Vec<(String, &Why)> = whys.iter().map(|w| (w.to_string(), w)).collect();
+        whys.sort_by(|a, b| a.0.cmp(&b.0));
+        whys.dedup_by(|a, b| a.0 == b.0);
         let mut plain = Vec::new();
-        for reason in reasons {
-            let split = if let Some((head, rest)) = reason.split_once(" needed by ") {
-                let (by, how) = rest.rsplit_once(" (found via ").unwrap_or((rest, ""));
-                let tail = if how.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (found via {how}")
-                };
-                Some((format!("{head} needed by "), by.to_string(), tail))
-            } else {
-                ["program interpreter of ", "symlink on the way to "]
-                    .iter()
-                    .find_map(|prefix| {
-                        let object = reason.strip_prefix(prefix)?;
-                        Some((prefix.to_string(), object.to_string(), String::new()))
-                    })
-            };
-            match split {
-                Some((head, object, tail)) => groups.entry((head, tail)).or_default().push(object),
-                None => plain.push(reason.clone()),
+        let mut groups: BTreeMap<Kind<'_>, Vec<&str>> = BTreeMap::new();
+        for (text, why) in &whys {
+            match why.object() {
+                Some((kind, object)) => groups.entry(kind).or_default().push(object),
+                None => plain.push(text.clone()),
             }
         }
-        const SHOWN: usize = 2;
-        let mut out = plain;
-        for ((head, tail), objects) in groups {
-            let mut named = objects[..objects.len().min(SHOWN)].join(", ");
-            if objects.len() > SHOWN {
-                named.push_str(&format!(" and {} more", objects.len() - SHOWN));
-            }
-            out.push(format!("{head}{named}{tail}"));
-        }
-        out
+        let mut lines: Vec<((String, String), String)> = groups
+            .into_iter()
+            .map(|(kind, objects)| {
+                let (head, tail) = kind.around();
+                let mut named = objects[..objects.len().min(SHOWN)].join(", ");
+                if objects.len() > SHOWN {
+                    named.push_str(&format!(" and {} more", objects.len() - SHOWN));
+                }
+                let line = format!("{head}{named}{tail}");
+                ((head, tail), line)
+            })
+            .collect();
+        lines.sort_by(|a, b| a.0.cmp(&b.0));
+        plain.extend(lines.into_iter().map(|(_, line)| line));
+        plain
     }
 
     /// The kept paths.
@@ -298,6 +320,9 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
     let loaded = loader.closure(&objects);
     plan.add_loaded(&loaded);
     plan.missing.extend(loaded.missing);
+    for observed in &request.observed {
+        plan.add_observed(&flat.tree, observed);
+    }
     rules::add_nss_modules(flat, &loader, &mut plan);
     rules::add_os_release(&flat.tree, &mut plan);
     rules::add_ca_certificates(&flat.tree, &mut plan);
@@ -371,7 +396,9 @@ fn add_includes(
 ) -> Result<Vec<String>, PlanError> {
     let before: BTreeSet<String> = plan.keep.keys().cloned().collect();
     for pattern in patterns {
-        let reason = format!("--include {pattern}");
+        let why = Why::Include {
+            pattern: pattern.clone(),
+        };
         let found = if is_glob(pattern) {
             let matcher = glob("--include", pattern)?;
             let matched: Vec<String> = tree
@@ -380,11 +407,11 @@ fn add_includes(
                 .filter(|p| matcher.is_match(p))
                 .collect();
             for path in &matched {
-                plan.add_resolved(tree, path, &reason);
+                plan.add_resolved(tree, path, why.clone());
             }
             !matched.is_empty()
         } else {
-            plan.add_resolved(tree, pattern, &reason)
+            plan.add_resolved(tree, pattern, why)
         };
         if !found {
             return Err(PlanError::IncludeMatchesNothing {
@@ -441,7 +468,7 @@ mod tests {
     fn plan_of(paths: &[&str]) -> Plan {
         let mut plan = Plan::default();
         for p in paths {
-            plan.add(p, "test");
+            plan.add(p, Why::EntryPoint);
         }
         plan
     }
@@ -488,19 +515,27 @@ mod tests {
     #[test]
     fn explanations_group_reasons_that_name_different_objects() {
         let mut plan = Plan::default();
+        let needed = |by: &str, via| Why::Needed {
+            lib: "libc.so.6".into(),
+            by: by.into(),
+            via,
+        };
         for by in ["/a", "/b", "/c"] {
-            plan.add(
-                "/lib/libc.so.6",
-                format!("libc.so.6 needed by {by} (found via ld.so.cache)"),
-            );
+            plan.add("/lib/libc.so.6", needed(by, "ld.so.cache"));
         }
+        plan.add("/lib/libc.so.6", needed("/d", "DT_RUNPATH"));
         plan.add(
             "/lib/libc.so.6",
-            "libc.so.6 needed by /d (found via DT_RUNPATH)",
+            Why::Include {
+                pattern: "/lib".into(),
+            },
         );
-        plan.add("/lib/libc.so.6", "--include /lib");
         for to in ["/usr/lib/x", "/usr/lib/y"] {
-            plan.add("/lib", format!("symlink on the way to {to}"));
+            plan.add("/lib", Why::SymlinkTo { target: to.into() });
+        }
+        for by in ["nginx (pid 8)", "nginx (pid 7)"] {
+            let how = crate::ObservedHow::Opened;
+            plan.add("/etc/nginx.conf", Why::Observed { how, by: by.into() });
         }
         assert_eq!(
             plan.explain("/lib/libc.so.6"),
@@ -513,6 +548,10 @@ mod tests {
         assert_eq!(
             plan.explain("/lib"),
             ["symlink on the way to /usr/lib/x, /usr/lib/y"]
+        );
+        assert_eq!(
+            plan.explain("/etc/nginx.conf"),
+            ["opened by nginx (pid 7), nginx (pid 8)"]
         );
         assert!(plan.explain("/nothing").is_empty());
     }

@@ -11,6 +11,7 @@ use pare_image::Flattened;
 use pare_image::tree::FileTree;
 
 use crate::plan::Plan;
+use crate::why::{Rule, Why};
 
 /// glibc's name-service configuration.
 pub const NSSWITCH: &str = "etc/nsswitch.conf";
@@ -69,19 +70,17 @@ pub fn add_nss_modules(flat: &Flattened, loader: &Loader<'_>, plan: &mut Plan) {
     let Ok(Some(conf)) = flat.read(NSSWITCH) else {
         return;
     };
-    plan.add_resolved(&flat.tree, NSSWITCH, "glibc's name-service configuration");
+    plan.add_resolved(&flat.tree, NSSWITCH, Why::Rule(Rule::NssConfig));
     for (service, databases) in nss_services(&String::from_utf8_lossy(&conf)) {
         let module = format!("libnss_{service}.so.2");
         let Some((real, links, _)) = loader.dlopen(&module, &libc) else {
             continue;
         };
         for link in &links {
-            plan.add(link, format!("symlink on the way to {real}"));
+            let target = real.clone();
+            plan.add(link, Why::SymlinkTo { target });
         }
-        plan.add(
-            &real,
-            format!("NSS module for {} (/{NSSWITCH})", databases.join(", ")),
-        );
+        plan.add(&real, Why::Rule(Rule::NssModule { databases }));
         plan.add_loaded(&loader.closure(std::slice::from_ref(&real)));
     }
 }
@@ -89,7 +88,7 @@ pub fn add_nss_modules(flat: &Flattened, loader: &Loader<'_>, plan: &mut Plan) {
 /// The OS's identity, so scanners still know the distribution.
 pub fn add_os_release(tree: &FileTree, plan: &mut Plan) {
     for release in ["etc/os-release", "usr/lib/os-release"] {
-        plan.add_resolved(tree, release, "the OS identity scanners read");
+        plan.add_resolved(tree, release, Why::Rule(Rule::OsIdentity));
     }
 }
 
@@ -99,7 +98,8 @@ pub fn add_ca_certificates(tree: &FileTree, plan: &mut Plan) {
         return;
     };
     for bundle in CA_CERTIFICATES {
-        plan.add_resolved(tree, bundle, &format!("CA certificates for {library}"));
+        let library = library.clone();
+        plan.add_resolved(tree, bundle, Why::Rule(Rule::CaCertificates { library }));
     }
 }
 
@@ -108,7 +108,7 @@ pub fn add_ca_certificates(tree: &FileTree, plan: &mut Plan) {
 /// names; the whole database with `--include-tz`.
 pub fn add_time_zones(tree: &FileTree, tz: Option<&str>, include_tz: bool, plan: &mut Plan) {
     for local in ["etc/localtime", "etc/timezone"] {
-        plan.add_resolved(tree, local, "the local time zone");
+        plan.add_resolved(tree, local, Why::Rule(Rule::LocalTime));
     }
     if let Some(zone) = tz
         .map(|z| z.trim_start_matches(':'))
@@ -122,15 +122,12 @@ pub fn add_time_zones(tree: &FileTree, tz: Option<&str>, include_tz: bool, plan:
         // A POSIX rule (`UTC0`) names no file; a name outside the image's
         // root resolves to nothing.
         if !zone.contains("..") {
-            plan.add_resolved(
-                tree,
-                &path,
-                &format!("TZ={zone} in the image's environment"),
-            );
+            let zone = zone.to_string();
+            plan.add_resolved(tree, &path, Why::Rule(Rule::Tz { zone }));
         }
     }
     if include_tz {
-        plan.add_resolved(tree, ZONEINFO, "--include-tz");
+        plan.add_resolved(tree, ZONEINFO, Why::Rule(Rule::IncludeTz));
     }
 }
 

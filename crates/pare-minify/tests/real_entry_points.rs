@@ -7,7 +7,7 @@ use pare_elf::{LdCache, Loader};
 use pare_image::source::FlattenOptions;
 use pare_image::{ImageRef, Platform, Source};
 use pare_minify::entry::DEFAULT_PATH;
-use pare_minify::resolve_entry;
+use pare_minify::{Request, RunConfig, resolve_entry};
 use pare_testkit::test_image;
 
 fn image(name: &str) -> Option<Source> {
@@ -19,22 +19,10 @@ fn image(name: &str) -> Option<Source> {
 /// The programs the image's own Entrypoint + Cmd run, and their closure.
 fn entry_closure(name: &str) -> Option<(Vec<String>, Vec<String>)> {
     let source = image(name)?;
-    let config = source.config().config().clone().unwrap_or_default();
-    let argv: Vec<String> = config
-        .entrypoint()
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .chain(config.cmd().clone().unwrap_or_default())
-        .collect();
-    let path = config
-        .env()
-        .clone()
-        .unwrap_or_default()
-        .iter()
-        .find_map(|e| e.strip_prefix("PATH=").map(str::to_string))
-        .unwrap_or_else(|| DEFAULT_PATH.to_string());
-    let workdir = config.working_dir().clone().unwrap_or_else(|| "/".into());
+    let config = RunConfig::of(source.config());
+    let argv = config.argv(&Request::default());
+    let path = config.var("PATH").unwrap_or(DEFAULT_PATH);
+    let workdir = config.workdir();
     let flat = source
         .flatten_with(FlattenOptions {
             capture: Some(Box::new(|p: &str, _| p == "etc/ld.so.cache")),
@@ -42,7 +30,7 @@ fn entry_closure(name: &str) -> Option<(Vec<String>, Vec<String>)> {
         })
         .unwrap();
     let root = ImageRoot { flat: &flat };
-    let programs: Vec<String> = resolve_entry(&root, &argv, &path, &workdir, false)
+    let programs: Vec<String> = resolve_entry(&root, &argv, path, &workdir, false)
         .unwrap()
         .into_iter()
         .map(|p| p.path)

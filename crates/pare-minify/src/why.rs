@@ -1,0 +1,299 @@
+//! Why a path is in the new image: one enum from the plan to `--explain`,
+//! rendered to English once, here. Reasons that differ only in the object
+//! they name ("needed by /a", "needed by /b") are told apart by their
+//! fields, so [`crate::Plan::explain`] can fold them into one line without
+//! reading its own text back.
+
+use std::fmt;
+
+use pare_elf::Reason;
+
+use crate::observed::ObservedHow;
+use crate::rules::NSSWITCH;
+
+/// Why a path is kept.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Why {
+    /// A program the entry point runs (`argv[0]`, a `#!` interpreter, an
+    /// `--include-bin`).
+    EntryPoint,
+    /// The program interpreter (`PT_INTERP`) of the object at `of`.
+    Interpreter { of: String },
+    /// `DT_NEEDED` entry `lib` of the object at `by`, found by the loader's
+    /// rule `via` (`ld.so.cache`, `DT_RUNPATH`, …).
+    Needed {
+        lib: String,
+        by: String,
+        via: &'static str,
+    },
+    /// A symlink passed on the way to `target` (absolute).
+    SymlinkTo { target: String },
+    /// A rule for what the loader cannot see.
+    Rule(Rule),
+    /// `--include PATTERN`.
+    Include { pattern: String },
+    /// A traced process touched the path.
+    Observed { how: ObservedHow, by: String },
+    /// Not from the source: pare wrote the file for the new image.
+    WrittenByPare(Generated),
+}
+
+/// The rules of [`crate::rules`].
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rule {
+    /// `etc/nsswitch.conf`, kept with a glibc `libc.so.6`.
+    NssConfig,
+    /// A `libnss_*` module, for the databases naming its service.
+    NssModule { databases: Vec<String> },
+    /// `os-release`, for scanners.
+    OsIdentity,
+    /// The CA bundle a kept TLS library reads.
+    CaCertificates { library: String },
+    /// `etc/localtime`, `etc/timezone`.
+    LocalTime,
+    /// The zone the image's `TZ` names.
+    Tz { zone: String },
+    /// `--include-tz`.
+    IncludeTz,
+}
+
+/// What pare wrote for the new image (package metadata and users).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Generated {
+    /// `etc/passwd` and `etc/group` reduced.
+    UsersAndGroups,
+    /// `status.d/PACKAGE`.
+    DpkgStatus { package: String },
+    /// `status.d/PACKAGE.md5sums`.
+    DpkgMd5sums { package: String },
+    /// `lib/apk/db/installed` reduced.
+    ApkDatabase,
+    /// An `rpmdb.sqlite` reduced (or rewritten from Berkeley DB).
+    RpmDatabase,
+}
+
+/// The kind of a reason that names one object among others: reasons of
+/// one kind are folded into one line naming a few of their objects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Kind<'a> {
+    Needed { lib: &'a str, via: &'static str },
+    Interpreter,
+    SymlinkTo,
+    Observed(ObservedHow),
+}
+
+impl Kind<'_> {
+    /// The text before and after the object(s) named.
+    pub(crate) fn around(&self) -> (String, String) {
+        match self {
+            Kind::Needed { lib, via } => {
+                (format!("{lib} needed by "), format!(" (found via {via})"))
+            }
+            Kind::Interpreter => ("program interpreter of ".into(), String::new()),
+            Kind::SymlinkTo => ("symlink on the way to ".into(), String::new()),
+            Kind::Observed(how) => (format!("{how} by "), String::new()),
+        }
+    }
+}
+
+impl Why {
+    /// The kind and the object named, for reasons that name one.
+    pub(crate) fn object(&self) -> Option<(Kind<'_>, &str)> {
+        match self {
+            Why::Needed { lib, by, via } => Some((Kind::Needed { lib, via }, by)),
+            Why::Interpreter { of } => Some((Kind::Interpreter, of)),
+            Why::SymlinkTo { target } => Some((Kind::SymlinkTo, target)),
+            Why::Observed { how, by } => Some((Kind::Observed(*how), by)),
+            _ => None,
+        }
+    }
+}
+
+/// pare-elf's reasons, at the boundary.
+impl From<&Reason> for Why {
+    fn from(reason: &Reason) -> Why {
+        match reason {
+            Reason::EntryPoint => Why::EntryPoint,
+            Reason::Interpreter(of) => Why::Interpreter { of: of.clone() },
+            Reason::Needed { by, name, how } => Why::Needed {
+                lib: name.clone(),
+                by: by.clone(),
+                via: how,
+            },
+            Reason::Link { to } => Why::SymlinkTo { target: to.clone() },
+        }
+    }
+}
+
+impl fmt::Display for Why {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some((kind, object)) = self.object() {
+            let (head, tail) = kind.around();
+            return write!(f, "{head}{object}{tail}");
+        }
+        match self {
+            Why::EntryPoint => f.write_str("entry point"),
+            Why::Rule(rule) => rule.fmt(f),
+            Why::Include { pattern } => write!(f, "--include {pattern}"),
+            Why::WrittenByPare(what) => write!(f, "written by pare: {what}"),
+            Why::Needed { .. }
+            | Why::Interpreter { .. }
+            | Why::SymlinkTo { .. }
+            | Why::Observed { .. } => unreachable!("rendered with their object above"),
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rule::NssConfig => f.write_str("glibc's name-service configuration"),
+            Rule::NssModule { databases } => {
+                write!(f, "NSS module for {} (/{NSSWITCH})", databases.join(", "))
+            }
+            Rule::OsIdentity => f.write_str("the OS identity scanners read"),
+            Rule::CaCertificates { library } => write!(f, "CA certificates for {library}"),
+            Rule::LocalTime => f.write_str("the local time zone"),
+            Rule::Tz { zone } => write!(f, "TZ={zone} in the image's environment"),
+            Rule::IncludeTz => f.write_str("--include-tz"),
+        }
+    }
+}
+
+impl fmt::Display for Generated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Generated::UsersAndGroups => {
+                f.write_str("reduced to root, USER and the owners of kept files")
+            }
+            Generated::DpkgStatus { package } => write!(
+                f,
+                "dpkg status of {package}, which owns kept files, for scanners"
+            ),
+            Generated::DpkgMd5sums { package } => {
+                write!(f, "md5sums of {package}'s kept files, for scanners")
+            }
+            Generated::ApkDatabase => {
+                f.write_str("apk database of the packages that own kept files, for scanners")
+            }
+            Generated::RpmDatabase => {
+                f.write_str("rpm database of the packages that own kept files, for scanners")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The text `--explain` and `--report` have always shown, one row a
+    /// variant: what users and scripts read must not drift.
+    #[test]
+    fn reasons_render_as_before() {
+        let cases: Vec<(Why, &str)> = vec![
+            (Why::EntryPoint, "entry point"),
+            (
+                Why::Interpreter {
+                    of: "/bin/x".into(),
+                },
+                "program interpreter of /bin/x",
+            ),
+            (
+                Why::Needed {
+                    lib: "libc.so.6".into(),
+                    by: "/bin/x".into(),
+                    via: "ld.so.cache",
+                },
+                "libc.so.6 needed by /bin/x (found via ld.so.cache)",
+            ),
+            (
+                Why::SymlinkTo {
+                    target: "/usr/lib".into(),
+                },
+                "symlink on the way to /usr/lib",
+            ),
+            (
+                Why::Rule(Rule::NssConfig),
+                "glibc's name-service configuration",
+            ),
+            (
+                Why::Rule(Rule::NssModule {
+                    databases: vec!["passwd".into(), "group".into()],
+                }),
+                "NSS module for passwd, group (/etc/nsswitch.conf)",
+            ),
+            (Why::Rule(Rule::OsIdentity), "the OS identity scanners read"),
+            (
+                Why::Rule(Rule::CaCertificates {
+                    library: "/usr/lib/libssl.so.3".into(),
+                }),
+                "CA certificates for /usr/lib/libssl.so.3",
+            ),
+            (Why::Rule(Rule::LocalTime), "the local time zone"),
+            (
+                Why::Rule(Rule::Tz {
+                    zone: "Europe/Paris".into(),
+                }),
+                "TZ=Europe/Paris in the image's environment",
+            ),
+            (Why::Rule(Rule::IncludeTz), "--include-tz"),
+            (
+                Why::Include {
+                    pattern: "/app/*.py".into(),
+                },
+                "--include /app/*.py",
+            ),
+            (
+                Why::Observed {
+                    how: ObservedHow::Opened,
+                    by: "nginx (pid 7)".into(),
+                },
+                "opened by nginx (pid 7)",
+            ),
+            (
+                Why::WrittenByPare(Generated::UsersAndGroups),
+                "written by pare: reduced to root, USER and the owners of kept files",
+            ),
+            (
+                Why::WrittenByPare(Generated::DpkgStatus {
+                    package: "libc6".into(),
+                }),
+                "written by pare: dpkg status of libc6, which owns kept files, for scanners",
+            ),
+            (
+                Why::WrittenByPare(Generated::DpkgMd5sums {
+                    package: "libc6".into(),
+                }),
+                "written by pare: md5sums of libc6's kept files, for scanners",
+            ),
+            (
+                Why::WrittenByPare(Generated::ApkDatabase),
+                "written by pare: apk database of the packages that own kept files, for scanners",
+            ),
+            (
+                Why::WrittenByPare(Generated::RpmDatabase),
+                "written by pare: rpm database of the packages that own kept files, for scanners",
+            ),
+        ];
+        for (why, text) in cases {
+            assert_eq!(why.to_string(), text, "{why:?}");
+        }
+    }
+
+    #[test]
+    fn pare_elf_reasons_read_the_same_as_whys() {
+        for reason in [
+            Reason::EntryPoint,
+            Reason::Interpreter("/bin/x".into()),
+            Reason::Needed {
+                by: "/bin/x".into(),
+                name: "libm.so.6".into(),
+                how: "DT_RUNPATH",
+            },
+            Reason::Link { to: "/usr".into() },
+        ] {
+            assert_eq!(Why::from(&reason).to_string(), reason.to_string());
+        }
+    }
+}
