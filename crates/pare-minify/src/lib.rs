@@ -3,7 +3,7 @@
 //! The multi-stage `FROM scratch` method, done exactly: from an image's
 //! entry point, every file it needs by the dynamic loader's rules, then a
 //! new image holding only those: entry points resolved the way a container
-//! runtime does ([`entry`]), the [`plan`] of what to keep and [`why`], the
+//! runtime does ([`entry`]), the [plan](mod@plan) of what to keep and [`why`], the
 //! rules for what the loader cannot see ([`rules`]), what a traced run saw
 //! ([`observed`]), package metadata for what survived ([`metadata`]), the
 //! new tree ([`build`]), the equivalent multi-stage Dockerfile

@@ -9,7 +9,7 @@
 //!    files likely to be kept (spool scanning), so writing reads no layer
 //!    again.
 //! 2. [`plan`]: what to keep, and why.
-//! 3. [`write`]: the new tree, the package metadata and users pare writes,
+//! 3. [`write()`]: the new tree, the package metadata and users pare writes,
 //!    the new configuration and history, the Dockerfile, the image.
 //! 4. [`summarize`]: the written image read back and measured, the report.
 //!

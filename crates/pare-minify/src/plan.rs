@@ -134,7 +134,7 @@ pub struct Plan {
     pub missing: Vec<Missing>,
     /// Paths `--exclude` took out of the plan.
     pub excluded: Vec<String>,
-    /// The programs the entry point runs (argv[0] and `#!` interpreters).
+    /// The programs the entry point runs (`argv[0]` and `#!` interpreters).
     pub programs: Vec<String>,
 }
 
@@ -207,7 +207,8 @@ impl Plan {
     /// The reasons for `path`, as a person reads them: reasons of one
     /// kind that differ only in the object they name ("needed by /a",
     /// "needed by /b") are one line naming a few of them. Reasons without
-    /// an object come first; all in the order of their text.
+    /// an object come first, then those lines; each in the order of its
+    /// text, as `--explain` has always listed them.
     pub fn explain(&self, path: &str) -> Vec<String> {
         const SHOWN: usize = 2;
         let Some(whys) = self.keep.get(path) else {
@@ -603,5 +604,64 @@ mod tests {
         assert_eq!(argv(None, &["run"]), ["/entry", "-x", "run"]);
         assert_eq!(argv(Some("/other"), &[]), ["/other"]);
         assert_eq!(argv(Some("/other"), &["a"]), ["/other", "a"]);
+    }
+
+    #[test]
+    fn the_new_config_takes_the_overrides_and_keeps_what_they_leave() {
+        let words = |w: &[&str]| Some(w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        type Command = (Option<Vec<String>>, Option<Vec<String>>);
+        /// What it proves, --entrypoint, --cmd, the image's, the new one.
+        type Case = (
+            &'static str,
+            Option<&'static str>,
+            &'static [&'static str],
+            Command,
+            Command,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "no override leaves an unset Cmd unset",
+                None,
+                &[],
+                (words(&["/entry"]), None),
+                (words(&["/entry"]), None),
+            ),
+            (
+                "no override leaves an empty Cmd empty",
+                None,
+                &[],
+                (None, words(&[])),
+                (None, words(&[])),
+            ),
+            (
+                "--cmd replaces Cmd only",
+                None,
+                &["run"],
+                (words(&["/entry"]), words(&["serve"])),
+                (words(&["/entry"]), words(&["run"])),
+            ),
+            (
+                "--entrypoint drops the image's Cmd",
+                Some("/other"),
+                &[],
+                (words(&["/entry"]), words(&["serve"])),
+                (words(&["/other"]), None),
+            ),
+            (
+                "--entrypoint with --cmd",
+                Some("/other"),
+                &["a"],
+                (None, None),
+                (words(&["/other"]), words(&["a"])),
+            ),
+        ];
+        for (case, entrypoint, cmd, image, want) in cases {
+            let request = Request {
+                entrypoint: entrypoint.map(str::to_string),
+                cmd: cmd.iter().map(|s| s.to_string()).collect(),
+                ..Request::default()
+            };
+            assert_eq!(request.command(image.0, image.1), want, "{case}");
+        }
     }
 }
