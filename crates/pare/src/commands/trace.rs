@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use pare_image::OpenOptions;
+use pare_minify::{Request, RunConfig};
 use pare_trace::run::RunRequest;
 
 use crate::cli::{TraceArgs, TraceFormat};
@@ -12,27 +13,23 @@ use crate::output;
 
 pub fn run(args: TraceArgs, options: &OpenOptions) -> Result<ExitCode> {
     let source = super::open_source(&args.image, options)?;
-    let runtime = source.config().config().clone().unwrap_or_default();
+    let config = RunConfig::of(source.config());
     let flat = source
         .flatten()
         .with_context(|| format!("reading {}", source.reference()))?;
     let scratch = pare_trace::materialise::scratch_root().context("a temporary folder")?;
     pare_trace::materialise::materialise_source(&source, &flat.tree, scratch.path())
         .with_context(|| format!("extracting {}", source.reference()))?;
-    let entrypoint = match &args.entrypoint {
-        Some(e) => vec![e.clone()],
-        None => runtime.entrypoint().clone().unwrap_or_default(),
-    };
-    let cmd = if args.entrypoint.is_some() || !args.cmd.is_empty() {
-        args.cmd.clone()
-    } else {
-        runtime.cmd().clone().unwrap_or_default()
+    let overrides = Request {
+        entrypoint: args.entrypoint.clone(),
+        cmd: args.cmd.clone(),
+        ..Request::default()
     };
     let request = RunRequest {
-        argv: entrypoint.into_iter().chain(cmd).collect(),
-        env: runtime.env().clone().unwrap_or_default(),
-        workdir: runtime.working_dir().clone().unwrap_or_default(),
-        user: runtime.user().clone(),
+        argv: config.argv(&overrides),
+        env: config.env.clone(),
+        workdir: config.working_dir.clone().unwrap_or_default(),
+        user: config.user.clone(),
         record: true,
         helper: std::env::current_exe().context("finding pare's own binary")?,
         join_netns: None,
