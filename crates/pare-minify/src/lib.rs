@@ -19,6 +19,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod report;
 pub mod rules;
+pub mod seccomp;
 pub mod why;
 
 pub use entry::{EntryError, Program, Programs, resolve_entry};
