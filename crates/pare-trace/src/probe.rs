@@ -17,7 +17,7 @@ pub(crate) mod wire;
 
 use std::fmt;
 use std::io::{self, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -33,8 +33,8 @@ pub const BODY_CAP: u64 = 64 * 1024;
 
 /// Makes the sockets probes use, where the app's loopback is.
 pub trait Connector: Sync {
-    /// A TCP connection to `port` on the app's loopback (127.0.0.1),
-    /// given up after `timeout`.
+    /// A TCP connection to `port` on the app's loopback (127.0.0.1, or
+    /// ::1 for an app that listens only there), given up after `timeout`.
     fn connect(&self, port: u16, timeout: Duration) -> io::Result<TcpStream>;
 
     /// A listener bound on 127.0.0.1:0 of the app's loopback, for servers
@@ -49,9 +49,17 @@ pub struct Loopback;
 
 impl Connector for Loopback {
     fn connect(&self, port: u16, timeout: Duration) -> io::Result<TcpStream> {
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         // connect_timeout refuses a zero timeout.
-        TcpStream::connect_timeout(&address, timeout.max(Duration::from_millis(1)))
+        let timeout = timeout.max(Duration::from_millis(1));
+        let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        match TcpStream::connect_timeout(&v4, timeout) {
+            // A refusal is immediate, so trying ::1 costs nothing.
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
+                TcpStream::connect_timeout(&v6, timeout).map_err(|_| e)
+            }
+            other => other,
+        }
     }
 
     fn listen(&self) -> io::Result<TcpListener> {

@@ -337,6 +337,26 @@ fn speaks_http_tells_http_from_other_protocols() {
 }
 
 #[test]
+fn loopback_reaches_a_server_on_either_address() {
+    let v4 = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = v4.local_addr().unwrap().port();
+    assert!(Loopback.connect(port, Duration::from_secs(1)).is_ok());
+    // Where the host has IPv6 on its loopback: a server only on ::1.
+    if let Ok(v6) = TcpListener::bind((Ipv6Addr::LOCALHOST, 0)) {
+        let port = v6.local_addr().unwrap().port();
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err() {
+            return; // the port is taken on 127.0.0.1: nothing to learn
+        }
+        let stream = Loopback.connect(port, Duration::from_secs(1)).unwrap();
+        assert!(stream.peer_addr().unwrap().is_ipv6());
+    }
+    let err = Loopback
+        .connect(closed_port(), Duration::from_secs(1))
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+}
+
+#[test]
 fn wait_for_port_waits_gives_up_and_notices_a_dead_app() {
     // Opens after a while.
     let port = closed_port();
