@@ -20,6 +20,7 @@ pub mod plan;
 pub mod report;
 pub mod rules;
 pub mod seccomp;
+pub mod traced;
 pub mod why;
 
 pub use entry::{EntryError, Program, Programs, resolve_entry};

@@ -58,6 +58,8 @@ pub struct MinifyRequest {
     pub explain: bool,
     /// File times in the new layer clamped to this (`SOURCE_DATE_EPOCH`).
     pub mtime_clamp: Option<u64>,
+    /// The plan holds what a traced run saw (the history says so).
+    pub traced: bool,
 }
 
 /// What a run made.
@@ -164,6 +166,36 @@ pub struct Prepared<'s> {
     spool: Option<Spool>,
 }
 
+impl Prepared<'_> {
+    /// Copies every file of an image aside (a traced run extracts the
+    /// whole root; writing then reads no layer again) and gives the copies.
+    pub fn spool_everything(&mut self) -> Result<(), MinifyError> {
+        if let (Source::Image(image), Some(spool)) = (self.source, &mut self.spool) {
+            let all: Vec<(usize, u64, u64)> = self
+                .flat
+                .tree
+                .contents()
+                .iter()
+                .filter_map(|c| match c.source {
+                    pare_image::DataSource::Layer { layer, offset } => {
+                        Some((layer, offset, c.size))
+                    }
+                    pare_image::DataSource::Host(_) => None,
+                })
+                .collect();
+            spool
+                .fill_missing(image, &all)
+                .map_err(MinifyError::Spool)?;
+        }
+        Ok(())
+    }
+
+    /// The copies of file bytes made so far (images only).
+    pub fn spool(&self) -> Option<&Spool> {
+        self.spool.as_ref()
+    }
+}
+
 /// Step 3: the image as written.
 pub struct Built {
     pub written: Written,
@@ -247,7 +279,8 @@ pub fn write(
     let mut kept = kept_tree(flat, &keep, &plan.folders);
     let picked: Vec<String> = kept.tree.iter().map(|(p, _)| p.to_string()).collect();
     let user = prepared.config.user.as_deref();
-    let (new_files, warnings) = generated_files(flat, &kept.tree, &keep, user);
+    let (new_files, warnings) =
+        generated_files(flat, &kept.tree, &keep, user, &request.plan.switched_ids);
     let scratch = tempfile::tempdir().map_err(MinifyError::Scratch)?;
     let status_mtime = flat.tree.get("var/lib/dpkg/status").map_or(0, |n| n.mtime);
     let files: Vec<NewFile> = new_files.iter().map(|(f, _)| f.clone()).collect();
@@ -259,7 +292,10 @@ pub fn write(
             .map_err(MinifyError::Spool)?;
     }
 
-    let made_by = format!("pare minify --static-only {}", request.source_name);
+    let made_by = match request.traced {
+        true => format!("pare minify {}", request.source_name),
+        false => format!("pare minify --static-only {}", request.source_name),
+    };
     let mut config = prepared.source.config().clone();
     let mut runtime = config.config().clone().unwrap_or_default();
     // The overrides the image was minified for become its own.
@@ -386,6 +422,7 @@ pub fn summarize(
         kept,
         excluded: plan.excluded.clone(),
         missing,
+        trace: None,
     };
     Ok(Outcome {
         plan,
@@ -404,8 +441,9 @@ fn generated_files(
     kept: &FileTree,
     keep: &BTreeSet<String>,
     user: Option<&str>,
+    switched: &(BTreeSet<u32>, BTreeSet<u32>),
 ) -> (Vec<(NewFile, Why)>, Vec<Warning>) {
-    let mut files: Vec<(NewFile, Why)> = users_and_groups(flat, kept, user)
+    let mut files: Vec<(NewFile, Why)> = users_and_groups(flat, kept, user, switched)
         .into_iter()
         .map(|file| (file, Why::WrittenByPare(Generated::UsersAndGroups)))
         .collect();

@@ -38,6 +38,9 @@ pub struct Request {
     pub keep_shell: bool,
     /// Paths a traced run saw the application touch.
     pub observed: Vec<Observed>,
+    /// User and group ids a traced run saw processes switch to: kept in
+    /// the reduced passwd and group files.
+    pub switched_ids: (BTreeSet<u32>, BTreeSet<u32>),
 }
 
 impl Request {

@@ -82,4 +82,34 @@ pub struct Report {
     pub excluded: Vec<String>,
     /// Libraries not found (only with `--allow-missing`).
     pub missing: Vec<MissingLibrary>,
+    /// The traced runs: what exercised the app and how it went, before
+    /// and after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceSummary>,
+}
+
+/// The traced run in the report.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TraceSummary {
+    /// False when nothing exercised the app (no probe, no exposed port):
+    /// it only ran for the probe duration.
+    pub exercised: bool,
+    /// Probes on the original image.
+    pub probes: Vec<pare_trace::probe::ProbeOutcome>,
+    /// The same probes on the minified image (`--verify`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<Vec<pare_trace::probe::ProbeOutcome>>,
+    /// Programs the traced processes executed.
+    pub processes: Vec<String>,
+    /// Distinct paths used, and those looked for and not found.
+    pub paths_used: usize,
+    pub paths_not_found: usize,
+    /// System calls the app made (the seccomp profile's list).
+    pub syscalls: Vec<String>,
+    /// How the entry point ended during the traced run, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit: Option<String>,
+    /// Traced run time, and stops the tracer handled.
+    pub traced_ms: u128,
+    pub tracer_stops: u64,
 }

@@ -200,6 +200,7 @@ pub fn users_and_groups(
     flat: &Flattened,
     kept: &FileTree,
     user: Option<&str>,
+    switched: &(BTreeSet<u32>, BTreeSet<u32>),
 ) -> Vec<(String, Vec<u8>)> {
     let read = |path: &str| {
         flat.read(path)
@@ -207,7 +208,9 @@ pub fn users_and_groups(
             .flatten()
             .map(|b| String::from_utf8_lossy(&b).into_owned())
     };
-    let (users, mut groups) = wanted_ids(kept, user);
+    let (mut users, mut groups) = wanted_ids(kept, user);
+    users.extend(switched.0.iter().map(u32::to_string));
+    groups.extend(switched.1.iter().map(u32::to_string));
     let mut out = Vec::new();
     if let Some(passwd) = read("etc/passwd") {
         let (reduced, primary) = reduce(&passwd, &users);

@@ -10,6 +10,7 @@
 //! makes. [`probe`] exercises the app from outside (HTTP, a client
 //! command, the AWS Lambda runtime API in [`lambda`]).
 
+pub mod exercise;
 pub mod lambda;
 pub mod materialise;
 pub mod probe;

@@ -387,7 +387,7 @@ fn init(args: &[String]) -> Result<i32, String> {
     match forked.map_err(|e| format!("fork: {e}"))? {
         ForkResult::Child => {
             let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-            Ok(container_main(&socket, &spec))
+            Ok(container_main(socket, &spec))
         }
         ForkResult::Parent { child } => {
             send(&socket, &format!("pid {child}"));
@@ -413,7 +413,8 @@ fn socket_from_fd(fd: i32) -> UnixDatagram {
 }
 
 /// The container side: build the root, report, wait for `go`, execute.
-fn container_main(socket: &UnixDatagram, spec: &Spec) -> i32 {
+fn container_main(socket: UnixDatagram, spec: &Spec) -> i32 {
+    let socket = &socket;
     let put_old = format!(".pare-old-root-{}", std::process::id());
     if let Err(e) = container_setup(&Linux, spec, &put_old) {
         send(socket, &format!("error {e}"));
@@ -455,7 +456,14 @@ fn container_main(socket: &UnixDatagram, spec: &Spec) -> i32 {
             send(socket, &format!("error exec {shown}: {e}"));
             std::process::exit(127)
         }
-        Ok(nix::unistd::ForkResult::Parent { child }) => reap(child),
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            // pare learns that the exec worked when the socket closes:
+            // pid 1 must not hold it open (the entry point's copy still
+            // reports an exec failure). It exits from here, so the closed
+            // descriptor is never dropped again.
+            let _ = nix::unistd::close(std::os::fd::AsRawFd::as_raw_fd(socket));
+            std::process::exit(reap(child))
+        }
         Err(e) => {
             send(socket, &format!("error fork: {e}"));
             125

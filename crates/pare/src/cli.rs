@@ -53,7 +53,7 @@ pub enum Command {
     Audit(AuditArgs),
     /// Rebuild an image from scratch with only what its entry point needs.
     #[command(after_help = IMAGE_HELP)]
-    Minify(MinifyArgs),
+    Minify(Box<MinifyArgs>),
     /// Run an image's entry point in pare's sandbox (no Docker needed),
     /// exercise it, and list every path and system call it used.
     #[command(after_help = IMAGE_HELP)]
@@ -92,9 +92,41 @@ pub struct MinifyArgs {
     #[arg(short, long, value_name = "DEST")]
     pub output: String,
     /// Only the static closure (the entry point and what the loader
-    /// loads); the traced run is not built yet, so this is the only mode.
+    /// loads): nothing is run. Without it, pare also runs the entry point
+    /// in its own sandbox, exercises it with probes and keeps what it used.
     #[arg(long)]
     pub static_only: bool,
+    /// Probe: wait until PORT accepts connections, then GET PATH (default
+    /// /); any answer under 500 passes. Repeat for each. Default: every
+    /// exposed port, with GET / where it speaks HTTP.
+    #[arg(long, value_name = "PORT[/PATH]", value_parser = parse_probe_http)]
+    pub probe_http: Vec<pare_trace::probe::Probe>,
+    /// Probe: run CMD (a client such as `redis-cli ping`) from the original
+    /// image's root, in the app's network namespace; exit status 0 passes.
+    #[arg(long, value_name = "CMD", value_parser = parse_probe_cmd)]
+    pub probe_cmd: Vec<pare_trace::probe::Probe>,
+    /// Probe a serverless function: pare serves the AWS Lambda runtime API
+    /// and hands it this event (JSON, or @FILE); a response passes.
+    #[arg(long, value_name = "EVENT_JSON", value_parser = parse_probe_lambda)]
+    pub probe_lambda: Vec<pare_trace::probe::Probe>,
+    /// How long the app runs when nothing exercises it (no probe and no
+    /// exposed port).
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub probe_duration: f64,
+    /// How long each probe may take, waiting for its port included.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub probe_timeout: f64,
+    /// Run the probes again on the minified image and fail, naming what
+    /// broke, if they no longer pass (the default for a traced run).
+    #[arg(long, overrides_with = "no_verify")]
+    pub verify: bool,
+    /// Do not run the minified image again.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Write a Docker/OCI seccomp profile allowing the system calls the
+    /// app made, plus what a runtime needs to start it.
+    #[arg(long, value_name = "FILE")]
+    pub seccomp: Option<std::path::PathBuf>,
     /// Run this program instead of the image's Entrypoint.
     #[arg(long, value_name = "PATH")]
     pub entrypoint: Option<String>,
@@ -152,6 +184,18 @@ pub struct AuditArgs {
     /// Write to FILE instead of stdout (atomically).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
+}
+
+fn parse_probe_http(text: &str) -> Result<pare_trace::probe::Probe, String> {
+    pare_trace::probe::Probe::http(text).map_err(|e| e.to_string())
+}
+
+fn parse_probe_cmd(text: &str) -> Result<pare_trace::probe::Probe, String> {
+    pare_trace::probe::Probe::cmd(text).map_err(|e| e.to_string())
+}
+
+fn parse_probe_lambda(text: &str) -> Result<pare_trace::probe::Probe, String> {
+    pare_trace::probe::Probe::lambda(text).map_err(|e| e.to_string())
 }
 
 fn parse_kind(text: &str) -> Result<pare_audit::Kind, String> {

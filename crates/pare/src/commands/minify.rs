@@ -4,15 +4,38 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use pare_image::{ImageRef, OpenOptions};
 use pare_minify::report::{Report, Summary};
+use pare_minify::traced::{TraceOptions, minify_traced};
 use pare_minify::{DockerfileOutput, MinifyRequest, Request};
+use pare_trace::probe::Probe;
+use std::collections::BTreeSet;
+use std::time::Duration;
 
 use crate::cli::MinifyArgs;
 use crate::output;
 
 pub fn run(args: MinifyArgs, options: &OpenOptions) -> Result<ExitCode> {
-    if !args.static_only {
-        bail!("only --static-only is built yet (the traced run is still to come)");
+    let probes: Vec<Probe> = args
+        .probe_http
+        .iter()
+        .chain(&args.probe_cmd)
+        .chain(&args.probe_lambda)
+        .cloned()
+        .collect();
+    if args.static_only && (!probes.is_empty() || args.seccomp.is_some() || args.verify) {
+        bail!("--static-only runs nothing: probes, --verify and --seccomp need the traced run");
     }
+    let seconds = |value: f64, name: &str| -> Result<Duration> {
+        if value.is_finite() && value >= 0.0 {
+            Ok(Duration::from_secs_f64(value))
+        } else {
+            bail!("{name} {value}: not a number of seconds")
+        }
+    };
+    let duration = seconds(args.probe_duration, "--probe-duration")?;
+    let timeout = seconds(args.probe_timeout, "--probe-timeout")?;
+    let static_only = args.static_only;
+    let verify = !args.no_verify;
+    let seccomp = args.seccomp.clone();
     let request = MinifyRequest {
         source_name: args.image.clone(),
         destination: ImageRef::parse(&args.output)?,
@@ -25,6 +48,7 @@ pub fn run(args: MinifyArgs, options: &OpenOptions) -> Result<ExitCode> {
             include_tz: args.include_tz,
             keep_shell: args.keep_shell,
             observed: Vec::new(),
+            switched_ids: Default::default(),
         },
         allow_missing: args.allow_missing,
         dockerfile: args.dockerfile.clone(),
@@ -32,9 +56,42 @@ pub fn run(args: MinifyArgs, options: &OpenOptions) -> Result<ExitCode> {
         mtime_clamp: std::env::var("SOURCE_DATE_EPOCH")
             .ok()
             .and_then(|v| v.parse().ok()),
+        traced: !static_only,
     };
     let source = super::open_source(&args.image, options)?;
-    let outcome = pare_minify::minify(&source, &request)?;
+    let outcome = if static_only {
+        pare_minify::minify(&source, &request)?
+    } else {
+        let trace = TraceOptions {
+            probes,
+            duration,
+            timeout,
+            verify,
+            helper: std::env::current_exe().context("finding pare's own binary")?,
+        };
+        let traced = minify_traced(&source, &request, &trace)?;
+        if let Some(path) = &seccomp {
+            let observed: BTreeSet<String> = traced
+                .original
+                .run
+                .trace
+                .all_syscalls()
+                .into_iter()
+                .filter(|s| s != "unknown")
+                .collect();
+            let profile = pare_minify::seccomp::profile(&observed, std::env::consts::ARCH)
+                .context("making the seccomp profile")?;
+            output::write_file_atomically(path, output::json_text(&profile)?.as_bytes())?;
+        }
+        if !traced.original.exercised {
+            output::warning(format_args!(
+                "nothing exercised the app (no probe, no exposed port): it ran for {}s; \
+                 --probe-http, --probe-cmd or --probe-lambda make the trace see what requests use",
+                duration.as_secs_f64()
+            ));
+        }
+        traced.outcome
+    };
     for warning in &outcome.warnings {
         output::warning(warning);
     }
@@ -46,6 +103,10 @@ pub fn run(args: MinifyArgs, options: &OpenOptions) -> Result<ExitCode> {
         output::write_file_atomically(path, output::json_text(report)?.as_bytes())?;
     }
     let mut text = comparison_table(report);
+    if let Some(trace) = &report.trace {
+        text.push('\n');
+        text.push_str(&probe_table(trace));
+    }
     if let Some(kept) = &report.kept {
         text.push('\n');
         let rows: Vec<Vec<String>> = kept
@@ -100,6 +161,46 @@ fn write_dockerfile(path: &Path, dockerfile: &DockerfileOutput) -> Result<()> {
 }
 
 /// BEFORE/AFTER rows: size, files, packages, then findings by kind.
+/// Each probe's result on the original and on the minified image.
+fn probe_table(trace: &pare_minify::report::TraceSummary) -> String {
+    let shown = |p: &pare_trace::probe::ProbeOutcome| {
+        format!("{}: {}", if p.passed { "pass" } else { "FAIL" }, p.detail)
+    };
+    let mut rows: Vec<Vec<String>> = trace
+        .probes
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let after = trace
+                .verified
+                .as_ref()
+                .and_then(|v| v.get(i))
+                .map_or_else(|| "not verified".to_string(), shown);
+            vec![p.probe.clone(), shown(p), after]
+        })
+        .collect();
+    if rows.is_empty() {
+        rows.push(vec![
+            "(none: the app only ran)".into(),
+            trace.exit.clone().unwrap_or_else(|| "kept running".into()),
+            if trace.verified.is_some() {
+                "kept running".into()
+            } else {
+                "not verified".into()
+            },
+        ]);
+    }
+    let mut text = output::table(&["PROBE", "ORIGINAL", "MINIFIED"], &rows);
+    text.push_str(&format!(
+        "traced {} programs, {} paths used, {} looked for and not found, {} system calls\n",
+        trace.processes.len(),
+        trace.paths_used,
+        trace.paths_not_found,
+        trace.syscalls.len()
+    ));
+    text
+}
+
 fn comparison_table(report: &Report) -> String {
     let (before, after) = (&report.before, &report.after);
     let mut rows = vec![

@@ -28,7 +28,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Copy(args) => copy::run(args, platform),
         Command::Sbom(args) => sbom::run(args, platform),
         Command::Audit(args) => audit::run(args, platform),
-        Command::Minify(args) => minify::run(args, platform),
+        Command::Minify(args) => minify::run(*args, platform),
         Command::Trace(args) => trace::run(args, platform),
     }
 }

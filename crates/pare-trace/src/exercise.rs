@@ -1,0 +1,288 @@
+//! Exercising the app while it is traced (and again, untraced, to verify
+//! the minified image): the user's probes, or by default a wait on each
+//! exposed port with `GET /` where it speaks HTTP; with neither, the app
+//! simply runs for the probe duration.
+
+use std::fs::File;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::lambda::RuntimeApi;
+use crate::probe::{self, Connector, Probe, ProbeOutcome};
+use crate::run::{RunOutcome, RunRequest, in_netns, read_in_root, run};
+use crate::tracer::{Running, TraceError, last_lines};
+
+/// Where pare serves the Lambda runtime API on the function's loopback:
+/// the port AWS's runtime interface emulator uses, fixed so that the
+/// function's environment names it before the namespace exists.
+pub const LAMBDA_API_PORT: u16 = 9001;
+
+/// Sockets made inside a running sandbox's network namespace.
+pub struct NetnsConnector {
+    netns: File,
+}
+
+impl NetnsConnector {
+    pub fn new(netns: &File) -> io::Result<Self> {
+        Ok(NetnsConnector {
+            netns: netns.try_clone()?,
+        })
+    }
+
+    fn listen_on(&self, port: u16) -> io::Result<TcpListener> {
+        in_netns(&self.netns, move || {
+            TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+        })
+    }
+}
+
+impl Connector for NetnsConnector {
+    fn connect(&self, port: u16, timeout: Duration) -> io::Result<TcpStream> {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let timeout = timeout.max(Duration::from_millis(1));
+        in_netns(&self.netns, move || {
+            TcpStream::connect_timeout(&address, timeout)
+        })
+    }
+
+    fn listen(&self) -> io::Result<TcpListener> {
+        self.listen_on(0)
+    }
+}
+
+/// How to exercise the app.
+#[derive(Clone, Debug)]
+pub struct Exercise {
+    pub probes: Vec<Probe>,
+    /// The image's exposed TCP ports: the default probes.
+    pub exposed_ports: Vec<u16>,
+    /// How long the app runs when nothing exercises it.
+    pub duration: Duration,
+    /// How long each probe may take (waiting for a port included).
+    pub timeout: Duration,
+    /// The root probe commands run from: the original image's, so the
+    /// minified one needs none of the probe's tools.
+    pub probe_root: PathBuf,
+}
+
+/// How a run under probes went.
+#[derive(Debug)]
+pub struct Exercised {
+    pub run: RunOutcome,
+    pub probes: Vec<ProbeOutcome>,
+    /// False when nothing exercised the app (no probe, no exposed port).
+    pub exercised: bool,
+}
+
+impl Exercised {
+    /// The probes that failed.
+    pub fn failed(&self) -> Vec<&ProbeOutcome> {
+        self.probes.iter().filter(|p| !p.passed).collect()
+    }
+
+    /// The app's last lines of output and how it ended, for a message.
+    pub fn app_said(&self) -> String {
+        let mut said = match &self.run.exit {
+            Some(exit) => format!("the app {exit}"),
+            None => "the app was still running".to_string(),
+        };
+        let tail = last_lines(&self.run.output, 5);
+        if !tail.is_empty() {
+            said.push_str(&format!("; it printed: {tail}"));
+        }
+        said
+    }
+}
+
+/// The environment AWS's runtime gives a function, beside the API's
+/// address.
+fn lambda_env() -> Vec<String> {
+    [
+        format!("AWS_LAMBDA_RUNTIME_API=127.0.0.1:{LAMBDA_API_PORT}"),
+        "AWS_LAMBDA_FUNCTION_NAME=pare-probe".into(),
+        "AWS_LAMBDA_FUNCTION_VERSION=$LATEST".into(),
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512".into(),
+        "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/pare-probe".into(),
+        "AWS_LAMBDA_LOG_STREAM_NAME=pare".into(),
+        "AWS_REGION=us-east-1".into(),
+        "AWS_DEFAULT_REGION=us-east-1".into(),
+    ]
+    .into()
+}
+
+/// Runs the app in `root` and exercises it.
+pub fn exercise(
+    root: &Path,
+    request: &RunRequest,
+    how: &Exercise,
+) -> Result<Exercised, TraceError> {
+    let events: Vec<serde_json::Value> = how
+        .probes
+        .iter()
+        .filter_map(|p| match p {
+            Probe::Lambda(l) => Some(l.event.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut request = request.clone();
+    if !events.is_empty() {
+        for var in lambda_env() {
+            let name = var.split('=').next().unwrap_or_default().to_string();
+            if !request
+                .env
+                .iter()
+                .any(|e| e.starts_with(&format!("{name}=")))
+            {
+                request.env.push(var);
+            }
+        }
+    }
+    let api = std::cell::RefCell::new(None);
+    let (run, (probes, exercised)) = run(
+        root,
+        &request,
+        |running| {
+            if !events.is_empty() {
+                let listener = NetnsConnector::new(running.netns())
+                    .and_then(|c| c.listen_on(LAMBDA_API_PORT))
+                    .map_err(|e| format!("serving the Lambda runtime API: {e}"))?;
+                let served = RuntimeApi::serve(listener, events.clone(), how.timeout)
+                    .map_err(|e| format!("serving the Lambda runtime API: {e}"))?;
+                *api.borrow_mut() = Some(served);
+            }
+            Ok(())
+        },
+        |running| probe_all(running, &request, how, api.borrow_mut().take()),
+    )?;
+    Ok(Exercised {
+        run,
+        probes,
+        exercised,
+    })
+}
+
+fn probe_all(
+    running: &Running,
+    request: &RunRequest,
+    how: &Exercise,
+    api: Option<RuntimeApi>,
+) -> (Vec<ProbeOutcome>, bool) {
+    let is_alive = || running.is_alive();
+    let connector = match NetnsConnector::new(running.netns()) {
+        Ok(c) => c,
+        Err(e) => {
+            let outcome = ProbeOutcome {
+                probe: "network namespace".into(),
+                passed: false,
+                detail: e.to_string(),
+            };
+            return (vec![outcome], true);
+        }
+    };
+    let mut outcomes = Vec::new();
+    let mut lambda_names = Vec::new();
+    for probe in &how.probes {
+        match probe {
+            Probe::Http(http) => outcomes.push(probe::run_http_probe(
+                &connector,
+                http,
+                how.timeout,
+                &is_alive,
+            )),
+            Probe::Cmd(cmd) => outcomes.push(run_command_probe(running, request, how, &cmd.0)),
+            Probe::Lambda(_) => lambda_names.push(probe.describe()),
+        }
+    }
+    if let Some(api) = api {
+        let invocations = api.wait_while(&is_alive);
+        for (invocation, name) in invocations.iter().zip(&lambda_names) {
+            outcomes.push(invocation.probe_outcome(name));
+        }
+    }
+    if how.probes.is_empty() {
+        for port in &how.exposed_ports {
+            outcomes.push(probe::run_port_probe(
+                &connector,
+                *port,
+                how.timeout,
+                &is_alive,
+            ));
+        }
+    }
+    let exercised = !how.probes.is_empty() || !how.exposed_ports.is_empty();
+    if !exercised {
+        let deadline = Instant::now() + how.duration;
+        while running.is_alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    (outcomes, exercised)
+}
+
+/// `--probe-cmd`: the command runs in a second sandbox made from the
+/// original image's root, in the app's network namespace, untraced (what
+/// it touches is never kept). It passes when it exits with status 0.
+fn run_command_probe(
+    running: &Running,
+    request: &RunRequest,
+    how: &Exercise,
+    command: &str,
+) -> ProbeOutcome {
+    let name = format!("--probe-cmd {command}");
+    let has_shell = read_in_root(&how.probe_root, "bin/sh").is_some()
+        || std::fs::symlink_metadata(how.probe_root.join("bin/sh")).is_ok();
+    let argv: Vec<String> = if has_shell {
+        vec!["/bin/sh".into(), "-c".into(), command.into()]
+    } else {
+        command.split_whitespace().map(str::to_string).collect()
+    };
+    let probe_request = RunRequest {
+        argv,
+        env: request.env.clone(),
+        workdir: "/".into(),
+        user: None,
+        record: false,
+        helper: request.helper.clone(),
+        join_netns: Some(PathBuf::from(format!("/proc/{}/ns/net", running.pid))),
+    };
+    let timeout = how.timeout;
+    let result = run(
+        &how.probe_root,
+        &probe_request,
+        |_| Ok(()),
+        |probe| {
+            let deadline = Instant::now() + timeout;
+            while probe.is_alive() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            probe.is_alive()
+        },
+    );
+    match result {
+        Ok((outcome, still_running)) => {
+            let said = last_lines(&outcome.output, 3);
+            let passed = !still_running && outcome.exit.as_deref() == Some("exited with status 0");
+            let how_it_ended = if still_running {
+                format!("no exit within {}s", timeout.as_secs())
+            } else {
+                outcome.exit.unwrap_or_else(|| "ended".into())
+            };
+            ProbeOutcome {
+                probe: name,
+                passed,
+                detail: if said.is_empty() {
+                    how_it_ended
+                } else {
+                    format!("{how_it_ended}: {said}")
+                },
+            }
+        }
+        Err(e) => ProbeOutcome {
+            probe: name,
+            passed: false,
+            detail: e.to_string(),
+        },
+    }
+}
