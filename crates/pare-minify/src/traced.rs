@@ -254,17 +254,19 @@ fn broken(after: &ProbeOutcome, again: &Exercised) -> TracedError {
 /// Adds what the trace saw to the plan's request: observed paths, the
 /// programs executed (for their loader closure), the ids switched to.
 fn add_trace(request: &mut MinifyRequest, trace: &Trace, tree: &pare_image::FileTree) {
-    let name = |pid: i32| {
-        trace
-            .process(pid)
-            .map_or_else(|| format!("pid {pid}"), |p| p.name())
+    let name = |access: &pare_trace::tracer::Access| {
+        if access.program.is_empty() {
+            format!("pid {}", access.pid)
+        } else {
+            format!("{} (pid {})", access.program, access.pid)
+        }
     };
     let mut executed = BTreeSet::new();
     for access in &trace.accesses {
         if access.error.is_some() || is_runtime_path(&access.path) {
             continue;
         }
-        let by = name(access.pid);
+        let by = name(access);
         let how = match access.how {
             Use::Read => ObservedHow::Opened,
             Use::Exec => {

@@ -191,7 +191,23 @@ fn probe_all(
                 how.timeout,
                 &is_alive,
             )),
-            Probe::Cmd(cmd) => outcomes.push(run_command_probe(running, request, how, &cmd.0)),
+            Probe::Cmd(cmd) => {
+                // A client probe is a readiness check too: the exposed
+                // ports first, then the command until it passes, the app
+                // dies or the time is up.
+                let started = Instant::now();
+                for port in &how.exposed_ports {
+                    let _ = probe::wait_for_port(&connector, *port, how.timeout, &is_alive);
+                }
+                let outcome = loop {
+                    let outcome = run_command_probe(running, request, how, &cmd.0);
+                    if outcome.passed || !running.is_alive() || started.elapsed() >= how.timeout {
+                        break outcome;
+                    }
+                    std::thread::sleep(Duration::from_millis(250));
+                };
+                outcomes.push(outcome);
+            }
             Probe::Lambda(_) => lambda_names.push(probe.describe()),
         }
     }

@@ -72,6 +72,8 @@ pub struct Access {
     /// The system call.
     pub call: &'static str,
     pub pid: i32,
+    /// The program the process was running when it made the call.
+    pub program: String,
     /// The error the call failed with (`ENOENT`: looked for, not there).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -379,7 +381,7 @@ struct Tracee {
     /// Part of the app: the entry point's process or one it started.
     app: bool,
     /// Path arguments read at syscall entry, finished at exit.
-    pending: Vec<(String, Use, &'static str)>,
+    pending: Vec<(String, Use, &'static str, String)>,
     /// The set-id call in progress and its ids.
     ids: Option<(bool, Vec<u32>)>,
     exec: Option<String>,
@@ -456,7 +458,7 @@ impl Tracer {
         );
         self.resume(self.helper, None);
         loop {
-            let status = match waitpid(None, Some(WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD)) {
+            let status = match raw::wait_any() {
                 Ok(status) => status,
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(nix::errno::Errno::ECHILD) => break,
@@ -479,31 +481,36 @@ impl Tracer {
     }
 
     fn resume(&self, pid: Pid, signal: Option<Signal>) {
-        let recording = self.tracees.get(&pid).is_some_and(|t| t.recording);
-        let _ = if recording {
-            ptrace::syscall(pid, signal)
-        } else {
-            ptrace::cont(pid, signal)
-        };
+        self.resume_raw(pid, signal.map_or(0, |s| s as i32));
     }
 
-    fn handle(&mut self, status: WaitStatus) {
+    /// Resumes with a raw signal number: real-time signals (glibc's
+    /// SIGSETXID for set*id in threaded programs, Go's preemption) have no
+    /// `Signal` value but must still be delivered.
+    fn resume_raw(&self, pid: Pid, signal: i32) {
+        let recording = self.tracees.get(&pid).is_some_and(|t| t.recording);
+        raw::resume(pid, recording, signal);
+    }
+
+    fn handle(&mut self, status: raw::Status) {
         match status {
-            WaitStatus::Exited(pid, code) => self.ended(pid, format!("exited with status {code}")),
-            WaitStatus::Signaled(pid, signal, _) => {
-                self.ended(pid, format!("killed by {}", signal.as_str()))
+            raw::Status::Exited(pid, code) => self.ended(pid, format!("exited with status {code}")),
+            raw::Status::Signaled(pid, signal) => {
+                let name = Signal::try_from(signal)
+                    .map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_string());
+                self.ended(pid, format!("killed by {name}"))
             }
-            WaitStatus::PtraceSyscall(pid) => {
+            raw::Status::Syscall(pid) => {
                 self.syscall_stop(pid);
                 self.resume(pid, None);
             }
-            WaitStatus::PtraceEvent(pid, _, event) => {
+            raw::Status::Event(pid, event) => {
                 self.event(pid, event);
                 self.resume(pid, None);
             }
-            WaitStatus::Stopped(pid, signal) => {
+            raw::Status::Stopped(pid, signal) => {
                 let tracee = self.tracees.entry(pid).or_default();
-                if !tracee.started && signal == Signal::SIGSTOP {
+                if !tracee.started && signal == Signal::SIGSTOP as i32 {
                     // A new child's first stop: hold it until its parent's
                     // fork event says whether it is recorded.
                     tracee.started = true;
@@ -514,12 +521,12 @@ impl Tracer {
                 }
                 // A group-stop has no siginfo: let it go on, never inject.
                 let deliver = match ptrace::getsiginfo(pid) {
-                    Ok(_) => Some(signal),
-                    Err(_) => None,
+                    Ok(_) => signal,
+                    Err(_) => 0,
                 };
-                self.resume(pid, deliver);
+                self.resume_raw(pid, deliver);
             }
-            _ => {}
+            raw::Status::Other => {}
         }
     }
 
@@ -647,7 +654,7 @@ impl Tracer {
         let exe = process.exe.last().cloned().unwrap_or_default();
         self.trace
             .syscalls
-            .entry(exe)
+            .entry(exe.clone())
             .or_default()
             .insert(name.to_string());
         if let Some(ids) = set_id_args(name, &args, pid) {
@@ -673,7 +680,7 @@ impl Tracer {
             if matches!(how, Use::Exec) {
                 tracee.exec = Some(absolute.clone());
             }
-            tracee.pending.push((absolute, how, call.name));
+            tracee.pending.push((absolute, how, call.name, exe.clone()));
         }
     }
 
@@ -694,7 +701,7 @@ impl Tracer {
         }
         let error = is_error.then(|| errno_name(-rval));
         let pid_number = self.trace.processes[process].pid;
-        for (path, how, call) in pending {
+        for (path, how, call, program) in pending {
             if error.is_some()
                 && matches!(how, Use::Exec)
                 && let Some(t) = self.tracees.get_mut(&pid)
@@ -708,9 +715,75 @@ impl Tracer {
                     how,
                     call,
                     pid: pid_number,
+                    program,
                     error: error.clone(),
                 });
             }
+        }
+    }
+}
+
+/// waitpid and ptrace resumption on raw numbers: nix's `WaitStatus`
+/// refuses a stop by a real-time signal (EINVAL), which threaded and Go
+/// programs receive routinely.
+#[allow(unsafe_code)]
+mod raw {
+    use nix::libc;
+    use nix::unistd::Pid;
+
+    pub enum Status {
+        Exited(Pid, i32),
+        Signaled(Pid, i32),
+        Syscall(Pid),
+        Event(Pid, i32),
+        Stopped(Pid, i32),
+        Other,
+    }
+
+    /// Waits for any child or tracee of this thread.
+    pub fn wait_any() -> nix::Result<Status> {
+        let mut status = 0;
+        // SAFETY: waitpid writes one int through the valid pointer.
+        let pid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL | libc::__WNOTHREAD) };
+        if pid < 0 {
+            return Err(nix::errno::Errno::last());
+        }
+        let pid = Pid::from_raw(pid);
+        Ok(if libc::WIFEXITED(status) {
+            Status::Exited(pid, libc::WEXITSTATUS(status))
+        } else if libc::WIFSIGNALED(status) {
+            Status::Signaled(pid, libc::WTERMSIG(status))
+        } else if libc::WIFSTOPPED(status) {
+            let signal = libc::WSTOPSIG(status);
+            let event = status >> 16;
+            if signal == libc::SIGTRAP | 0x80 {
+                Status::Syscall(pid)
+            } else if event != 0 {
+                Status::Event(pid, event)
+            } else {
+                Status::Stopped(pid, signal)
+            }
+        } else {
+            Status::Other
+        })
+    }
+
+    /// PTRACE_SYSCALL (recording) or PTRACE_CONT, delivering `signal`
+    /// (0: none). A tracee that died meanwhile is no error.
+    pub fn resume(pid: Pid, recording: bool, signal: i32) {
+        let request = if recording {
+            libc::PTRACE_SYSCALL
+        } else {
+            libc::PTRACE_CONT
+        };
+        // SAFETY: resuming takes no pointers; data is the signal number.
+        unsafe {
+            libc::ptrace(
+                request,
+                pid.as_raw(),
+                std::ptr::null_mut::<libc::c_void>(),
+                signal as usize as *mut libc::c_void,
+            );
         }
     }
 }
