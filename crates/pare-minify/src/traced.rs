@@ -125,6 +125,7 @@ pub fn minify_traced(
         duration: options.duration,
         timeout: options.timeout,
         probe_root: original_root.path().to_path_buf(),
+        http_ports: Vec::new(),
     };
     let original = exercise(original_root.path(), &run, &how).map_err(TracedError::Trace)?;
     if let Some(failed) = original.failed().first() {
@@ -145,6 +146,10 @@ pub fn minify_traced(
     let mut outcome = outcome;
     outcome.report.trace = Some(summary(&original));
     let verified = if options.verify {
+        let how = Exercise {
+            http_ports: original.http_ports.clone(),
+            ..how
+        };
         let again = verify(&request, &run, &how)?;
         check(&original, &again)?;
         if let Some(trace) = &mut outcome.report.trace {

@@ -65,6 +65,10 @@ pub struct Exercise {
     /// The root probe commands run from: the original image's, so the
     /// minified one needs none of the probe's tools.
     pub probe_root: PathBuf,
+    /// Exposed ports known to speak HTTP (from the original run): on
+    /// these, the verify run insists on an HTTP answer, where a first run
+    /// only detects one.
+    pub http_ports: Vec<u16>,
 }
 
 /// How a run under probes went.
@@ -74,6 +78,8 @@ pub struct Exercised {
     pub probes: Vec<ProbeOutcome>,
     /// False when nothing exercised the app (no probe, no exposed port).
     pub exercised: bool,
+    /// Exposed ports that answered HTTP.
+    pub http_ports: Vec<u16>,
 }
 
 impl Exercised {
@@ -140,7 +146,7 @@ pub fn exercise(
         }
     }
     let api = std::cell::RefCell::new(None);
-    let (run, (probes, exercised)) = run(
+    let (run, (probes, exercised, http_ports)) = run(
         root,
         &request,
         |running| {
@@ -160,6 +166,7 @@ pub fn exercise(
         run,
         probes,
         exercised,
+        http_ports,
     })
 }
 
@@ -168,7 +175,7 @@ fn probe_all(
     request: &RunRequest,
     how: &Exercise,
     api: Option<RuntimeApi>,
-) -> (Vec<ProbeOutcome>, bool) {
+) -> (Vec<ProbeOutcome>, bool, Vec<u16>) {
     let is_alive = || running.is_alive();
     let connector = match NetnsConnector::new(running.netns()) {
         Ok(c) => c,
@@ -178,7 +185,7 @@ fn probe_all(
                 passed: false,
                 detail: e.to_string(),
             };
-            return (vec![outcome], true);
+            return (vec![outcome], true, Vec::new());
         }
     };
     let mut outcomes = Vec::new();
@@ -217,14 +224,29 @@ fn probe_all(
             outcomes.push(invocation.probe_outcome(name));
         }
     }
+    let mut http_ports = Vec::new();
     if how.probes.is_empty() {
-        for port in &how.exposed_ports {
-            outcomes.push(probe::run_port_probe(
-                &connector,
-                *port,
-                how.timeout,
-                &is_alive,
-            ));
+        for &port in &how.exposed_ports {
+            let name = format!("port {port} (exposed)");
+            let outcome = if how.http_ports.contains(&port) {
+                let get = probe::HttpProbe {
+                    port,
+                    path: "/".into(),
+                };
+                let outcome = probe::run_http_probe(&connector, &get, how.timeout, &is_alive);
+                ProbeOutcome {
+                    probe: name,
+                    ..outcome
+                }
+            } else {
+                probe::run_port_probe(&connector, port, how.timeout, &is_alive)
+            };
+            // run_port_probe's detail starts with the GET it made when the
+            // port spoke HTTP.
+            if outcome.passed && outcome.detail.starts_with("GET ") {
+                http_ports.push(port);
+            }
+            outcomes.push(outcome);
         }
     }
     let exercised = !how.probes.is_empty() || !how.exposed_ports.is_empty();
@@ -234,7 +256,7 @@ fn probe_all(
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-    (outcomes, exercised)
+    (outcomes, exercised, http_ports)
 }
 
 /// `--probe-cmd`: the command runs in a second sandbox made from the

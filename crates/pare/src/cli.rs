@@ -131,7 +131,7 @@ pub struct MinifyArgs {
     #[arg(long, value_name = "PATH")]
     pub entrypoint: Option<String>,
     /// Arguments instead of the image's Cmd (repeat for each).
-    #[arg(long, value_name = "ARG")]
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
     pub cmd: Vec<String>,
     /// Also keep these programs and what they load (repeat for each).
     #[arg(long, value_name = "PROGRAM")]

@@ -15,3 +15,4 @@ mod minify;
 mod sandbox;
 mod sbom;
 mod trace_images;
+mod traced;

@@ -13,15 +13,6 @@ use serde_json::Value;
 use crate::common::*;
 use crate::require;
 
-/// Root (namespaces and pivot_root need it here), or a skip.
-pub fn root() -> Option<()> {
-    if nix::unistd::geteuid().is_root() {
-        Some(())
-    } else {
-        missing("root (the sandbox's namespaces)")
-    }
-}
-
 /// Runs `script` under /bin/sh in the BusyBox image in pare's sandbox;
 /// returns `pare trace --format json`.
 fn trace_script(script: &str, seconds: &str) -> Value {
