@@ -112,4 +112,8 @@ pub struct TraceSummary {
     /// Traced run time, and stops the tracer handled.
     pub traced_ms: u128,
     pub tracer_stops: u64,
+    /// The verify run's time (untraced, the same probes): beside
+    /// `traced_ms`, what tracing costs the app.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_ms: Option<u128>,
 }

@@ -154,6 +154,7 @@ pub fn minify_traced(
         check(&original, &again)?;
         if let Some(trace) = &mut outcome.report.trace {
             trace.verified = Some(again.probes.clone());
+            trace.verified_ms = Some(again.run.elapsed.as_millis());
         }
         Some(again)
     } else {
@@ -202,6 +203,7 @@ fn summary(run: &Exercised) -> crate::report::TraceSummary {
         exit: run.run.exit.clone(),
         traced_ms: run.run.elapsed.as_millis(),
         tracer_stops: trace.stops,
+        verified_ms: None,
     }
 }
 

@@ -149,8 +149,12 @@ pub fn run<T>(
     prepare_root(root).map_err(|e| TraceError::Start(format!("writing /etc/hosts: {e}")))?;
     let passwd = read_in_root(root, "etc/passwd").unwrap_or_default();
     let group = read_in_root(root, "etc/group").unwrap_or_default();
-    let (uid, gid, groups) =
+    let (mut uid, mut gid, mut groups) =
         resolve_user(request.user.as_deref(), &passwd, &group).map_err(TraceError::Start)?;
+    if !nix::unistd::geteuid().is_root() {
+        // Rootless: the user namespace maps only the caller, as root.
+        (uid, gid, groups) = (0, 0, Vec::new());
+    }
     let spec = Spec {
         root: root.to_path_buf(),
         argv: request.argv.clone(),

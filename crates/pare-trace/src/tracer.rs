@@ -324,9 +324,10 @@ impl Running {
         &self.netns
     }
 
-    /// True while the entry point's process runs.
+    /// True while any of the app's processes runs (the entry point may
+    /// have exited, leaving a daemon it started).
     pub fn is_alive(&self) -> bool {
-        self.alive.load(Ordering::SeqCst) && self.exit.lock().expect("exit lock").is_none()
+        self.alive.load(Ordering::SeqCst)
     }
 
     /// How the entry point ended, if it did.

@@ -223,3 +223,64 @@ fn sandbox_follows_a_daemon_that_forks_and_exits() {
         .unwrap_or_else(|| panic!("the background child was not followed: {trace}"));
     assert_eq!(looked["error"], "ENOENT");
 }
+
+#[test]
+fn sandbox_runs_rootless_in_a_user_namespace() {
+    require!(root());
+    require!(tool("setpriv"));
+    let busybox = require!(test_image("busybox"));
+    // pare, the image and a scratch folder that the unprivileged user can
+    // reach, then pare run as `nobody`.
+    let work = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let binary = work.path().join("pare");
+    std::fs::copy(env!("CARGO_BIN_EXE_pare"), &binary).unwrap();
+    let image = work.path().join("busybox.tar");
+    std::fs::copy(&busybox, &image).unwrap();
+    std::fs::set_permissions(&image, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            "--",
+        ])
+        .arg(&binary)
+        .args([
+            "trace",
+            &format!("docker-archive:{}", image.display()),
+            "--entrypoint",
+            "/bin/sh",
+            "--cmd",
+            "-c",
+            "--cmd",
+            "busybox id -u; busybox cat /etc/rootless-marker; echo done",
+            "--probe-duration",
+            "5",
+            "--format",
+            "json",
+        ])
+        .env("TMPDIR", work.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let trace: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let output = output_of(&trace);
+    // Root inside its own user namespace, traced like any other run.
+    assert!(
+        output.starts_with("0\n") && output.contains("done"),
+        "{output}"
+    );
+    assert!(
+        trace["accesses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["path"] == "/etc/rootless-marker" && a["error"] == "ENOENT"),
+        "{trace}"
+    );
+}
