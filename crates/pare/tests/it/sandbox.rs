@@ -121,11 +121,17 @@ fn sandbox_hides_pare_and_a_kill_of_everything_leaves_it_standing() {
     require!(test_image("busybox"));
     // kill -9 -1 signals every process the sender can see: only the
     // sandbox's own (pid 1, the shell, and the pipeline's three).
-    let trace = trace_script(
-        "echo pids: $(busybox ls /proc | busybox grep -c '^[0-9]'); busybox kill -9 -1; echo survived",
-        "5",
+    // The test's own pid (pare's parent) is not a process in there: no
+    // signal, no /proc entry, so nothing to ptrace either.
+    let me = std::process::id();
+    let script = format!(
+        "busybox kill -0 {me} 2>/dev/null && echo ESCAPED-signal; \
+         busybox cat /proc/{me}/status 2>/dev/null | busybox grep -q Name && echo ESCAPED-proc; \
+         echo pids: $(busybox ls /proc | busybox grep -c '^[0-9]'); busybox kill -9 -1; echo survived"
     );
+    let trace = trace_script(&script, "5");
     let output = output_of(&trace);
+    assert!(!output.contains("ESCAPED"), "{output}");
     let pids: usize = output
         .split("pids:")
         .nth(1)
