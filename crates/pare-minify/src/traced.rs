@@ -19,7 +19,7 @@ use pare_trace::exercise::{Exercise, Exercised, exercise};
 use pare_trace::materialise::{materialise, materialise_source, scratch_root};
 use pare_trace::probe::{Probe, ProbeOutcome};
 use pare_trace::run::RunRequest;
-use pare_trace::tracer::{Trace, Use, is_runtime_path, parent};
+use pare_trace::tracer::{Trace, Use, parent};
 
 use crate::observed::{Observed, ObservedHow};
 use crate::pipeline::{MinifyError, MinifyRequest, Outcome, plan, prepare, summarize, write};
@@ -270,7 +270,8 @@ fn add_trace(request: &mut MinifyRequest, trace: &Trace, tree: &pare_image::File
     };
     let mut executed = BTreeSet::new();
     for access in &trace.accesses {
-        if access.error.is_some() || is_runtime_path(&access.path) {
+        // /proc, /sys and /dev are the plan's to leave out (observed.rs).
+        if access.error.is_some() {
             continue;
         }
         let by = name(access);
