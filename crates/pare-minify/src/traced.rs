@@ -55,6 +55,11 @@ pub enum TracedError {
     Materialise(#[source] pare_trace::materialise::MaterialiseError),
     #[error("a temporary folder for the image's root")]
     Scratch(#[source] std::io::Error),
+    #[error(
+        "the app used more than {} distinct paths: a plan from part of them would be wrong",
+        pare_trace::tracer::MAX_ACCESSES
+    )]
+    TraceTooLarge,
     #[error("running the original image")]
     Trace(#[source] pare_trace::tracer::TraceError),
     #[error("running the minified image")]
@@ -125,9 +130,19 @@ pub fn minify_traced(
         duration: options.duration,
         timeout: options.timeout,
         probe_root: original_root.path().to_path_buf(),
+        probe_shell: prepared
+            .flat
+            .tree
+            .resolve("bin/sh", true)
+            .ok()
+            .and_then(|real| prepared.flat.tree.get(&real).map(|n| !n.is_dir()))
+            .unwrap_or(false),
         http_ports: Vec::new(),
     };
     let original = exercise(original_root.path(), &run, &how).map_err(TracedError::Trace)?;
+    if original.run.trace.truncated {
+        return Err(TracedError::TraceTooLarge);
+    }
     if let Some(failed) = original.failed().first() {
         return Err(TracedError::ProbeFailsOnOriginal {
             probe: failed.probe.clone(),

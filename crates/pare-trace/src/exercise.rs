@@ -11,13 +11,16 @@ use std::time::{Duration, Instant};
 
 use crate::lambda::RuntimeApi;
 use crate::probe::{self, Connector, Probe, ProbeOutcome};
-use crate::run::{RunOutcome, RunRequest, in_netns, read_in_root, run};
+use crate::run::{RunOutcome, RunRequest, in_netns, run};
 use crate::tracer::{Running, TraceError, last_lines};
 
 /// Where pare serves the Lambda runtime API on the function's loopback:
 /// the port AWS's runtime interface emulator uses, fixed so that the
 /// function's environment names it before the namespace exists.
 pub const LAMBDA_API_PORT: u16 = 9001;
+
+/// Exposed ports probed by default, at most (in port order).
+pub const MAX_EXPOSED_PROBES: usize = 16;
 
 /// Sockets made inside a running sandbox's network namespace.
 pub struct NetnsConnector {
@@ -65,6 +68,9 @@ pub struct Exercise {
     /// The root probe commands run from: the original image's, so the
     /// minified one needs none of the probe's tools.
     pub probe_root: PathBuf,
+    /// Whether the probe root has `/bin/sh` (resolved inside the image):
+    /// probe commands run under it, else split on spaces and run as is.
+    pub probe_shell: bool,
     /// Exposed ports known to speak HTTP (from the original run): on
     /// these, the verify run insists on an HTTP answer, where a first run
     /// only detects one.
@@ -203,10 +209,18 @@ fn probe_all(
                 // ports first, then the command until it passes, the app
                 // dies or the time is up.
                 let started = Instant::now();
-                for port in &how.exposed_ports {
-                    let _ = probe::wait_for_port(&connector, *port, how.timeout, &is_alive);
+                for port in how.exposed_ports.iter().take(MAX_EXPOSED_PROBES) {
+                    let left = how.timeout.saturating_sub(started.elapsed());
+                    let _ = probe::wait_for_port(&connector, *port, left, &is_alive);
                 }
                 let outcome = loop {
+                    if !running.is_alive() {
+                        break ProbeOutcome {
+                            probe: format!("--probe-cmd {}", cmd.0),
+                            passed: false,
+                            detail: "the app exited before the command could reach it".into(),
+                        };
+                    }
                     let outcome = run_command_probe(running, request, how, &cmd.0);
                     if outcome.passed || !running.is_alive() || started.elapsed() >= how.timeout {
                         break outcome;
@@ -226,7 +240,15 @@ fn probe_all(
     }
     let mut http_ports = Vec::new();
     if how.probes.is_empty() {
-        for &port in &how.exposed_ports {
+        // One deadline for all ports, and only the first few: an image
+        // that exposes thousands must not hold pare for days.
+        let deadline = Instant::now() + how.timeout;
+        for &port in how.exposed_ports.iter().take(MAX_EXPOSED_PROBES) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let how = &Exercise {
+                timeout: left,
+                ..how.clone()
+            };
             let name = format!("port {port} (exposed)");
             let outcome = if how.http_ports.contains(&port) {
                 let get = probe::HttpProbe {
@@ -269,9 +291,7 @@ fn run_command_probe(
     command: &str,
 ) -> ProbeOutcome {
     let name = format!("--probe-cmd {command}");
-    let has_shell = read_in_root(&how.probe_root, "bin/sh").is_some()
-        || std::fs::symlink_metadata(how.probe_root.join("bin/sh")).is_ok();
-    let argv: Vec<String> = if has_shell {
+    let argv: Vec<String> = if how.probe_shell {
         vec!["/bin/sh".into(), "-c".into(), command.into()]
     } else {
         command.split_whitespace().map(str::to_string).collect()
@@ -283,7 +303,13 @@ fn run_command_probe(
         user: None,
         record: false,
         helper: request.helper.clone(),
-        join_netns: Some(PathBuf::from(format!("/proc/{}/ns/net", running.pid))),
+        // The namespace pare holds open, by pare's own descriptor: a pid
+        // number could name another process once the app's is reaped.
+        join_netns: Some(PathBuf::from(format!(
+            "/proc/{}/fd/{}",
+            std::process::id(),
+            std::os::fd::AsRawFd::as_raw_fd(running.netns())
+        ))),
     };
     let timeout = how.timeout;
     let result = run(

@@ -243,10 +243,30 @@ pub fn materialise_source(
     materialise(tree, spool.as_ref(), dest)
 }
 
+/// A materialised root's place: `root/` inside a private (0700) folder,
+/// so that the image's setuid files are out of other users' reach however
+/// open the image's own root folder is.
+pub struct ScratchRoot {
+    dir: tempfile::TempDir,
+    root: std::path::PathBuf,
+}
+
+impl ScratchRoot {
+    /// The root folder itself.
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    /// Removes it now (on drop otherwise).
+    pub fn close(self) -> io::Result<()> {
+        self.dir.close()
+    }
+}
+
 /// A fresh folder for a materialised root, named after this process:
 /// folders left by a pare that was killed (no cleanup runs on SIGKILL)
 /// are removed first, once their process is gone.
-pub fn scratch_root() -> io::Result<tempfile::TempDir> {
+pub fn scratch_root() -> io::Result<ScratchRoot> {
     let base = std::env::temp_dir();
     if let Ok(entries) = std::fs::read_dir(&base) {
         for entry in entries.flatten() {
@@ -264,9 +284,16 @@ pub fn scratch_root() -> io::Result<tempfile::TempDir> {
             }
         }
     }
-    tempfile::Builder::new()
+    let dir = tempfile::Builder::new()
         .prefix(&format!("pare-root-{}-", std::process::id()))
-        .tempdir_in(base)
+        .tempdir_in(base)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
+    }
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root)?;
+    Ok(ScratchRoot { dir, root })
 }
 
 #[cfg(test)]

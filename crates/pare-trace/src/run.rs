@@ -117,7 +117,8 @@ pub fn resolve_user(
 pub fn read_in_root(root: &Path, relative: &str) -> Option<String> {
     use nix::fcntl::{OFlag, open, openat};
     use nix::sys::stat::Mode;
-    let flags = OFlag::O_NOFOLLOW | OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+    // Non-blocking: a FIFO named passwd must not hang pare.
+    let flags = OFlag::O_NOFOLLOW | OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
     let mut fd = open(root, flags | OFlag::O_DIRECTORY, Mode::empty()).ok()?;
     let parts: Vec<&str> = relative.split('/').filter(|p| !p.is_empty()).collect();
     for (i, part) in parts.iter().enumerate() {
@@ -129,12 +130,12 @@ pub fn read_in_root(root: &Path, relative: &str) -> Option<String> {
         };
         fd = openat(&fd, *part, f, Mode::empty()).ok()?;
     }
+    let file = std::fs::File::from(fd);
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
     let mut text = String::new();
-    std::io::Read::read_to_string(
-        &mut std::io::Read::take(std::fs::File::from(fd), 1 << 20),
-        &mut text,
-    )
-    .ok()?;
+    std::io::Read::read_to_string(&mut std::io::Read::take(file, 1 << 20), &mut text).ok()?;
     Some(text)
 }
 
@@ -169,6 +170,7 @@ pub fn run<T>(
         groups,
         hostname: HOSTNAME.into(),
         rlimits: default_rlimits(),
+        put_old: format!(".pare-old-root-{:016x}", random()),
         join_netns: request.join_netns.clone(),
     };
     if spec.argv.is_empty() {
@@ -196,6 +198,18 @@ pub fn run<T>(
         },
         exercised,
     ))
+}
+
+/// A random number, for names nobody can guess ahead.
+fn random() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
 }
 
 /// Runs `work` on a thread that joined the network namespace `netns`:

@@ -57,6 +57,10 @@ pub struct Spec {
     pub hostname: String,
     /// (resource name, soft, hard), applied before exec.
     pub rlimits: Vec<(String, u64, u64)>,
+    /// The name the old root is moved to during pivot_root: random, made
+    /// by pare, so neither the image nor a running app can take it first.
+    #[serde(default)]
+    pub put_old: String,
     /// Join this network namespace (`/proc/PID/ns/net` of a running
     /// sandbox) instead of making a new one: a probe command reaches the
     /// app on its loopback.
@@ -104,9 +108,13 @@ const PROC_MASKED: &[&str] = &[
     "/proc/kcore",
     "/proc/keys",
     "/proc/timer_list",
+    "/proc/timer_stats",
     "/proc/latency_stats",
     "/proc/sched_debug",
 ];
+/// Folders of /proc hidden behind an empty read-only tmpfs (Docker's
+/// masked folders): they reach host hardware.
+const PROC_MASKED_FOLDERS: &[&str] = &["/proc/acpi", "/proc/scsi", "/proc/asound"];
 
 /// Builds the container's root from inside its new mount namespace:
 /// private propagation, the root bound onto itself, pivot_root into it
@@ -133,7 +141,7 @@ pub fn container_setup(sys: &dyn Sys, spec: &Spec, put_old: &str) -> SysResult {
         None,
     )?;
     sys.chdir(&spec.root)?;
-    sys.mkdir(&under(&spec.root, put_old), 0o700)?;
+    sys.mkdir_new(&under(&spec.root, put_old), 0o700)?;
     sys.pivot_root(&spec.root, &under(&spec.root, put_old))?;
     sys.chdir(Path::new("/"))?;
     let old = |p: &str| format!("/{put_old}{p}");
@@ -215,6 +223,7 @@ pub fn container_setup(sys: &dyn Sys, spec: &Spec, put_old: &str) -> SysResult {
             )?;
         }
     }
+    // Masks: what a kernel does not have is not there to mask.
     for path in PROC_MASKED {
         let _ = sys.mount(
             Some("/dev/null"),
@@ -222,6 +231,15 @@ pub fn container_setup(sys: &dyn Sys, spec: &Spec, put_old: &str) -> SysResult {
             None,
             MsFlags::MS_BIND,
             None,
+        );
+    }
+    for path in PROC_MASKED_FOLDERS {
+        let _ = sys.mount(
+            Some("tmpfs"),
+            Path::new(path),
+            Some("tmpfs"),
+            MsFlags::MS_RDONLY,
+            Some("size=0"),
         );
     }
 
@@ -332,6 +350,9 @@ fn init(args: &[String]) -> Result<i32, String> {
         .map_err(|e| e.to_string())
         .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
         .map_err(|e| format!("reading {spec_path}: {e}"))?;
+    // Out of pare's session and process group, away from its terminal:
+    // `kill(0, …)` from the app must not reach pare or its shell.
+    nix::unistd::setsid().map_err(|e| format!("setsid: {e}"))?;
     // Traced from here: the tracer sets its options at this stop.
     nix::sys::ptrace::traceme().map_err(|e| format!("ptrace(TRACEME): {e}"))?;
     nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP).map_err(|e| e.to_string())?;
@@ -415,8 +436,7 @@ fn socket_from_fd(fd: i32) -> UnixDatagram {
 /// The container side: build the root, report, wait for `go`, execute.
 fn container_main(socket: UnixDatagram, spec: &Spec) -> i32 {
     let socket = &socket;
-    let put_old = format!(".pare-old-root-{}", std::process::id());
-    if let Err(e) = container_setup(&Linux, spec, &put_old) {
+    if let Err(e) = container_setup(&Linux, spec, &spec.put_old) {
         send(socket, &format!("error {e}"));
         return 126;
     }
@@ -435,10 +455,12 @@ fn container_main(socket: UnixDatagram, spec: &Spec) -> i32 {
         Ok(n) if &go[..n] == b"go" => {}
         _ => return 125,
     }
-    let _ = nix::fcntl::fcntl(
-        socket,
-        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-    );
+    // Nothing of pare's reaches the app: descriptors pare inherited (a
+    // directory handed down by a CI runner would be a way out of the
+    // root), pare's session keyring, and pid 1's memory.
+    close_on_exec_all();
+    Linux.new_session_keyring().ok();
+    let _ = nix::sys::prctl::set_dumpable(false);
     // Pid 1 stays pare's: it reaps orphans and keeps the namespace alive
     // while any process runs, so an app that forks into the background
     // and exits (a classic daemon) is still followed, as under
@@ -469,6 +491,35 @@ fn container_main(socket: UnixDatagram, spec: &Spec) -> i32 {
             125
         }
     }
+}
+
+/// Marks every open descriptor but stdin, stdout and stderr close-on-exec
+/// (read from /proc/self/fd, the container's own /proc by now).
+fn close_on_exec_all() {
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect();
+    for fd in fds {
+        // SAFETY-free: fcntl on a number that may already be closed (the
+        // directory's own descriptor) just fails.
+        let _ = nix::fcntl::fcntl(
+            unsafe_borrow(fd),
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        );
+    }
+}
+
+#[allow(unsafe_code)]
+fn unsafe_borrow(fd: i32) -> std::os::fd::BorrowedFd<'static> {
+    // SAFETY: used only for one fcntl(F_SETFD) on a descriptor number read
+    // from /proc/self/fd; a number closed meanwhile makes fcntl fail with
+    // EBADF, nothing worse.
+    unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }
 }
 
 /// Pid 1's loop: reaps every process until none is left, then exits with
@@ -538,6 +589,7 @@ mod tests {
             hostname: "pare".into(),
             rlimits: vec![("RLIMIT_CORE".into(), 0, 0)],
             join_netns: None,
+            put_old: "old".into(),
         }
     }
 

@@ -59,6 +59,8 @@ pub trait Sys {
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> SysResult;
     fn chdir(&self, path: &Path) -> SysResult;
     fn mkdir(&self, path: &Path, mode: u32) -> SysResult;
+    /// Makes a folder that must not exist yet.
+    fn mkdir_new(&self, path: &Path, mode: u32) -> SysResult;
     fn rmdir(&self, path: &Path) -> SysResult;
     /// Creates (or truncates) a file with these bytes.
     fn write_file(&self, path: &Path, bytes: &[u8], mode: u32) -> SysResult;
@@ -109,6 +111,11 @@ impl Sys for Linux {
             Ok(()) | Err(nix::errno::Errno::EEXIST) => Ok(()),
             Err(e) => Err(fail("mkdir", path.display())(e)),
         }
+    }
+
+    fn mkdir_new(&self, path: &Path, mode: u32) -> SysResult {
+        nix::unistd::mkdir(path, nix::sys::stat::Mode::from_bits_truncate(mode))
+            .map_err(fail("mkdir", path.display()))
     }
 
     fn rmdir(&self, path: &Path) -> SysResult {
@@ -224,6 +231,30 @@ mod caps_set {
     }
 }
 
+impl Linux {
+    /// Joins a new, empty session keyring, as runc does, so the app cannot
+    /// read the keys of the session pare runs in.
+    #[allow(unsafe_code)]
+    pub fn new_session_keyring(&self) -> SysResult {
+        const KEYCTL_JOIN_SESSION_KEYRING: nix::libc::c_long = 1;
+        // SAFETY: keyctl(JOIN_SESSION_KEYRING, NULL) takes no memory from
+        // us (a null name makes an anonymous keyring).
+        let r = unsafe {
+            nix::libc::syscall(
+                nix::libc::SYS_keyctl,
+                KEYCTL_JOIN_SESSION_KEYRING,
+                std::ptr::null::<nix::libc::c_char>(),
+            )
+        };
+        if r < 0 {
+            return Err(fail("keyctl(JOIN_SESSION_KEYRING)", "")(
+                nix::errno::Errno::last(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Loopback up by `SIOCSIFFLAGS`: no crate offers this one ioctl without
 /// an async netlink stack, and it is two calls.
 #[allow(unsafe_code)]
@@ -328,6 +359,9 @@ impl Sys for Recorder {
         self.record("chdir", show(path))
     }
     fn mkdir(&self, path: &Path, mode: u32) -> SysResult {
+        self.record("mkdir", format!("{} {mode:o}", show(path)))
+    }
+    fn mkdir_new(&self, path: &Path, mode: u32) -> SysResult {
         self.record("mkdir", format!("{} {mode:o}", show(path)))
     }
     fn rmdir(&self, path: &Path) -> SysResult {

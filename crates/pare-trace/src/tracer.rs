@@ -117,7 +117,18 @@ pub struct Trace {
     pub exit: Option<String>,
     /// Stops handled: a measure of tracing overhead.
     pub stops: u64,
+    /// More distinct accesses than [`MAX_ACCESSES`]: the rest were not
+    /// recorded.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
+
+/// Distinct (path, use, outcome) records kept, at most: a program that
+/// stats random names must not fill pare's memory.
+pub const MAX_ACCESSES: usize = 1_000_000;
+/// Processes (and threads) a sandbox may start in one run before pare
+/// stops it: a fork bomb ends here, not in the host's pid space.
+pub const MAX_PROCESSES: usize = 20_000;
 
 impl Trace {
     /// Every system call any process made.
@@ -143,7 +154,9 @@ pub struct Running {
     exit: Arc<Mutex<Option<String>>>,
     output: Arc<Mutex<Output>>,
     tracer: Option<JoinHandle<Result<Trace, TraceError>>>,
-    helper: i32,
+    /// The helper and the container's pid 1 as process descriptors: a kill
+    /// by number could reach another process once these are reaped.
+    handles: Vec<std::os::fd::OwnedFd>,
 }
 
 /// The app's stdout and stderr, interleaved, keeping the last bytes.
@@ -252,12 +265,15 @@ pub fn start(spec: &Spec, helper: &Path, record: bool) -> Result<Running, TraceE
         exit,
         output,
         tracer: Some(tracer),
-        helper,
+        handles: raw::pidfd_open(helper).into_iter().collect(),
     };
     loop {
         let message = sandbox::receive(&running.socket);
         match message {
-            Ok(Some(Message::Pid(pid))) => running.pid = pid,
+            Ok(Some(Message::Pid(pid))) => {
+                running.pid = pid;
+                running.handles.extend(raw::pidfd_open(pid));
+            }
             Ok(Some(Message::Ready(program))) => {
                 running.program = program;
                 break;
@@ -347,10 +363,8 @@ impl Running {
     }
 
     fn finish(&mut self) -> Result<Trace, TraceError> {
-        for pid in [self.pid, self.helper] {
-            if pid > 0 {
-                let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
-            }
+        for handle in self.handles.drain(..) {
+            raw::pidfd_kill(&handle);
         }
         match self.tracer.take() {
             Some(handle) => handle
@@ -396,7 +410,7 @@ struct Tracer {
     exit: Arc<Mutex<Option<String>>>,
     tracees: HashMap<Pid, Tracee>,
     trace: Trace,
-    seen: HashSet<(String, Use, i32, Option<String>)>,
+    seen: HashSet<(String, Use, Option<String>)>,
     /// The container's pid 1 (the helper's child, pare's reaper).
     container: Option<Pid>,
     /// The entry point's process: the first to execute a program.
@@ -597,6 +611,14 @@ impl Tracer {
                 if tracee.started {
                     self.resume(child, None);
                 }
+                if self.trace.processes.len() > MAX_PROCESSES
+                    && let Some(container) = self.container
+                {
+                    let _ = nix::sys::signal::kill(container, Signal::SIGKILL);
+                    self.trace.exit = Some(format!(
+                        "stopped by pare: more than {MAX_PROCESSES} processes"
+                    ));
+                }
             }
             nix::libc::PTRACE_EVENT_EXEC => {
                 // A non-leader thread's exec takes over the leader's pid.
@@ -709,7 +731,12 @@ impl Tracer {
             {
                 t.exec = None;
             }
-            let key = (path.clone(), how, pid_number, error.clone());
+            // One record a (path, use, outcome): the first process to do it.
+            if self.seen.len() >= MAX_ACCESSES {
+                self.trace.truncated = true;
+                continue;
+            }
+            let key = (path.clone(), how, error.clone());
             if self.seen.insert(key) {
                 self.trace.accesses.push(Access {
                     path,
@@ -767,6 +794,31 @@ mod raw {
         } else {
             Status::Other
         })
+    }
+
+    /// A process descriptor for `pid` (None when it is gone already).
+    pub fn pidfd_open(pid: i32) -> Option<std::os::fd::OwnedFd> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: pidfd_open takes a pid and flags, returns a new fd.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        // SAFETY: a non-negative result is a descriptor we now own.
+        (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+    }
+
+    /// SIGKILL through a process descriptor: a process already reaped is
+    /// not there to kill, and no other process can be hit.
+    pub fn pidfd_kill(handle: &std::os::fd::OwnedFd) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: no pointers but a null siginfo, which the call allows.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                handle.as_raw_fd(),
+                libc::SIGKILL,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            );
+        }
     }
 
     /// PTRACE_SYSCALL (recording) or PTRACE_CONT, delivering `signal`

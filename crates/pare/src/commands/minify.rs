@@ -25,11 +25,8 @@ pub fn run(args: MinifyArgs, options: &OpenOptions) -> Result<ExitCode> {
         bail!("--static-only runs nothing: probes, --verify and --seccomp need the traced run");
     }
     let seconds = |value: f64, name: &str| -> Result<Duration> {
-        if value.is_finite() && value >= 0.0 {
-            Ok(Duration::from_secs_f64(value))
-        } else {
-            bail!("{name} {value}: not a number of seconds")
-        }
+        Duration::try_from_secs_f64(value)
+            .map_err(|_| anyhow::anyhow!("{name} {value}: not a number of seconds"))
     };
     let duration = seconds(args.probe_duration, "--probe-duration")?;
     let timeout = seconds(args.probe_timeout, "--probe-timeout")?;

@@ -34,7 +34,12 @@ pub fn run(args: TraceArgs, options: &OpenOptions) -> Result<ExitCode> {
         helper: std::env::current_exe().context("finding pare's own binary")?,
         join_netns: None,
     };
-    let duration = Duration::from_secs_f64(args.probe_duration.max(0.0));
+    let duration = Duration::try_from_secs_f64(args.probe_duration).map_err(|_| {
+        anyhow::anyhow!(
+            "--probe-duration {}: not a number of seconds",
+            args.probe_duration
+        )
+    })?;
     let (outcome, ()) = pare_trace::run::run(
         scratch.path(),
         &request,

@@ -120,14 +120,16 @@ fn sandbox_hides_pare_and_a_kill_of_everything_leaves_it_standing() {
     require!(root());
     require!(test_image("busybox"));
     // kill -9 -1 signals every process the sender can see: only the
-    // sandbox's own (pid 1, the shell, and the pipeline's three).
+    // sandbox's own (pid 1, the shell, and the pipeline's three); kill 0
+    // signals the sender's process group: not pare's.
     // The test's own pid (pare's parent) is not a process in there: no
     // signal, no /proc entry, so nothing to ptrace either.
     let me = std::process::id();
     let script = format!(
         "busybox kill -0 {me} 2>/dev/null && echo ESCAPED-signal; \
          busybox cat /proc/{me}/status 2>/dev/null | busybox grep -q Name && echo ESCAPED-proc; \
-         echo pids: $(busybox ls /proc | busybox grep -c '^[0-9]'); busybox kill -9 -1; echo survived"
+         echo pids: $(busybox ls /proc | busybox grep -c '^[0-9]'); \
+         busybox kill -STOP 0; busybox kill -9 0; busybox kill -9 -1; echo survived"
     );
     let trace = trace_script(&script, "5");
     let output = output_of(&trace);
@@ -289,4 +291,100 @@ fn sandbox_runs_rootless_in_a_user_namespace() {
             .any(|a| a["path"] == "/etc/rootless-marker" && a["error"] == "ENOENT"),
         "{trace}"
     );
+}
+
+#[test]
+fn sandbox_gets_none_of_pares_inherited_descriptors() {
+    require!(root());
+    let busybox = require!(test_image("busybox"));
+    // A CI runner that leaks a directory descriptor must not hand the app
+    // the host's file system.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret"), "host").unwrap();
+    let dir = std::fs::File::open(outside.path()).unwrap();
+    let script = "busybox ls /proc/self/fd/; busybox cat /proc/self/fd/*/secret 2>/dev/null && echo ESCAPED; echo done";
+    let mut command = pare();
+    command.args([
+        "trace",
+        &format!("docker-archive:{}", busybox.display()),
+        "--entrypoint",
+        "/bin/sh",
+        "--cmd",
+        "-c",
+        "--cmd",
+        script,
+        "--format",
+        "json",
+    ]);
+    // The descriptor stays open (no close-on-exec) in pare, as a careless
+    // parent would leave it.
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&dir);
+    nix::fcntl::fcntl(
+        &dir,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+    )
+    .unwrap();
+    let out = command.output().unwrap();
+    drop(dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trace: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let output = output_of(&trace);
+    assert!(output.contains("done"), "{output}");
+    assert!(
+        !output.contains("ESCAPED"),
+        "fd {raw} reached the app: {output}"
+    );
+}
+
+#[test]
+fn the_materialised_root_is_private_to_pare() {
+    require!(root());
+    let busybox = require!(test_image("busybox"));
+    let image = format!("docker-archive:{}", busybox.display());
+    // While the app runs, the folder holding its root admits no one else.
+    let mut child = pare()
+        .args([
+            "trace",
+            &image,
+            "--entrypoint",
+            "/bin/sh",
+            "--cmd",
+            "-c",
+            "--cmd",
+            "busybox sleep 4545",
+            "--probe-duration",
+            "60",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let folder = loop {
+        let found = std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .find(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("pare-root-{}-", child.id()))
+            });
+        if let Some(entry) = found {
+            break entry.path();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no root folder appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&folder).unwrap().permissions().mode() & 0o777;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(mode, 0o700, "{}", folder.display());
 }
