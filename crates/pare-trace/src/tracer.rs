@@ -121,6 +121,14 @@ pub struct Trace {
     /// recorded.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// Calls made in another architecture's convention (32-bit code):
+    /// counted, not read.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub foreign_calls: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Distinct (path, use, outcome) records kept, at most: a program that
@@ -660,6 +668,13 @@ impl Tracer {
             return;
         };
         match info {
+            SyscallStop::Foreign => {
+                self.trace.foreign_calls += 1;
+                if let Some(tracee) = self.tracees.get_mut(&pid) {
+                    tracee.pending.clear();
+                    tracee.ids = None;
+                }
+            }
             SyscallStop::Entry { nr, args } => self.entry(pid, nr, args),
             SyscallStop::Exit { rval, is_error } => self.exit(pid, rval, is_error),
         }
@@ -682,6 +697,25 @@ impl Tracer {
             .insert(name.to_string());
         if let Some(ids) = set_id_args(name, &args, pid) {
             tracee.ids = Some(ids);
+        }
+        if let Some(how) = match name {
+            "bind" => Some(Use::Create),
+            "connect" | "sendto" => Some(Use::Stat),
+            _ => None,
+        } {
+            // A unix socket's path: bind makes it (its folder must be
+            // writable in the new image), connect looks it up.
+            let (address, len) = if name == "sendto" {
+                (args[4], args[5])
+            } else {
+                (args[1], args[2])
+            };
+            if let Some(path) = unix_socket_path(pid, address, len)
+                && let Some(absolute) = absolute(pid, None, &path)
+            {
+                tracee.pending.push((absolute, how, name, exe.clone()));
+            }
+            return;
         }
         let Some(call) = self.calls.get(nr as usize).copied().flatten() else {
             return;
@@ -847,14 +881,32 @@ fn errno_name(code: i64) -> String {
 }
 
 enum SyscallStop {
-    Entry { nr: u64, args: [u64; 6] },
-    Exit { rval: i64, is_error: bool },
+    /// A call of another architecture than pare's (a 32-bit program on a
+    /// 64-bit kernel): its numbers mean other calls.
+    Foreign,
+    Entry {
+        nr: u64,
+        args: [u64; 6],
+    },
+    Exit {
+        rval: i64,
+        is_error: bool,
+    },
 }
+
+/// The audit architecture of pare's own system calls.
+#[cfg(target_arch = "x86_64")]
+const NATIVE_AUDIT_ARCH: u32 = 0xC000_003E;
+#[cfg(target_arch = "aarch64")]
+const NATIVE_AUDIT_ARCH: u32 = 0xC000_00B7;
 
 #[allow(unsafe_code)]
 fn syscall_info(pid: Pid) -> Option<SyscallStop> {
     let info = ptrace::syscall_info(pid).ok()?;
     match info.op {
+        nix::libc::PTRACE_SYSCALL_INFO_ENTRY if info.arch != NATIVE_AUDIT_ARCH => {
+            Some(SyscallStop::Foreign)
+        }
         nix::libc::PTRACE_SYSCALL_INFO_ENTRY => {
             // SAFETY: op ENTRY says the kernel filled the `entry` member.
             let entry = unsafe { info.u.entry };
@@ -951,6 +1003,22 @@ fn absolute(pid: Pid, dirfd: Option<i32>, path: &str) -> Option<String> {
     } else {
         format!("{base}/{path}")
     })
+}
+
+/// The file path of a `sockaddr_un` (None for other families, unnamed
+/// and abstract sockets).
+fn unix_socket_path(pid: Pid, address: u64, len: u64) -> Option<String> {
+    if address == 0 || !(3..=110).contains(&len) {
+        return None;
+    }
+    let bytes = read_bytes(pid, address, len as usize)?;
+    let family = u16::from_ne_bytes([bytes[0], bytes[1]]);
+    if family != nix::libc::AF_UNIX as u16 || bytes[2] == 0 {
+        return None;
+    }
+    let path = &bytes[2..];
+    let end = path.iter().position(|b| *b == 0).unwrap_or(path.len());
+    Some(String::from_utf8_lossy(&path[..end]).into_owned())
 }
 
 fn read_bytes(pid: Pid, address: u64, len: usize) -> Option<Vec<u8>> {
@@ -1153,6 +1221,25 @@ mod tests {
         assert_eq!(parent("/var/lib/nginx/body"), Some("/var/lib/nginx"));
         assert_eq!(parent("/run"), Some("/"));
         assert_eq!(parent("/"), None);
+    }
+
+    #[test]
+    fn unix_socket_paths_are_read_from_sockaddr_un() {
+        let table: &[(&[u8], Option<&str>)] = &[
+            (b"/run/app.sock\0", Some("/run/app.sock")),
+            (b"relative.sock\0", Some("relative.sock")),
+            (b"\0abstract", None),
+            (b"", None),
+        ];
+        for (path, want) in table {
+            let mut address = (nix::libc::AF_UNIX as u16).to_ne_bytes().to_vec();
+            address.extend_from_slice(path);
+            let got = unix_socket_path(Pid::this(), address.as_ptr() as u64, address.len() as u64);
+            assert_eq!(got.as_deref(), *want, "{path:?}");
+        }
+        // Another family is no path.
+        let inet = [nix::libc::AF_INET as u8, 0, 0, 80, 127, 0, 0, 1];
+        assert_eq!(unix_socket_path(Pid::this(), inet.as_ptr() as u64, 8), None);
     }
 
     #[test]

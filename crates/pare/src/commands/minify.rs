@@ -80,6 +80,13 @@ pub fn run(args: MinifyArgs, options: &OpenOptions) -> Result<ExitCode> {
                 .context("making the seccomp profile")?;
             output::write_file_atomically(path, output::json_text(&profile)?.as_bytes())?;
         }
+        let foreign = traced.original.run.trace.foreign_calls;
+        if foreign > 0 {
+            output::warning(format_args!(
+                "{foreign} system calls of 32-bit code were not read: paths they used may be \
+                 missing (--include them)"
+            ));
+        }
         if !traced.original.exercised {
             output::warning(format_args!(
                 "nothing exercised the app (no probe, no exposed port): it ran for {}s; \
