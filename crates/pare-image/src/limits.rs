@@ -47,6 +47,8 @@ pub struct Limits {
     /// Bytes of one ELF file's headers and dynamic section read for
     /// analysis.
     pub elf_bytes: u64,
+    /// Paths a traced run extracts to disk (the only time pare extracts).
+    pub extract_entries: u64,
 }
 
 impl Default for Limits {
@@ -154,6 +156,12 @@ pub const ALL: &[Limit] = &[
         meaning: "one ELF file's headers and dynamic data read for analysis",
         field: |l| &mut l.elf_bytes,
     },
+    Limit {
+        name: "extract-entries",
+        default: 250_000,
+        meaning: "paths a traced run extracts to disk (its root)",
+        field: |l| &mut l.extract_entries,
+    },
 ];
 
 impl Limits {
@@ -173,6 +181,7 @@ impl Limits {
             json_bytes: u64::MAX,
             symlink_hops: u64::MAX,
             elf_bytes: u64::MAX,
+            extract_entries: u64::MAX,
         }
     }
 

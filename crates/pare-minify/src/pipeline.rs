@@ -171,18 +171,7 @@ impl Prepared<'_> {
     /// whole root; writing then reads no layer again) and gives the copies.
     pub fn spool_everything(&mut self) -> Result<(), MinifyError> {
         if let (Source::Image(image), Some(spool)) = (self.source, &mut self.spool) {
-            let all: Vec<(usize, u64, u64)> = self
-                .flat
-                .tree
-                .contents()
-                .iter()
-                .filter_map(|c| match c.source {
-                    pare_image::DataSource::Layer { layer, offset } => {
-                        Some((layer, offset, c.size))
-                    }
-                    pare_image::DataSource::Host(_) => None,
-                })
-                .collect();
+            let all = pare_trace::materialise::layer_files(&self.flat.tree);
             spool
                 .fill_missing(image, &all)
                 .map_err(MinifyError::Spool)?;

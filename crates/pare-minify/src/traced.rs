@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use pare_image::{Platform, Source};
 use pare_trace::exercise::{Exercise, Exercised, exercise};
-use pare_trace::materialise::{materialise, materialise_source, scratch_root};
+use pare_trace::materialise::{check_extract_limit, materialise, materialise_source, scratch_root};
 use pare_trace::probe::{Probe, ProbeOutcome};
 use pare_trace::run::RunRequest;
 use pare_trace::tracer::{Trace, Use, parent};
@@ -110,10 +110,20 @@ pub fn minify_traced(
     options: &TraceOptions,
 ) -> Result<TracedOutcome, TracedError> {
     let mut prepared = prepare(source, request)?;
+    let limits = match source {
+        Source::Image(image) => image.limits.clone(),
+        Source::Root { .. } => pare_image::Limits::default(),
+    };
+    check_extract_limit(&prepared.flat.tree, &limits).map_err(TracedError::Materialise)?;
     let original_root = scratch_root().map_err(TracedError::Scratch)?;
     prepared.spool_everything()?;
-    materialise(&prepared.flat.tree, prepared.spool(), original_root.path())
-        .map_err(TracedError::Materialise)?;
+    materialise(
+        &prepared.flat.tree,
+        prepared.spool(),
+        original_root.path(),
+        &limits,
+    )
+    .map_err(TracedError::Materialise)?;
 
     let run = RunRequest {
         argv: prepared.config.argv(&request.plan),
@@ -165,7 +175,7 @@ pub fn minify_traced(
             http_ports: original.http_ports.clone(),
             ..how
         };
-        let again = verify(&request, &run, &how)?;
+        let again = verify(&request, &run, &how, &limits)?;
         check(&original, &again)?;
         if let Some(trace) = &mut outcome.report.trace {
             trace.verified = Some(again.probes.clone());
@@ -227,12 +237,14 @@ fn verify(
     request: &MinifyRequest,
     run: &RunRequest,
     how: &Exercise,
+    limits: &pare_image::Limits,
 ) -> Result<Exercised, TracedError> {
     let written =
         Source::open(&request.destination, &Platform::default()).map_err(TracedError::ReadBack)?;
     let flat = written.flatten().map_err(TracedError::ReadBack)?;
     let root = scratch_root().map_err(TracedError::Scratch)?;
-    materialise_source(&written, &flat.tree, root.path()).map_err(TracedError::Materialise)?;
+    materialise_source(&written, &flat.tree, root.path(), limits)
+        .map_err(TracedError::Materialise)?;
     let run = RunRequest {
         record: false,
         ..run.clone()

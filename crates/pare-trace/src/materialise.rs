@@ -20,6 +20,8 @@ use pare_image::tree::{FileTree, NodeKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MaterialiseError {
+    #[error(transparent)]
+    Limit(pare_image::Error),
     #[error("extracting /{path}: {message}")]
     Entry { path: String, message: String },
     #[error("reading the bytes of /{path}: {source}")]
@@ -52,7 +54,9 @@ pub fn materialise(
     tree: &FileTree,
     spool: Option<&Spool>,
     dest: &Path,
+    limits: &pare_image::Limits,
 ) -> Result<Materialised, MaterialiseError> {
+    check_extract_limit(tree, limits)?;
     let root_fd = open_dir_at(None, dest).map_err(|e| entry_error("", e))?;
     let as_root = nix::unistd::geteuid().is_root();
     let mut stack: Vec<(String, OwnedFd)> = vec![(String::new(), root_fd)];
@@ -120,6 +124,14 @@ pub fn materialise(
                 )
                 .map_err(|e| entry_error(&path, format!("create: {e}")))?;
                 let content = tree.content(*id);
+                if content.size == 0 {
+                    // Nothing to copy (and nothing was spooled for it).
+                    owner(&|| nix::unistd::fchown(&fd, uid, gid))?;
+                    fchmod(&fd, Mode::from_bits_truncate(node.mode & 0o7777))
+                        .map_err(|e| entry_error(&path, format!("chmod: {e}")))?;
+                    done.files += 1;
+                    continue;
+                }
                 let mut reader = pare_image::write::open_content(
                     &content.source,
                     content.size,
@@ -209,12 +221,27 @@ pub fn write_into_root(root: &Path, relative: &str, bytes: &[u8]) -> io::Result<
     Ok(true)
 }
 
+/// Refuses a tree with more paths than a traced run extracts.
+pub fn check_extract_limit(
+    tree: &FileTree,
+    limits: &pare_image::Limits,
+) -> Result<(), MaterialiseError> {
+    pare_image::limits::check(
+        || "extracting the image's root for a traced run (--static-only extracts nothing)",
+        "extract-entries",
+        tree.len() as u64,
+        limits.extract_entries,
+    )
+    .map_err(MaterialiseError::Limit)
+}
+
 /// The (layer, offset, size) of every file of `tree` that lives in a
 /// layer: what [`Spool::fill`] must copy for a whole-root extraction.
 pub fn layer_files(tree: &FileTree) -> Vec<(usize, u64, u64)> {
     tree.contents()
         .iter()
         .filter_map(|c| match c.source {
+            pare_image::DataSource::Layer { .. } if c.size == 0 => None,
             pare_image::DataSource::Layer { layer, offset } => Some((layer, offset, c.size)),
             pare_image::DataSource::Host(_) => None,
         })
@@ -228,7 +255,9 @@ pub fn materialise_source(
     source: &pare_image::Source,
     tree: &FileTree,
     dest: &Path,
+    limits: &pare_image::Limits,
 ) -> Result<Materialised, MaterialiseError> {
+    check_extract_limit(tree, limits)?;
     let spool = match source {
         pare_image::Source::Image(image) => {
             Some(Spool::fill(image, &layer_files(tree)).map_err(|source| {
@@ -240,7 +269,7 @@ pub fn materialise_source(
         }
         pare_image::Source::Root { .. } => None,
     };
-    materialise(tree, spool.as_ref(), dest)
+    materialise(tree, spool.as_ref(), dest, limits)
 }
 
 /// A materialised root's place: `root/` inside a private (0700) folder,

@@ -27,7 +27,7 @@ pub struct Cli {
     /// NAME=N[,NAME=N…], N with an optional K, M or G suffix, or `none`.
     /// Names: layers, entries, uncompressed-bytes, path-bytes, path-depth,
     /// name-bytes, tree-bytes, header-bytes, metadata-file-bytes,
-    /// metadata-bytes, json-bytes, symlink-hops, elf-bytes (SECURITY.md
+    /// metadata-bytes, json-bytes, symlink-hops, elf-bytes, extract-entries (SECURITY.md
     /// lists their defaults).
     #[arg(long, global = true, value_name = "NAME=N,…")]
     pub limits: Option<String>,

@@ -18,8 +18,13 @@ pub fn run(args: TraceArgs, options: &OpenOptions) -> Result<ExitCode> {
         .flatten()
         .with_context(|| format!("reading {}", source.reference()))?;
     let scratch = pare_trace::materialise::scratch_root().context("a temporary folder")?;
-    pare_trace::materialise::materialise_source(&source, &flat.tree, scratch.path())
-        .with_context(|| format!("extracting {}", source.reference()))?;
+    pare_trace::materialise::materialise_source(
+        &source,
+        &flat.tree,
+        scratch.path(),
+        &options.limits,
+    )
+    .with_context(|| format!("extracting {}", source.reference()))?;
     let overrides = Request {
         entrypoint: args.entrypoint.clone(),
         cmd: args.cmd.clone(),
