@@ -26,7 +26,6 @@ use std::time::Duration;
 
 use nix::sys::ptrace::{self, Options};
 use nix::sys::signal::Signal;
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 use serde::Serialize;
 
@@ -458,14 +457,23 @@ impl Tracer {
             | Options::PTRACE_O_TRACEEXEC
             | Options::PTRACE_O_EXITKILL;
         // The helper's own SIGSTOP after PTRACE_TRACEME.
-        match waitpid(self.helper, Some(WaitPidFlag::__WALL)) {
-            Ok(WaitStatus::Stopped(_, Signal::SIGSTOP)) => {}
-            Ok(other) => {
-                return Err(TraceError::Start(format!(
-                    "the helper did not stop: {other:?}"
-                )));
+        loop {
+            match raw::wait_for(self.helper) {
+                Ok(raw::Status::Stopped(_, signal)) if signal == Signal::SIGSTOP as i32 => break,
+                Ok(raw::Status::Exited(_, code)) => {
+                    return Err(TraceError::Start(format!(
+                        "the sandbox's helper exited with status {code} before it started"
+                    )));
+                }
+                Ok(raw::Status::Signaled(_, signal)) => {
+                    return Err(TraceError::Start(format!(
+                        "the sandbox's helper was killed by signal {signal} before it started"
+                    )));
+                }
+                Ok(_) => continue,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(TraceError::Start(format!("waiting for the helper: {e}"))),
             }
-            Err(e) => return Err(TraceError::Start(format!("waiting for the helper: {e}"))),
         }
         ptrace::setoptions(self.helper, options)
             .map_err(|e| TraceError::Start(format!("ptrace options: {e}")))?;
@@ -804,9 +812,18 @@ mod raw {
 
     /// Waits for any child or tracee of this thread.
     pub fn wait_any() -> nix::Result<Status> {
+        wait(-1)
+    }
+
+    /// Waits for `pid`.
+    pub fn wait_for(pid: Pid) -> nix::Result<Status> {
+        wait(pid.as_raw())
+    }
+
+    fn wait(which: i32) -> nix::Result<Status> {
         let mut status = 0;
         // SAFETY: waitpid writes one int through the valid pointer.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL | libc::__WNOTHREAD) };
+        let pid = unsafe { libc::waitpid(which, &mut status, libc::__WALL | libc::__WNOTHREAD) };
         if pid < 0 {
             return Err(nix::errno::Errno::last());
         }
