@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use pare_image::{Platform, Source};
 use pare_trace::exercise::{Exercise, Exercised, exercise};
-use pare_trace::materialise::{check_extract_limit, materialise, materialise_source, scratch_root};
+use pare_trace::materialise::{
+    check_extract_limit, materialise, materialise_source, scratch_root, tree_bytes,
+};
 use pare_trace::probe::{Probe, ProbeOutcome};
 use pare_trace::run::RunRequest;
 use pare_trace::tracer::{Trace, Use, parent};
@@ -115,7 +117,8 @@ pub fn minify_traced(
         Source::Root { .. } => pare_image::Limits::default(),
     };
     check_extract_limit(&prepared.flat.tree, &limits).map_err(TracedError::Materialise)?;
-    let original_root = scratch_root().map_err(TracedError::Scratch)?;
+    let original_root =
+        scratch_root(tree_bytes(&prepared.flat.tree)).map_err(TracedError::Scratch)?;
     prepared.spool_everything()?;
     materialise(
         &prepared.flat.tree,
@@ -242,7 +245,7 @@ fn verify(
     let written =
         Source::open(&request.destination, &Platform::default()).map_err(TracedError::ReadBack)?;
     let flat = written.flatten().map_err(TracedError::ReadBack)?;
-    let root = scratch_root().map_err(TracedError::Scratch)?;
+    let root = scratch_root(tree_bytes(&flat.tree)).map_err(TracedError::Scratch)?;
     materialise_source(&written, &flat.tree, root.path(), limits)
         .map_err(TracedError::Materialise)?;
     let run = RunRequest {

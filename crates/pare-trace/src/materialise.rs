@@ -292,26 +292,56 @@ impl ScratchRoot {
     }
 }
 
-/// A fresh folder for a materialised root, named after this process:
-/// folders left by a pare that was killed (no cleanup runs on SIGKILL)
-/// are removed first, once their process is gone.
-pub fn scratch_root() -> io::Result<ScratchRoot> {
-    let base = std::env::temp_dir();
-    if let Ok(entries) = std::fs::read_dir(&base) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(pid) = name
-                .strip_prefix("pare-root-")
-                .and_then(|rest| rest.split('-').next())
-                .and_then(|pid| pid.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            let gone = !Path::new(&format!("/proc/{pid}")).exists();
-            if gone && entry.file_type().is_ok_and(|t| t.is_dir()) {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
+/// Where roots are materialised: `PARE_SCRATCH` when set; else shared
+/// memory (`/dev/shm`) when it has room for `bytes` twice over (the root
+/// is transient, and a disk file system can make each created file cost
+/// half a millisecond: seconds for an interpreter's thousands); else the
+/// temporary folder.
+pub fn scratch_base(bytes: u64) -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("PARE_SCRATCH") {
+        return dir.into();
+    }
+    let shm = Path::new("/dev/shm");
+    let room = nix::sys::statvfs::statvfs(shm)
+        .map(|s| s.blocks_available() as u64 * s.fragment_size() as u64)
+        .unwrap_or(0);
+    let writable = nix::unistd::access(shm, nix::unistd::AccessFlags::W_OK).is_ok();
+    if writable && room > bytes.saturating_mul(2).saturating_add(256 << 20) {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
+}
+
+/// Roots left by a pare that was killed (no cleanup runs on SIGKILL),
+/// removed once their process is gone.
+fn sweep(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("pare-root-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let gone = !Path::new(&format!("/proc/{pid}")).exists();
+        if gone && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
+    }
+}
+
+/// A fresh folder for a materialised root of about `bytes`, named after
+/// this process, in [`scratch_base`]; stale roots are swept first.
+pub fn scratch_root(bytes: u64) -> io::Result<ScratchRoot> {
+    let base = scratch_base(bytes);
+    sweep(&base);
+    if base != std::env::temp_dir() {
+        sweep(&std::env::temp_dir());
     }
     let dir = tempfile::Builder::new()
         .prefix(&format!("pare-root-{}-", std::process::id()))
@@ -323,6 +353,11 @@ pub fn scratch_root() -> io::Result<ScratchRoot> {
     let root = dir.path().join("root");
     std::fs::create_dir(&root)?;
     Ok(ScratchRoot { dir, root })
+}
+
+/// The bytes of a tree's regular files (each content once).
+pub fn tree_bytes(tree: &FileTree) -> u64 {
+    tree.contents().iter().map(|c| c.size).sum()
 }
 
 #[cfg(test)]

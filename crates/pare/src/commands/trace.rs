@@ -17,7 +17,9 @@ pub fn run(args: TraceArgs, options: &OpenOptions) -> Result<ExitCode> {
     let flat = source
         .flatten()
         .with_context(|| format!("reading {}", source.reference()))?;
-    let scratch = pare_trace::materialise::scratch_root().context("a temporary folder")?;
+    let scratch =
+        pare_trace::materialise::scratch_root(pare_trace::materialise::tree_bytes(&flat.tree))
+            .context("a temporary folder")?;
     pare_trace::materialise::materialise_source(
         &source,
         &flat.tree,

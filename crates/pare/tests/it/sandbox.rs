@@ -143,6 +143,16 @@ fn sandbox_hides_pare_and_a_kill_of_everything_leaves_it_standing() {
     assert!(pids <= 5, "the sandbox sees {pids} processes: {output}");
 }
 
+/// Everything in the places pare materialises roots (shared memory, or
+/// the temporary folder).
+fn scratch_folders() -> Vec<std::path::PathBuf> {
+    [std::env::temp_dir(), "/dev/shm".into()]
+        .iter()
+        .filter_map(|base| std::fs::read_dir(base).ok())
+        .flat_map(|entries| entries.flatten().map(|e| e.path()))
+        .collect()
+}
+
 /// Processes whose argv is exactly `argv`.
 fn processes_with(argv: &str) -> Vec<i32> {
     let mut found = Vec::new();
@@ -205,10 +215,9 @@ fn sandbox_dies_with_pare() {
     // The next run removes the root the killed one left behind.
     let pid = child.id();
     trace_script("true", "1");
-    let left: Vec<String> = std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+    let left: Vec<String> = scratch_folders()
+        .into_iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .filter(|n| n.starts_with(&format!("pare-root-{pid}-")))
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
@@ -366,21 +375,19 @@ fn the_materialised_root_is_private_to_pare() {
         .unwrap();
     let started = Instant::now();
     let folder = loop {
-        let found = std::fs::read_dir(std::env::temp_dir())
-            .unwrap()
-            .flatten()
-            .find(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with(&format!("pare-root-{}-", child.id()))
-            });
-        if let Some(entry) = found {
-            break entry.path();
+        let found = scratch_folders().into_iter().find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("pare-root-{}-", child.id()))
+        });
+        if let Some(path) = found {
+            break path;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "no root folder appeared"
-        );
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("no root folder appeared");
+        }
         std::thread::sleep(Duration::from_millis(20));
     };
     use std::os::unix::fs::PermissionsExt;
