@@ -67,6 +67,9 @@ pub struct Outcome {
     pub plan: Plan,
     /// The destination written and its manifest digest.
     pub written: Written,
+    /// The written image as read back, with its files' bytes (traced runs:
+    /// the verify run extracts it).
+    pub read_back: Option<ReadBack>,
     /// Before and after; with `explain`, every kept path and why.
     pub report: Report,
     /// With [`MinifyRequest::dockerfile`]: what to write there.
@@ -215,7 +218,14 @@ pub fn prepare<'s>(
     source: &'s Source,
     request: &MinifyRequest,
 ) -> Result<Prepared<'s>, MinifyError> {
-    let (spool_scanner, spool_copies) = SpoolScanner::new(spool_candidates(&request.plan));
+    // A traced run extracts every file: copied in this one pass, the layers
+    // are never read a second time.
+    let wanted = if request.traced {
+        Box::new(|_: &str, _: u64| true)
+    } else {
+        spool_candidates(&request.plan)
+    };
+    let (spool_scanner, spool_copies) = SpoolScanner::new(wanted);
     let is_image = matches!(source, Source::Image(_));
     let mut options = flatten_options();
     let sbom = options.capture.take().expect("sbom captures metadata");
@@ -369,7 +379,7 @@ pub fn summarize(
     built: Built,
     request: &MinifyRequest,
 ) -> Result<Outcome, MinifyError> {
-    let after = after_summary(&request.destination)?;
+    let (after, read_back) = after_summary(&request.destination, request.traced)?;
     let before = Summary::of(&prepared.flat);
     let kept = request.explain.then(|| {
         let mut explained: BTreeMap<String, Vec<String>> = plan
@@ -416,6 +426,7 @@ pub fn summarize(
     Ok(Outcome {
         plan,
         written: built.written,
+        read_back,
         report,
         dockerfile: built.dockerfile,
         warnings,
@@ -484,13 +495,37 @@ fn context_dir_name(dockerfile: &Path) -> String {
     format!("{name}.context")
 }
 
+/// The written image as read back: its tree, and (for a traced run) the
+/// bytes of every file, so the verify run extracts it without a second
+/// read.
+pub struct ReadBack {
+    pub flat: Flattened,
+    pub spool: Option<Spool>,
+}
+
 /// Reads the written image back and measures it: what scanners will see.
-fn after_summary(destination: &ImageRef) -> Result<Summary, MinifyError> {
+/// With `keep`, every file's bytes are copied aside in the same pass and
+/// the tree is kept.
+fn after_summary(
+    destination: &ImageRef,
+    keep: bool,
+) -> Result<(Summary, Option<ReadBack>), MinifyError> {
     let read_back = |source| MinifyError::ReadBack {
         destination: destination.to_string(),
         source,
     };
     let written = Source::open(destination, &Platform::default()).map_err(read_back)?;
-    let flat = written.flatten_with(flatten_options()).map_err(read_back)?;
-    Ok(Summary::of(&flat))
+    let mut options = flatten_options();
+    let (scanner, copies) = SpoolScanner::new(Box::new(|_: &str, _: u64| true));
+    let is_image = matches!(written, Source::Image(_));
+    if keep && is_image {
+        options.scanners.push(Box::new(scanner));
+    }
+    let flat = written.flatten_with(options).map_err(read_back)?;
+    let summary = Summary::of(&flat);
+    let kept = keep.then(|| {
+        let spool = is_image.then(|| copies.into_spool(&flat));
+        ReadBack { flat, spool }
+    });
+    Ok((summary, kept))
 }

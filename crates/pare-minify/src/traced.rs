@@ -14,17 +14,17 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pare_image::{Platform, Source};
+use pare_image::Source;
 use pare_trace::exercise::{Exercise, Exercised, exercise};
-use pare_trace::materialise::{
-    check_extract_limit, materialise, materialise_source, scratch_root, tree_bytes,
-};
+use pare_trace::materialise::{check_extract_limit, materialise, scratch_root, tree_bytes};
 use pare_trace::probe::{Probe, ProbeOutcome};
 use pare_trace::run::RunRequest;
 use pare_trace::tracer::{Trace, Use, parent};
 
 use crate::observed::{Observed, ObservedHow};
-use crate::pipeline::{MinifyError, MinifyRequest, Outcome, plan, prepare, summarize, write};
+use crate::pipeline::{
+    MinifyError, MinifyRequest, Outcome, ReadBack, plan, prepare, summarize, write,
+};
 
 /// How to run and exercise the app.
 #[derive(Clone, Debug)]
@@ -66,8 +66,8 @@ pub enum TracedError {
     Trace(#[source] pare_trace::tracer::TraceError),
     #[error("running the minified image")]
     VerifyRun(#[source] pare_trace::tracer::TraceError),
-    #[error("reading back the minified image")]
-    ReadBack(#[source] pare_image::Error),
+    #[error("the minified image was not read back, so it cannot be verified")]
+    NotReadBack,
     #[error(
         "{probe} fails on the original image ({detail}); {app}: fix the probe or the image first"
     )]
@@ -178,7 +178,9 @@ pub fn minify_traced(
             http_ports: original.http_ports.clone(),
             ..how
         };
-        let again = verify(&request, &run, &how, &limits)?;
+        let again = verify(outcome.read_back.as_ref(), &run, &how, &limits)?;
+        // The copies are done with.
+        outcome.read_back = None;
         check(&original, &again)?;
         if let Some(trace) = &mut outcome.report.trace {
             trace.verified = Some(again.probes.clone());
@@ -235,18 +237,20 @@ fn summary(run: &Exercised) -> crate::report::TraceSummary {
     }
 }
 
-/// Runs the written image with the same probes, untraced.
+/// Runs the written image, as read back (digests verified) in the
+/// summary's pass, with the same probes, untraced.
 fn verify(
-    request: &MinifyRequest,
+    read_back: Option<&ReadBack>,
     run: &RunRequest,
     how: &Exercise,
     limits: &pare_image::Limits,
 ) -> Result<Exercised, TracedError> {
-    let written =
-        Source::open(&request.destination, &Platform::default()).map_err(TracedError::ReadBack)?;
-    let flat = written.flatten().map_err(TracedError::ReadBack)?;
-    let root = scratch_root(tree_bytes(&flat.tree)).map_err(TracedError::Scratch)?;
-    materialise_source(&written, &flat.tree, root.path(), limits)
+    let Some(read_back) = read_back else {
+        return Err(TracedError::NotReadBack);
+    };
+    let tree = &read_back.flat.tree;
+    let root = scratch_root(tree_bytes(tree)).map_err(TracedError::Scratch)?;
+    materialise(tree, read_back.spool.as_ref(), root.path(), limits)
         .map_err(TracedError::Materialise)?;
     let run = RunRequest {
         record: false,

@@ -303,7 +303,7 @@ pub fn scratch_base(bytes: u64) -> std::path::PathBuf {
     }
     let shm = Path::new("/dev/shm");
     let room = nix::sys::statvfs::statvfs(shm)
-        .map(|s| s.blocks_available() as u64 * s.fragment_size() as u64)
+        .map(|s| s.blocks_available() * s.fragment_size())
         .unwrap_or(0);
     let writable = nix::unistd::access(shm, nix::unistd::AccessFlags::W_OK).is_ok();
     if writable && room > bytes.saturating_mul(2).saturating_add(256 << 20) {
