@@ -17,6 +17,7 @@ RUNS="${RUNS:-3}"
 WORKLOADS=(
     "nginx|nginx|"
     "python|python|--probe-http 8080/"
+    "python, 300 requests|python|--probe-cmd \"python3 -c 'import urllib.request as u; [u.urlopen(\\\"http://127.0.0.1:8080/x\\\").read() for _ in range(300)]'\""
     "node|node|"
     "redis-gosu|redis-gosu|--probe-cmd 'redis-cli ping'"
     "lambda|lambda|--probe-lambda '{\"name\":\"pare\"}'"
