@@ -13,14 +13,13 @@ use serde_json::Value;
 use crate::common::*;
 use crate::require;
 
-/// Runs `script` under /bin/sh in the BusyBox image in pare's sandbox;
-/// returns `pare trace --format json`.
-fn trace_script(script: &str, seconds: &str) -> Value {
-    let busybox = test_image("busybox").expect("busybox image");
-    let image = format!("docker-archive:{}", busybox.display());
-    let out = pare_ok(&[
+/// `pare trace` of `script` under /bin/sh in the BusyBox image, for
+/// `seconds` at most: the command, for tests to run or spawn.
+fn trace_command(busybox: &std::path::Path, script: &str, seconds: &str) -> std::process::Command {
+    let mut command = pare();
+    command.args([
         "trace",
-        &image,
+        &format!("docker-archive:{}", busybox.display()),
         "--entrypoint",
         "/bin/sh",
         "--cmd",
@@ -32,7 +31,22 @@ fn trace_script(script: &str, seconds: &str) -> Value {
         "--format",
         "json",
     ]);
-    serde_json::from_str(&out).expect("trace JSON")
+    command
+}
+
+/// Runs `script` under /bin/sh in the BusyBox image in pare's sandbox;
+/// returns `pare trace --format json`.
+fn trace_script(script: &str, seconds: &str) -> Value {
+    let busybox = test_image("busybox").expect("busybox image");
+    let out = trace_command(&busybox, script, seconds)
+        .output()
+        .expect("pare runs");
+    assert!(
+        out.status.success(),
+        "pare trace failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("trace JSON")
 }
 
 fn output_of(trace: &Value) -> String {
@@ -173,20 +187,7 @@ fn processes_with(argv: &str) -> Vec<i32> {
 fn sandbox_dies_with_pare() {
     require!(root());
     let busybox = require!(test_image("busybox"));
-    let image = format!("docker-archive:{}", busybox.display());
-    let mut child = pare()
-        .args([
-            "trace",
-            &image,
-            "--entrypoint",
-            "/bin/sh",
-            "--cmd",
-            "-c",
-            "--cmd",
-            "busybox sleep 4242 & busybox sleep 4343",
-            "--probe-duration",
-            "120",
-        ])
+    let mut child = trace_command(&busybox, "busybox sleep 4242 & busybox sleep 4343", "120")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -313,19 +314,7 @@ fn sandbox_gets_none_of_pares_inherited_descriptors() {
     std::fs::write(outside.path().join("secret"), "host").unwrap();
     let dir = std::fs::File::open(outside.path()).unwrap();
     let script = "busybox ls /proc/self/fd/; busybox cat /proc/self/fd/*/secret 2>/dev/null && echo ESCAPED; echo done";
-    let mut command = pare();
-    command.args([
-        "trace",
-        &format!("docker-archive:{}", busybox.display()),
-        "--entrypoint",
-        "/bin/sh",
-        "--cmd",
-        "-c",
-        "--cmd",
-        script,
-        "--format",
-        "json",
-    ]);
+    let mut command = trace_command(&busybox, script, "5");
     // The descriptor stays open (no close-on-exec) in pare, as a careless
     // parent would leave it.
     let raw = std::os::fd::AsRawFd::as_raw_fd(&dir);
@@ -354,21 +343,8 @@ fn sandbox_gets_none_of_pares_inherited_descriptors() {
 fn the_materialised_root_is_private_to_pare() {
     require!(root());
     let busybox = require!(test_image("busybox"));
-    let image = format!("docker-archive:{}", busybox.display());
     // While the app runs, the folder holding its root admits no one else.
-    let mut child = pare()
-        .args([
-            "trace",
-            &image,
-            "--entrypoint",
-            "/bin/sh",
-            "--cmd",
-            "-c",
-            "--cmd",
-            "busybox sleep 4545",
-            "--probe-duration",
-            "60",
-        ])
+    let mut child = trace_command(&busybox, "busybox sleep 4545", "60")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
