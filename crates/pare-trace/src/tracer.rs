@@ -280,10 +280,17 @@ pub fn start(spec: &Spec, helper: &Path, record: bool) -> Result<Running, TraceE
             Ok(Some(Message::Pid(pid))) => {
                 running.pid = pid;
                 running.handles.extend(raw::pidfd_open(pid));
+                if !running.program.is_empty() {
+                    break;
+                }
             }
+            // The helper's "pid" and the container's "ready" race: both
+            // are needed, in either order.
             Ok(Some(Message::Ready(program))) => {
                 running.program = program;
-                break;
+                if running.pid > 0 {
+                    break;
+                }
             }
             Ok(Some(Message::Error(e))) => {
                 let output = running.output();
