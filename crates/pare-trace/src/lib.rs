@@ -11,6 +11,7 @@
 //! command, the AWS Lambda runtime API in [`lambda`]).
 
 pub mod exercise;
+pub mod filter;
 pub mod lambda;
 pub mod materialise;
 pub mod probe;

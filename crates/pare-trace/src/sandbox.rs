@@ -461,6 +461,15 @@ fn container_main(socket: UnixDatagram, spec: &Spec) -> i32 {
     close_on_exec_all();
     Linux.new_session_keyring().ok();
     let _ = nix::sys::prctl::set_dumpable(false);
+    // Built here, installed in the entry point's process just before it
+    // executes (pid 1, pare's reaper, makes none of the denied calls).
+    let filter = match crate::filter::programs() {
+        Ok(programs) => programs,
+        Err(e) => {
+            send(socket, &format!("error seccomp filter: {e}"));
+            return 126;
+        }
+    };
     // Pid 1 stays pare's: it reaps orphans and keeps the namespace alive
     // while any process runs, so an app that forks into the background
     // and exits (a classic daemon) is still followed, as under
@@ -474,6 +483,10 @@ fn container_main(socket: UnixDatagram, spec: &Spec) -> i32 {
             let path = cstr(&shown);
             let argv: Vec<CString> = spec.argv.iter().map(|a| cstr(a)).collect();
             let env: Vec<CString> = spec.env.iter().map(|e| cstr(e)).collect();
+            if let Err(e) = filter.iter().try_for_each(|p| seccompiler::apply_filter(p)) {
+                send(socket, &format!("error installing the seccomp filter: {e}"));
+                std::process::exit(126)
+            }
             let Err(e) = nix::unistd::execve(&path, &argv, &env);
             send(socket, &format!("error exec {shown}: {e}"));
             std::process::exit(127)

@@ -91,6 +91,30 @@ fn sandbox_cannot_write_outside_its_root() {
     );
 }
 
+#[test]
+fn sandbox_denies_namespaces_keyrings_and_bpf() {
+    require!(root());
+    require!(test_image("busybox"));
+    // Without pare's seccomp filter the first two work: the sandbox's root
+    // lacks CAP_SYS_ADMIN, but an unprivileged user namespace needs none
+    // and hands the app a full capability set inside it. (Keyrings and
+    // bpf have no BusyBox applet: the filter's unit tests make those
+    // calls.)
+    let script = "busybox unshare --help >/dev/null 2>&1 && echo have-unshare; \
+         busybox unshare -U true 2>&1 && echo ESCAPED-userns; \
+         busybox unshare -U -r -m true 2>&1 && echo ESCAPED-userns-mount; \
+         echo done";
+    let trace = trace_script(script, "5");
+    let output = output_of(&trace);
+    assert!(output.contains("done"), "the script did not run: {trace}");
+    assert!(
+        output.contains("have-unshare"),
+        "no unshare applet: {output}"
+    );
+    assert!(!output.contains("ESCAPED"), "escaped the sandbox: {output}");
+    assert!(output.contains("Operation not permitted"), "{output}");
+}
+
 /// An address of this machine that is not loopback.
 fn host_address() -> Option<String> {
     let out = std::process::Command::new("hostname")
