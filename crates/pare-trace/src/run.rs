@@ -184,10 +184,9 @@ pub fn run<T>(
     running.go()?;
     let exercised = exercise(&running);
     let elapsed = started.elapsed();
-    let output = running.output();
     let exit = running.exit_status();
     let program = running.program.clone();
-    let trace = running.stop()?;
+    let (trace, output) = running.stop()?;
     Ok((
         RunOutcome {
             trace,

@@ -205,14 +205,22 @@ pub fn start(spec: &Spec, helper: &Path, record: bool) -> Result<Running, TraceE
     let exit = Arc::new(Mutex::new(None));
     let output = Arc::new(Mutex::new(Output::default()));
     let (started_tx, started_rx) = mpsc::channel();
+    let (output_reader, output_writer) =
+        std::io::pipe().map_err(|e| TraceError::Start(format!("output pipe: {e}")))?;
     let mut command = Command::new(helper);
     command
         .arg(INIT_ARG)
         .arg(scratch.path())
         .arg(theirs.as_raw_fd().to_string())
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        // stdout and stderr share one pipe, as `2>&1` would: what the app
+        // printed stays in the order it printed it.
+        .stdout(Stdio::from(
+            output_writer
+                .try_clone()
+                .map_err(|e| TraceError::Start(format!("output pipe: {e}")))?,
+        ))
+        .stderr(Stdio::from(output_writer))
         .env_clear();
     let tracer = {
         let (alive, exit, output) = (alive.clone(), exit.clone(), output.clone());
@@ -221,7 +229,7 @@ pub fn start(spec: &Spec, helper: &Path, record: bool) -> Result<Running, TraceE
             .spawn(move || {
                 // The helper must be this thread's child: ptrace's tracer
                 // is the thread that forked it.
-                let mut child = match command.spawn() {
+                let child = match command.spawn() {
                     Ok(child) => child,
                     Err(e) => {
                         let _ = started_tx.send(Err(e.to_string()));
@@ -229,26 +237,23 @@ pub fn start(spec: &Spec, helper: &Path, record: bool) -> Result<Running, TraceE
                     }
                 };
                 drop(theirs);
-                for stream in [
-                    child
-                        .stdout
-                        .take()
-                        .map(|s| Box::new(s) as Box<dyn Read + Send>),
-                    child
-                        .stderr
-                        .take()
-                        .map(|s| Box::new(s) as Box<dyn Read + Send>),
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    let output = output.clone();
-                    std::thread::spawn(move || copy_output(stream, &output));
-                }
+                // The command holds pare's copies of the pipe's write end:
+                // gone, the reader sees the end when the app's are closed.
+                drop(command);
+                let stream = Box::new(output_reader) as Box<dyn Read + Send>;
+                let (copied_tx, copied_rx) = mpsc::channel::<()>();
+                std::thread::spawn(move || {
+                    copy_output(stream, &output);
+                    let _ = copied_tx.send(());
+                });
                 let helper = Pid::from_raw(child.id() as i32);
                 let _ = started_tx.send(Ok(child.id() as i32));
                 let result = Tracer::new(helper, record, alive.clone(), exit).run();
                 alive.store(false, Ordering::SeqCst);
+                // Every process is gone: the output ends as soon as the
+                // reader has drained the pipe (bounded, in case something
+                // untraced still holds it).
+                let _ = copied_rx.recv_timeout(Duration::from_secs(2));
                 // The helper was reaped by the loop; std's handle is done.
                 std::mem::forget(child);
                 drop(scratch);
@@ -371,9 +376,11 @@ impl Running {
         String::from_utf8_lossy(&output.bytes).into_owned()
     }
 
-    /// Kills everything in the sandbox and returns the trace.
-    pub fn stop(mut self) -> Result<Trace, TraceError> {
-        self.finish()
+    /// Kills everything in the sandbox and returns the trace and all the
+    /// app printed (read to its end).
+    pub fn stop(mut self) -> Result<(Trace, String), TraceError> {
+        let trace = self.finish()?;
+        Ok((trace, self.output()))
     }
 
     fn finish(&mut self) -> Result<Trace, TraceError> {
