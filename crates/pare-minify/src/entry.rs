@@ -76,9 +76,129 @@ impl Programs for ImageRoot<'_> {
 }
 
 /// The programs `argv` runs in the image: the entry point, then each `#!`
-/// interpreter in turn. `path` is the image's `PATH`, `workdir` its
-/// `WorkingDir`.
+/// interpreter in turn, then, when the entry point is a wrapper that runs
+/// the program named after it (`tini --`, `dumb-init`, `gosu USER`,
+/// `su-exec USER`, `setpriv …`, `env NAME=VALUE…`), that program in the
+/// same way. `path` is the image's `PATH`, `workdir` its `WorkingDir`.
 pub fn resolve_entry(
+    image: &dyn Programs,
+    argv: &[String],
+    path: &str,
+    workdir: &str,
+    keep_shell: bool,
+) -> Result<Vec<Program>, EntryError> {
+    let mut programs = resolve_one(image, argv, path, workdir, keep_shell)?;
+    let mut argv = argv;
+    for _ in 0..MAX_WRAPPERS {
+        let wrapper = argv
+            .first()
+            .map(|a| pare_image::paths::file_name(a).to_string());
+        let Some(wrapper) = wrapper else { break };
+        let Some(rest) = wrapped(&wrapper, &argv[1..]) else {
+            break;
+        };
+        let more = resolve_one(image, rest, path, workdir, keep_shell)?;
+        programs.extend(more.into_iter().map(|p| Program {
+            role: format!("{} (run by {wrapper})", p.role),
+            ..p
+        }));
+        argv = rest;
+    }
+    Ok(programs)
+}
+
+/// The users wrappers in `argv` switch to (`gosu USER`, `su-exec USER`).
+pub fn wrapper_users(argv: &[String]) -> Vec<String> {
+    let mut users = Vec::new();
+    let mut argv = argv;
+    for _ in 0..MAX_WRAPPERS {
+        let Some(first) = argv.first() else { break };
+        let name = pare_image::paths::file_name(first);
+        if matches!(name, "gosu" | "su-exec")
+            && let Some(user) = argv.get(1)
+        {
+            users.push(user.clone());
+        }
+        match wrapped(name, &argv[1..]) {
+            Some(rest) => argv = rest,
+            None => break,
+        }
+    }
+    users
+}
+
+/// Wrappers run inside one another at most this deep (`tini -- gosu …`).
+const MAX_WRAPPERS: usize = 4;
+
+/// The command a wrapper runs, from the arguments after its own name: what
+/// follows `--` for tini; after the user for gosu and su-exec; after the
+/// options (and their values) for dumb-init and setpriv; after options and
+/// `NAME=VALUE` words for env. None when `name` is no wrapper or names no
+/// program.
+pub fn wrapped<'a>(name: &str, args: &'a [String]) -> Option<&'a [String]> {
+    let rest: &[String] = match name {
+        "tini" | "tini-static" | "catatonit" => match args.iter().position(|a| a == "--") {
+            Some(i) => &args[i + 1..],
+            None => skip_options(args, &["-p", "-e"]),
+        },
+        "dumb-init" => skip_options(args, &["-r", "--rewrite"]),
+        "gosu" | "su-exec" => args.get(1..)?,
+        "setpriv" => skip_options(
+            args,
+            &[
+                "--reuid",
+                "--regid",
+                "--ruid",
+                "--rgid",
+                "--euid",
+                "--egid",
+                "--groups",
+                "--inh-caps",
+                "--ambient-caps",
+                "--bounding-set",
+                "--securebits",
+                "--pdeathsig",
+                "--selinux-label",
+                "--apparmor-profile",
+                "--landlock-access",
+                "--landlock-rule",
+            ],
+        ),
+        "env" => {
+            let after = skip_options(args, &["-u", "--unset", "-C", "--chdir", "-S"]);
+            let start = after
+                .iter()
+                .position(|a| !a.contains('='))
+                .unwrap_or(after.len());
+            &after[start..]
+        }
+        _ => return None,
+    };
+    (!rest.is_empty()).then_some(rest)
+}
+
+/// `args` after the leading options: words starting with `-` (a `--`
+/// ends them), and the value after each option in `with_value` given
+/// without `=`.
+fn skip_options<'a>(args: &'a [String], with_value: &[&str]) -> &'a [String] {
+    let mut i = 0;
+    while let Some(arg) = args.get(i) {
+        if arg == "--" {
+            return &args[i + 1..];
+        }
+        if !arg.starts_with('-') || arg == "-" {
+            break;
+        }
+        i += 1;
+        if with_value.contains(&arg.as_str()) {
+            i += 1;
+        }
+    }
+    args.get(i..).unwrap_or_default()
+}
+
+/// The programs of one command: argv[0] and its `#!` interpreters.
+fn resolve_one(
     image: &dyn Programs,
     argv: &[String],
     path: &str,
@@ -281,6 +401,106 @@ mod tests {
             Err(EntryError::NotExecutable { .. })
         ));
         assert_eq!(paths(&[], false), Err(EntryError::Empty));
+    }
+
+    #[test]
+    fn wrappers_run_the_program_named_after_them() {
+        type Case<'a> = (&'a str, &'a [&'a str], Option<&'a [&'a str]>);
+        let table: &[Case] = &[
+            ("tini", &["--", "greetd", "8084"], Some(&["greetd", "8084"])),
+            (
+                "tini",
+                &["-s", "--", "redis-server"],
+                Some(&["redis-server"]),
+            ),
+            ("tini", &["-g", "redis-server"], Some(&["redis-server"])),
+            (
+                "dumb-init",
+                &["--rewrite", "15:2", "nginx"],
+                Some(&["nginx"]),
+            ),
+            ("dumb-init", &["--single-child", "nginx"], Some(&["nginx"])),
+            (
+                "gosu",
+                &["redis", "redis-server", "--port", "1"],
+                Some(&["redis-server", "--port", "1"]),
+            ),
+            ("su-exec", &["nobody:nogroup", "app"], Some(&["app"])),
+            (
+                "setpriv",
+                &["--reuid", "1000", "--regid=1000", "--clear-groups", "app"],
+                Some(&["app"]),
+            ),
+            (
+                "env",
+                &["-i", "A=1", "B=2", "python3", "-m", "x"],
+                Some(&["python3", "-m", "x"]),
+            ),
+            ("env", &["A=1"], None),
+            ("gosu", &["redis"], None),
+            ("tini", &["--"], None),
+            ("nginx", &["-g", "daemon off;"], None),
+        ];
+        for (name, args, want) in table {
+            let args = argv(args);
+            let got = wrapped(name, &args).map(|r| r.to_vec());
+            assert_eq!(got, want.map(argv), "{name} {args:?}");
+        }
+    }
+
+    #[test]
+    fn the_users_wrappers_switch_to_are_named() {
+        let table: &[(&[&str], &[&str])] = &[
+            (&["gosu", "redis", "redis-server"], &["redis"]),
+            (
+                &["/sbin/tini", "--", "su-exec", "app:app", "run"],
+                &["app:app"],
+            ),
+            (&["tini", "--", "gosu", "a", "gosu", "b", "x"], &["a", "b"]),
+            (&["redis-server", "gosu"], &[]),
+        ];
+        for (words, want) in table {
+            assert_eq!(wrapper_users(&argv(words)), argv(want), "{words:?}");
+        }
+    }
+
+    #[test]
+    fn a_wrapped_program_is_kept_with_its_interpreters() {
+        let mut f = fake();
+        f.files.insert("/usr/bin/tini", (true, None));
+        f.files.insert("/usr/sbin/gosu", (true, None));
+        let got = resolve_entry(
+            &f,
+            &argv(&["tini", "--", "gosu", "redis", "./run.py"]),
+            DEFAULT_PATH,
+            "/app",
+            false,
+        )
+        .unwrap();
+        let paths: Vec<&str> = got.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "/usr/bin/tini",
+                "/usr/sbin/gosu",
+                "/app/run.py",
+                "/usr/bin/env",
+                "/usr/bin/python3"
+            ]
+        );
+        assert_eq!(got[1].role, "argv[0] (run by tini)");
+        assert!(got[2].role.ends_with("(run by gosu)"), "{}", got[2].role);
+        // A wrapped program that is not there is named.
+        assert!(matches!(
+            resolve_entry(
+                &f,
+                &argv(&["tini", "--", "nothere"]),
+                DEFAULT_PATH,
+                "/",
+                false
+            ),
+            Err(EntryError::NotFound { .. })
+        ));
     }
 
     #[test]

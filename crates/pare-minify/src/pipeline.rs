@@ -278,8 +278,14 @@ pub fn write(
     let mut kept = kept_tree(flat, &keep, &plan.folders);
     let picked: Vec<String> = kept.tree.iter().map(|(p, _)| p.to_string()).collect();
     let user = prepared.config.user.as_deref();
-    let (new_files, warnings) =
-        generated_files(flat, &kept.tree, &keep, user, &request.plan.switched_ids);
+    let (new_files, warnings) = generated_files(
+        flat,
+        &kept.tree,
+        &keep,
+        user,
+        &plan.users,
+        &request.plan.switched_ids,
+    );
     let scratch = tempfile::tempdir().map_err(MinifyError::Scratch)?;
     let status_mtime = flat.tree.get("var/lib/dpkg/status").map_or(0, |n| n.mtime);
     let files: Vec<NewFile> = new_files.iter().map(|(f, _)| f.clone()).collect();
@@ -441,9 +447,10 @@ fn generated_files(
     kept: &FileTree,
     keep: &BTreeSet<String>,
     user: Option<&str>,
+    named: &[String],
     switched: &(BTreeSet<u32>, BTreeSet<u32>),
 ) -> (Vec<(NewFile, Why)>, Vec<Warning>) {
-    let mut files: Vec<(NewFile, Why)> = users_and_groups(flat, kept, user, switched)
+    let mut files: Vec<(NewFile, Why)> = users_and_groups(flat, kept, user, named, switched)
         .into_iter()
         .map(|file| (file, Why::WrittenByPare(Generated::UsersAndGroups)))
         .collect();

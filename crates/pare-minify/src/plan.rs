@@ -139,6 +139,9 @@ pub struct Plan {
     pub excluded: Vec<String>,
     /// The programs the entry point runs (`argv[0]` and `#!` interpreters).
     pub programs: Vec<String>,
+    /// Users (`name[:group]`) a wrapper in the entry point switches to
+    /// (`gosu redis …`): kept in the reduced passwd and group.
+    pub users: Vec<String>,
 }
 
 /// Files whose bytes planning reads, to capture while flattening.
@@ -311,6 +314,7 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
         folders: vec![workdir],
         missing: closure.missing.clone(),
         programs,
+        users: crate::entry::wrapper_users(&argv),
         ..Plan::default()
     };
     plan.add_closure(&closure);

@@ -200,6 +200,7 @@ pub fn users_and_groups(
     flat: &Flattened,
     kept: &FileTree,
     user: Option<&str>,
+    named: &[String],
     switched: &(BTreeSet<u32>, BTreeSet<u32>),
 ) -> Vec<(String, Vec<u8>)> {
     let read = |path: &str| {
@@ -209,6 +210,13 @@ pub fn users_and_groups(
             .map(|b| String::from_utf8_lossy(&b).into_owned())
     };
     let (mut users, mut groups) = wanted_ids(kept, user);
+    for spec in named {
+        let (name, group) = spec.split_once(':').unwrap_or((spec, ""));
+        users.insert(name.to_string());
+        if !group.is_empty() {
+            groups.insert(group.to_string());
+        }
+    }
     users.extend(switched.0.iter().map(u32::to_string));
     groups.extend(switched.1.iter().map(u32::to_string));
     let mut out = Vec::new();

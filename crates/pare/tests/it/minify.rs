@@ -745,3 +745,52 @@ fn minify_follows_runpath_with_origin_in_a_real_binary_and_it_runs() {
     let ran = run_chrooted(&rootfs, &["/opt/app/bin/app"]).wait_output();
     assert_eq!(ran, "hello from origin\n");
 }
+
+#[test]
+fn static_minify_keeps_the_program_a_wrapper_runs() {
+    // `gosu USER PROGRAM…` runs PROGRAM: the static plan keeps both
+    // (before, only gosu was kept and the image could not start).
+    require!(docker());
+    let archive = require!(test_image("redis-gosu"));
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("min.tar");
+    let tagged = "pare-test/redis-gosu-static:it";
+    minify(
+        archive.to_str().unwrap(),
+        &format!("docker-archive:{}:{tagged}", out.display()),
+        &[
+            "--entrypoint",
+            "gosu",
+            "--cmd",
+            "redis",
+            "--cmd",
+            "redis-server",
+        ],
+    );
+    let files = file_list(&format!("docker-archive:{}", out.display()));
+    for kept in [
+        "/usr/sbin/gosu",
+        "/usr/bin/redis-server",
+        "/usr/bin/redis-check-rdb",
+    ] {
+        assert!(files.contains_key(kept), "{kept} missing");
+    }
+    let loaded = run("docker", &["load", "-i", out.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&loaded.stdout).contains(tagged));
+    let port = test_port();
+    let _container = start_container(
+        tagged,
+        &[],
+        &[
+            "redis",
+            "redis-server",
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ],
+    );
+    assert_redis_answers_on(port, "wrapped");
+    drop(_container);
+    let _ = Command::new("docker").args(["rmi", "-f", tagged]).output();
+}
