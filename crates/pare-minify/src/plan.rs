@@ -17,7 +17,7 @@ use pare_image::tree::{FileTree, NodeKind};
 use crate::entry::{DEFAULT_PATH, EntryError, resolve_entry};
 use crate::observed::Observed;
 use crate::rules;
-use crate::why::{Kind, Why};
+use crate::why::{Kind, Rule, Why};
 
 /// What the user asked for, beside the image's own configuration.
 #[derive(Clone, Debug, Default)]
@@ -327,6 +327,16 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
         .collect();
     let loaded = loader.closure(&objects);
     plan.add_loaded(&loaded);
+    // Libraries found through the loader's cache: the cache goes with them,
+    // so what the kept programs dlopen by name is found the same way.
+    let via_cache = [&closure, &loaded].iter().any(|c| {
+        c.keep.values().flatten().any(
+            |r| matches!(r, pare_elf::search::Reason::Needed { how, .. } if *how == "ld.so.cache"),
+        )
+    });
+    if via_cache {
+        plan.add_resolved(&flat.tree, "/etc/ld.so.cache", Why::Rule(Rule::LoaderCache));
+    }
     plan.missing.extend(loaded.missing);
     for observed in &request.observed {
         plan.add_observed(&flat.tree, observed);

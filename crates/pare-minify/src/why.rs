@@ -55,6 +55,9 @@ pub enum Rule {
     Tz { zone: String },
     /// `--include-tz`.
     IncludeTz,
+    /// `etc/ld.so.cache`, which found kept libraries: a `dlopen` by name
+    /// reads it too.
+    LoaderCache,
 }
 
 /// What pare wrote for the new image (package metadata and users).
@@ -156,6 +159,9 @@ impl fmt::Display for Rule {
             Rule::LocalTime => f.write_str("the local time zone"),
             Rule::Tz { zone } => write!(f, "TZ={zone} in the image's environment"),
             Rule::IncludeTz => f.write_str("--include-tz"),
+            Rule::LoaderCache => f.write_str(
+                "the loader's cache, which found kept libraries (dlopen by name reads it)",
+            ),
         }
     }
 }
