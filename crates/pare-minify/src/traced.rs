@@ -143,13 +143,7 @@ pub fn minify_traced(
         duration: options.duration,
         timeout: options.timeout,
         probe_root: original_root.path().to_path_buf(),
-        probe_shell: prepared
-            .flat
-            .tree
-            .resolve("bin/sh", true)
-            .ok()
-            .and_then(|real| prepared.flat.tree.get(&real).map(|n| !n.is_dir()))
-            .unwrap_or(false),
+        probe_shell: names_a_file(&prepared.flat.tree, "/bin/sh"),
         http_ports: Vec::new(),
     };
     let original = exercise(original_root.path(), &run, &how).map_err(TracedError::Trace)?;
@@ -337,13 +331,7 @@ fn add_trace(request: &mut MinifyRequest, trace: &Trace, tree: &pare_image::File
         });
     }
     for program in executed {
-        let inside = program.trim_start_matches('/');
-        let is_file = tree
-            .resolve(inside, true)
-            .ok()
-            .and_then(|real| tree.get(&real).map(|n| !n.is_dir()))
-            .unwrap_or(false);
-        if is_file && !request.plan.include_bin.contains(&program) {
+        if names_a_file(tree, &program) && !request.plan.include_bin.contains(&program) {
             // A script the app ran needs its interpreter: the trace shows
             // it runs, so the shell is kept with it.
             request.plan.keep_shell = true;
@@ -352,4 +340,13 @@ fn add_trace(request: &mut MinifyRequest, trace: &Trace, tree: &pare_image::File
     }
     request.plan.switched_ids.0.extend(&trace.uids);
     request.plan.switched_ids.1.extend(&trace.gids);
+}
+
+/// Whether `path` (absolute) leads, through the image's links, to
+/// something that is not a folder.
+fn names_a_file(tree: &pare_image::FileTree, path: &str) -> bool {
+    tree.resolve(path.trim_start_matches('/'), true)
+        .ok()
+        .and_then(|real| tree.get(&real).map(|n| !n.is_dir()))
+        .unwrap_or(false)
 }
