@@ -13,7 +13,7 @@ use pare_image::tree::ResolveError;
 /// `PATH` when the image's environment has none (Docker's default).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /// `#!` chains longer than this are refused (Linux allows 4 levels).
-const MAX_INTERPRETERS: usize = 4;
+pub(crate) const MAX_INTERPRETERS: usize = 4;
 
 /// What a runtime would execute, and how it got there.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,7 +128,7 @@ pub fn wrapper_users(argv: &[String]) -> Vec<String> {
 }
 
 /// Wrappers run inside one another at most this deep (`tini -- gosu …`).
-const MAX_WRAPPERS: usize = 4;
+pub(crate) const MAX_WRAPPERS: usize = 4;
 
 /// The command a wrapper runs, from the arguments after its own name: what
 /// follows `--` for tini; after the user for gosu and su-exec; after the
@@ -264,7 +264,12 @@ fn resolve_one(
 
 /// `name` as the runtime finds it: a path (relative to `workdir`), or the
 /// first executable file of that name in `path`.
-fn find(image: &dyn Programs, name: &str, path: &str, workdir: &str) -> Result<String, EntryError> {
+pub(crate) fn find(
+    image: &dyn Programs,
+    name: &str,
+    path: &str,
+    workdir: &str,
+) -> Result<String, EntryError> {
     if name.contains('/') {
         let joined = if name.starts_with('/') {
             name.to_string()

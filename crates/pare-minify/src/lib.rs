@@ -13,6 +13,7 @@
 pub mod build;
 pub mod dockerfile;
 pub mod entry;
+pub mod interp;
 pub mod metadata;
 pub mod observed;
 pub mod pipeline;

@@ -98,6 +98,8 @@ pub enum Warning {
     SkippedRecord(InvalidName),
     /// A package database that could not be reduced.
     LeftOut(LeftOut),
+    /// A rule that could not decide what a program needs.
+    Undecided(crate::interp::Undecided),
 }
 
 impl Warning {
@@ -107,6 +109,7 @@ impl Warning {
             Warning::MissingLibrary { needed_by, .. } => needed_by.clone(),
             Warning::SkippedRecord(record) => format!("/{}", record.file),
             Warning::LeftOut(database) => format!("/{}", database.path),
+            Warning::Undecided(undecided) => undecided.program.clone(),
         }
     }
 }
@@ -119,6 +122,7 @@ impl fmt::Display for Warning {
             }
             Warning::SkippedRecord(record) => record.fmt(f),
             Warning::LeftOut(database) => database.fmt(f),
+            Warning::Undecided(undecided) => undecided.fmt(f),
         }
     }
 }
@@ -417,6 +421,7 @@ pub fn summarize(
             needed_by: m.needed_by.clone(),
         })
         .collect();
+    warnings.extend(plan.undecided.iter().cloned().map(Warning::Undecided));
     warnings.extend(built.warnings);
     let report = Report {
         source: request.source_name.clone(),

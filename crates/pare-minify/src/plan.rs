@@ -142,6 +142,8 @@ pub struct Plan {
     /// Users (`name[:group]`) a wrapper in the entry point switches to
     /// (`gosu redis …`): kept in the reduced passwd and group.
     pub users: Vec<String>,
+    /// What a rule could not decide, each naming the flag that settles it.
+    pub undecided: Vec<crate::interp::Undecided>,
 }
 
 /// Files whose bytes planning reads, to capture while flattening.
@@ -151,6 +153,7 @@ pub fn wants(path: &str) -> bool {
         || path.starts_with("etc/ld.so.conf.d/")
         || path == rules::NSSWITCH
         || rules::wants(path)
+        || crate::interp::wants(path)
 }
 
 impl Plan {
@@ -311,7 +314,7 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
     let closure = loader.closure(&programs);
 
     let mut plan = Plan {
-        folders: vec![workdir],
+        folders: vec![workdir.clone()],
         missing: closure.missing.clone(),
         programs,
         users: crate::entry::wrapper_users(&argv),
@@ -338,6 +341,15 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
         plan.add_resolved(&flat.tree, "/etc/ld.so.cache", Why::Rule(Rule::LoaderCache));
     }
     plan.missing.extend(loaded.missing);
+    let invocations = crate::interp::invocations(&root, &argv, path, &workdir);
+    let cx = crate::interp::Context {
+        flat,
+        root: &root,
+        config,
+        path,
+        workdir: &workdir,
+    };
+    plan.undecided = crate::interp::add(&cx, &invocations, &mut plan);
     for observed in &request.observed {
         plan.add_observed(&flat.tree, observed);
     }

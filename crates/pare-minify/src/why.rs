@@ -58,6 +58,13 @@ pub enum Rule {
     /// `etc/ld.so.cache`, which found kept libraries: a `dlopen` by name
     /// reads it too.
     LoaderCache,
+    /// Part of what the interpreter at `interpreter` loads at run time by
+    /// its own rules (`what`: "standard library (sys.prefix /usr)",
+    /// "@INC", "JRE home", …).
+    InterpreterLibrary { interpreter: String, what: String },
+    /// Named by an argument of the program at `program` (`argument`:
+    /// the word or option, `/app/app.py`, `-m awslambdaric`, `-cp /app`).
+    Argument { program: String, argument: String },
 }
 
 /// What pare wrote for the new image (package metadata and users).
@@ -162,6 +169,12 @@ impl fmt::Display for Rule {
             Rule::LoaderCache => f.write_str(
                 "the loader's cache, which found kept libraries (dlopen by name reads it)",
             ),
+            Rule::InterpreterLibrary { interpreter, what } => {
+                write!(f, "{what} of {interpreter}")
+            }
+            Rule::Argument { program, argument } => {
+                write!(f, "named by the argument {argument} of {program}")
+            }
         }
     }
 }
