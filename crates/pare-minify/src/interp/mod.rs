@@ -63,6 +63,9 @@ impl fmt::Display for Undecided {
     }
 }
 
+/// A language's rule: keeps what one invocation needs.
+type AddRule = fn(&Context<'_>, &Invocation, &mut Plan) -> Vec<Undecided>;
+
 /// Files whose bytes the interpreter rules read, to capture while
 /// flattening.
 pub fn wants(path: &str) -> bool {
@@ -79,20 +82,19 @@ pub fn add(cx: &Context<'_>, invocations: &[Invocation], plan: &mut Plan) -> Vec
     let mut undecided = Vec::new();
     for invocation in invocations {
         let name = pare_image::paths::file_name(&invocation.real);
-        let rule: Option<fn(&Context<'_>, &Invocation, &mut Plan) -> Vec<Undecided>> =
-            if python::is(name) {
-                Some(python::add)
-            } else if perl::is(name) {
-                Some(perl::add)
-            } else if node::is(name) {
-                Some(node::add)
-            } else if ruby::is(name) {
-                Some(ruby::add)
-            } else if java::is(name) {
-                Some(java::add)
-            } else {
-                None
-            };
+        let rule: Option<AddRule> = if python::is(name) {
+            Some(python::add)
+        } else if perl::is(name) {
+            Some(perl::add)
+        } else if node::is(name) {
+            Some(node::add)
+        } else if ruby::is(name) {
+            Some(ruby::add)
+        } else if java::is(name) {
+            Some(java::add)
+        } else {
+            None
+        };
         if let Some(rule) = rule {
             undecided.extend(rule(cx, invocation, plan));
         }
