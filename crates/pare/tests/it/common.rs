@@ -430,3 +430,116 @@ pub fn glibc_root(root: &Path, programs: &[(&str, &str)]) {
         std::fs::copy(from, root.join(to)).unwrap();
     }
 }
+
+/// A test image minified with `pare minify --static-only` and running in
+/// the Docker Engine: the container and its image go when this is dropped.
+pub struct ServedImage {
+    /// `--explain`'s output of the minify.
+    pub explained: String,
+    /// The loopback port the container's port is published on.
+    pub port: u16,
+    /// The minified image's size in bytes, as `docker save` wrote it.
+    pub bytes: u64,
+    tagged: String,
+    container: Option<Container>,
+}
+
+impl Drop for ServedImage {
+    fn drop(&mut self) {
+        drop(self.container.take());
+        let _ = Command::new("docker")
+            .args(["rmi", "-f", &self.tagged])
+            .output();
+    }
+}
+
+/// Minifies the test image `image` statically with `extra` options and
+/// `--explain`, loads the result as `tagged`, and runs it with
+/// `container_port` published on a loopback port (`docker run OPTIONS`).
+/// None when the image or Docker is missing (a failure in CI).
+pub fn serve_static_minified(
+    image: &str,
+    tagged: &str,
+    container_port: u16,
+    extra: &[&str],
+    options: &[&str],
+) -> Option<ServedImage> {
+    docker()?;
+    let archive = crate::common::test_image(image)?;
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("min.tar");
+    let destination = format!("docker-archive:{}:{tagged}", out.display());
+    let mut args = vec![
+        "minify",
+        "--static-only",
+        archive.to_str().unwrap(),
+        "-o",
+        &destination,
+        "--explain",
+    ];
+    args.extend_from_slice(extra);
+    let explained = pare_ok(&args);
+    let bytes = std::fs::metadata(&out).unwrap().len();
+    run("docker", &["load", "-i", out.to_str().unwrap()]);
+    let port = test_port();
+    let mapping = format!("127.0.0.1:{port}:{container_port}");
+    let mut command = vec!["run", "-d", "-p", &mapping];
+    command.extend_from_slice(options);
+    command.push(tagged);
+    let id = run("docker", &command);
+    let container = Container(String::from_utf8_lossy(&id.stdout).trim().to_string());
+    Some(ServedImage {
+        explained,
+        port,
+        bytes,
+        tagged: tagged.to_string(),
+        container: Some(container),
+    })
+}
+
+impl ServedImage {
+    /// The container's output so far (for failure messages).
+    pub fn logs(&self) -> String {
+        let Some(container) = &self.container else {
+            return String::new();
+        };
+        let out = Command::new("docker")
+            .args(["logs", &container.0])
+            .output()
+            .unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
+    /// The whole answer (status line, headers, body) to `GET path`,
+    /// retried for 30 s until one comes (Docker's proxy accepts before
+    /// the server listens); panics with the container's logs if none does.
+    pub fn get(&self, path: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let attempt = TcpStream::connect(("127.0.0.1", self.port)).and_then(|mut s| {
+                s.set_read_timeout(Some(Duration::from_secs(10)))?;
+                write!(
+                    s,
+                    "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                )?;
+                let mut text = String::new();
+                s.read_to_string(&mut text)?;
+                Ok(text)
+            });
+            match attempt {
+                Ok(text) if !text.is_empty() => return text,
+                _ if Instant::now() > deadline => {
+                    panic!(
+                        "no answer to GET {path}; the container said:\n{}",
+                        self.logs()
+                    )
+                }
+                _ => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+}

@@ -800,45 +800,19 @@ fn static_minify_keeps_the_loader_cache_so_a_plugin_loads_by_name() {
     // plugind dlopens "libgreet.so" by name, found through ld.so.cache:
     // with the plugin included, the cache must come too (it was dropped,
     // and the server answered 500).
-    require!(docker());
-    let archive = require!(test_image("cplugins"));
-    let work = tempfile::tempdir().unwrap();
-    let out = work.path().join("min.tar");
-    let tagged = "pare-test/plugind-static:it";
-    let explained = minify(
-        archive.to_str().unwrap(),
-        &format!("docker-archive:{}:{tagged}", out.display()),
-        &["--include", "/usr/local/lib/greet/libgreet.so", "--explain"],
-    );
-    let line = explained
+    let served = require!(serve_static_minified(
+        "cplugins",
+        "pare-test/plugind-static:it",
+        8086,
+        &["--include", "/usr/local/lib/greet/libgreet.so"],
+        &[],
+    ));
+    let line = served
+        .explained
         .lines()
         .find(|l| l.starts_with("/etc/ld.so.cache"))
-        .unwrap_or_else(|| panic!("the cache was not kept:\n{explained}"));
+        .unwrap_or_else(|| panic!("the cache was not kept:\n{}", served.explained));
     assert!(line.contains("the loader's cache"), "{line}");
-    run("docker", &["load", "-i", out.to_str().unwrap()]);
-    let port = test_port();
-    let mapping = format!("127.0.0.1:{port}:8086");
-    let id = run("docker", &["run", "-d", "-p", &mapping, tagged]);
-    let _container = Container(String::from_utf8_lossy(&id.stdout).trim().to_string());
-    // Docker's proxy accepts before the server listens: retry until an
-    // answer comes.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let answer = loop {
-        use std::io::{Read, Write};
-        let attempt = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut s| {
-            s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
-            s.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
-            let mut text = String::new();
-            s.read_to_string(&mut text)?;
-            Ok(text)
-        });
-        match attempt {
-            Ok(text) if !text.is_empty() => break text,
-            _ if std::time::Instant::now() > deadline => panic!("plugind never answered"),
-            _ => std::thread::sleep(std::time::Duration::from_millis(100)),
-        }
-    };
+    let answer = served.get("/");
     assert!(answer.contains("hello from libgreet"), "{answer}");
-    drop(_container);
-    let _ = Command::new("docker").args(["rmi", "-f", tagged]).output();
 }
