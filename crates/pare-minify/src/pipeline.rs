@@ -21,7 +21,10 @@ use std::path::{Path, PathBuf};
 
 use pare_elf::image::ElfScanner;
 use pare_image::spool::{Spool, SpoolScanner};
-use pare_image::tree::FileTree;
+use std::io::Read;
+
+use pare_image::tree::{FileTree, NodeKind};
+use pare_image::write::open_content;
 use pare_image::write::{WriteOptions, Written, write_built_image};
 use pare_image::{Flattened, ImageRef, Platform, Source};
 use pare_sbom::dpkg::InvalidName;
@@ -31,7 +34,7 @@ use crate::dockerfile::{DockerfileInput, UnsafeValue, dockerfile, keep_list};
 use crate::metadata::{LeftOut, NewFile, apk_installed, dpkg_status_d, rpm_databases};
 use crate::plan::{Plan, PlanError, Request, RunConfig, spool_candidates, wants};
 use crate::report::{KeptPath, MissingLibrary, Report, Summary, flatten_options};
-use crate::rules::users_and_groups;
+use crate::rules::{Accounts, WantedAccounts, users_and_groups};
 use crate::why::{Generated, Why};
 
 /// Manifest annotations naming the image a minified one was made from.
@@ -202,6 +205,8 @@ pub struct Built {
     pub new_files: Vec<(NewFile, Why)>,
     pub dockerfile: Option<DockerfileOutput>,
     pub warnings: Vec<Warning>,
+    /// What the reduced passwd and group kept and dropped.
+    pub accounts: Accounts,
     _scratch: tempfile::TempDir,
 }
 
@@ -281,25 +286,28 @@ pub fn write(
     let keep = plan.paths();
     let mut kept = kept_tree(flat, &keep, &plan.folders);
     let picked: Vec<String> = kept.tree.iter().map(|(p, _)| p.to_string()).collect();
-    let user = prepared.config.user.as_deref();
-    let (new_files, warnings) = generated_files(
-        flat,
-        &kept.tree,
-        &keep,
-        user,
-        &plan.users,
-        &request.plan.switched_ids,
-    );
-    let scratch = tempfile::tempdir().map_err(MinifyError::Scratch)?;
-    let status_mtime = flat.tree.get("var/lib/dpkg/status").map_or(0, |n| n.mtime);
-    let files: Vec<NewFile> = new_files.iter().map(|(f, _)| f.clone()).collect();
-    add_new_files(&mut kept.tree, flat, &files, scratch.path(), status_mtime)
-        .map_err(MinifyError::NewFiles)?;
     if let (Source::Image(image), Some(spool)) = (prepared.source, &mut prepared.spool) {
         spool
             .fill_missing(image, &kept.from_layers)
             .map_err(MinifyError::Spool)?;
     }
+    let wanted = WantedAccounts {
+        user: prepared.config.user.as_deref(),
+        named: &plan.users,
+        switched: Some(&request.plan.switched_ids),
+        configs: kept_configurations(flat, &kept.tree, prepared.spool.as_ref()),
+        as_is: ["etc/passwd", "etc/group"]
+            .into_iter()
+            .filter(|p| is_included(plan, p))
+            .map(str::to_string)
+            .collect(),
+    };
+    let (new_files, warnings, accounts) = generated_files(flat, &kept.tree, &keep, &wanted);
+    let scratch = tempfile::tempdir().map_err(MinifyError::Scratch)?;
+    let status_mtime = flat.tree.get("var/lib/dpkg/status").map_or(0, |n| n.mtime);
+    let files: Vec<NewFile> = new_files.iter().map(|(f, _)| f.clone()).collect();
+    add_new_files(&mut kept.tree, flat, &files, scratch.path(), status_mtime)
+        .map_err(MinifyError::NewFiles)?;
 
     let made_by = match request.traced {
         true => format!("pare minify {}", request.source_name),
@@ -377,6 +385,7 @@ pub fn write(
         new_files,
         dockerfile,
         warnings,
+        accounts,
         _scratch: scratch,
     })
 }
@@ -432,6 +441,7 @@ pub fn summarize(
         kept,
         excluded: plan.excluded.clone(),
         missing,
+        accounts: built.accounts,
         trace: None,
     };
     Ok(Outcome {
@@ -451,11 +461,10 @@ fn generated_files(
     flat: &Flattened,
     kept: &FileTree,
     keep: &BTreeSet<String>,
-    user: Option<&str>,
-    named: &[String],
-    switched: &(BTreeSet<u32>, BTreeSet<u32>),
-) -> (Vec<(NewFile, Why)>, Vec<Warning>) {
-    let mut files: Vec<(NewFile, Why)> = users_and_groups(flat, kept, user, named, switched)
+    wanted: &WantedAccounts<'_>,
+) -> (Vec<(NewFile, Why)>, Vec<Warning>, Accounts) {
+    let (accounts_files, accounts) = users_and_groups(flat, kept, wanted);
+    let mut files: Vec<(NewFile, Why)> = accounts_files
         .into_iter()
         .map(|file| (file, Why::WrittenByPare(Generated::UsersAndGroups)))
         .collect();
@@ -482,7 +491,50 @@ fn generated_files(
     for file in rpm_files {
         files.push((file, Why::WrittenByPare(Generated::RpmDatabase)));
     }
-    (files, warnings)
+    (files, warnings, accounts)
+}
+
+/// Whether `--include` named `path` (relative): the user's explicit
+/// choice wins over pare's reduction.
+fn is_included(plan: &Plan, path: &str) -> bool {
+    plan.keep
+        .get(&format!("/{path}"))
+        .is_some_and(|whys| whys.iter().any(|w| matches!(w, Why::Include { .. })))
+}
+
+/// The texts of the kept configuration files (see
+/// [`crate::rules::is_configuration`]), each at most 256 KiB: what
+/// [`crate::rules::names_in_config`] reads for users a server switches to.
+fn kept_configurations(flat: &Flattened, kept: &FileTree, spool: Option<&Spool>) -> Vec<String> {
+    const MAX_BYTES: u64 = 256 * 1024;
+    let mut texts = Vec::new();
+    for (path, node) in kept.iter() {
+        let NodeKind::File(id) = node.kind else {
+            continue;
+        };
+        let content = kept.content(id);
+        if !crate::rules::is_configuration(&path) || content.size > MAX_BYTES {
+            continue;
+        }
+        let bytes = match flat.read(&path) {
+            Ok(Some(bytes)) => bytes.into_owned(),
+            _ => {
+                let Ok(reader) = open_content(&content.source, content.size, spool, &path) else {
+                    continue;
+                };
+                let mut bytes = Vec::new();
+                if reader.take(MAX_BYTES).read_to_end(&mut bytes).is_err() {
+                    continue;
+                }
+                bytes
+            }
+        };
+        // Binary files name no user.
+        if let Ok(text) = String::from_utf8(bytes) {
+            texts.push(text);
+        }
+    }
+    texts
 }
 
 /// How the new image names its base, and how a Dockerfile's `FROM` does:

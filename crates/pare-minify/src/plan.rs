@@ -200,17 +200,43 @@ impl Plan {
                 },
             );
         }
+        let mut links_below = Vec::new();
         if node.is_dir() {
-            let below: Vec<String> = tree
+            let below: Vec<(String, bool)> = tree
                 .descendants(&real)
-                .map(|(p, _)| format!("/{p}"))
+                .map(|(p, n)| (format!("/{p}"), matches!(n.kind, NodeKind::Symlink(_))))
                 .collect();
-            for p in below {
+            for (p, is_link) in below {
                 self.add(&p, why.clone());
+                if is_link {
+                    links_below.push(p);
+                }
             }
         }
         self.add(&format!("/{real}"), why);
+        for link in links_below {
+            self.add_link_target(tree, &link);
+        }
         true
+    }
+
+    /// Keeps what a kept symlink inside a kept folder points at, elsewhere
+    /// in the image (a JRE's `conf` → `/etc/java-17-openjdk`, nginx's
+    /// `modules-enabled/*` → `modules-available/…`): a folder kept whole
+    /// must not hold links that dangle. A target already kept is not
+    /// walked again, so link cycles end; a link that dangled in the source
+    /// dangles in the result too.
+    fn add_link_target(&mut self, tree: &FileTree, link: &str) {
+        let Ok(target) = tree.resolve(link.trim_start_matches('/'), true) else {
+            return;
+        };
+        if self.keep.contains_key(&format!("/{target}")) {
+            return;
+        }
+        let why = Why::TargetOf {
+            link: link.to_string(),
+        };
+        self.add_resolved(tree, link, why);
     }
 
     /// The reasons for `path`, as a person reads them: reasons of one
@@ -501,6 +527,97 @@ mod tests {
             plan.add(p, Why::EntryPoint);
         }
         plan
+    }
+
+    /// A tree of files and symlinks (`path -> target`).
+    fn tree_of(entries: &[&str]) -> FileTree {
+        use pare_image::DataSource;
+        use pare_image::tree::{Content, Node};
+        let mut tree = FileTree::new();
+        for entry in entries {
+            let kind = match entry.split_once(" -> ") {
+                Some((_, to)) => NodeKind::Symlink(to.into()),
+                None => NodeKind::File(tree.add_content(Content {
+                    source: DataSource::Host("/dev/null".into()),
+                    size: 0,
+                })),
+            };
+            let path = entry.split(" -> ").next().unwrap();
+            let node = Node {
+                kind,
+                ..Node::implicit_dir()
+            };
+            tree.insert(path.into(), node);
+        }
+        tree
+    }
+
+    #[test]
+    fn links_inside_a_kept_folder_keep_their_targets() {
+        let tree = tree_of(&[
+            "etc/nginx/nginx.conf",
+            "etc/nginx/modules-enabled/50-a.conf -> /usr/share/nginx/modules-available/a.conf",
+            "usr/share/nginx/modules-available/a.conf",
+            "usr/share/nginx/modules-available/b.conf",
+            "usr/lib/jvm/jre/conf -> /etc/java-17",
+            "usr/lib/jvm/jre/lib/cacerts -> ../../../../../etc/ssl/java/cacerts",
+            "etc/java-17/security/java.security",
+            "etc/java-17/jre -> /usr/lib/jvm/jre",
+            "etc/ssl/java/cacerts",
+            "usr/lib/jvm/jre/loop -> loop",
+            "usr/lib/jvm/jre/gone -> /nowhere",
+        ]);
+        /// What a row proves, the folder kept, paths that must be kept
+        /// (with the reason's text), paths that must not.
+        type Case = (
+            &'static str,
+            &'static str,
+            &'static [(&'static str, &'static str)],
+            &'static [&'static str],
+        );
+        let cases: &[Case] = &[
+            (
+                "a link to a file elsewhere keeps the file, not its siblings",
+                "/etc/nginx",
+                &[(
+                    "/usr/share/nginx/modules-available/a.conf",
+                    "target of the kept symlink /etc/nginx/modules-enabled/50-a.conf",
+                )],
+                &["/usr/share/nginx/modules-available/b.conf"],
+            ),
+            (
+                "a link to a folder keeps the folder, and links in it are followed (a cycle ends)",
+                "/usr/lib/jvm/jre",
+                &[
+                    (
+                        "/etc/java-17/security/java.security",
+                        "target of the kept symlink /usr/lib/jvm/jre/conf",
+                    ),
+                    (
+                        "/etc/ssl/java/cacerts",
+                        "target of the kept symlink /usr/lib/jvm/jre/lib/cacerts",
+                    ),
+                ],
+                &["/nowhere", "/etc/nginx/nginx.conf"],
+            ),
+        ];
+        for (case, folder, kept, not_kept) in cases {
+            let mut plan = Plan::default();
+            let why = Why::Include {
+                pattern: folder.to_string(),
+            };
+            assert!(plan.add_resolved(&tree, folder, why), "{case}");
+            for (path, reason) in *kept {
+                assert!(
+                    plan.explain(path).iter().any(|r| r == reason),
+                    "{case}: {path}: {:?}",
+                    plan.explain(path)
+                );
+            }
+            for path in *not_kept {
+                assert!(!plan.keep.contains_key(*path), "{case}: {path}");
+            }
+        }
     }
 
     #[test]

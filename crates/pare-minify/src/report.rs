@@ -82,6 +82,8 @@ pub struct Report {
     pub excluded: Vec<String>,
     /// Libraries not found (only with `--allow-missing`).
     pub missing: Vec<MissingLibrary>,
+    /// What the reduced `etc/passwd` and `etc/group` kept and dropped.
+    pub accounts: crate::rules::Accounts,
     /// The traced runs: what exercised the app and how it went, before
     /// and after.
     #[serde(skip_serializing_if = "Option::is_none")]

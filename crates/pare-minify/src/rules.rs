@@ -179,8 +179,15 @@ pub fn wanted_ids(tree: &FileTree, user: Option<&str>) -> (BTreeSet<String>, BTr
 /// (field 3) is wanted. For `passwd`, the primary groups of kept users are
 /// returned so `group` can keep them too.
 pub fn reduce(text: &str, wanted: &BTreeSet<String>) -> (String, BTreeSet<String>) {
+    let (kept, primary_groups, _) = reduce_naming(text, wanted);
+    (kept, primary_groups)
+}
+
+/// [`reduce`], with the names of the lines dropped.
+fn reduce_naming(text: &str, wanted: &BTreeSet<String>) -> (String, BTreeSet<String>, Vec<String>) {
     let mut out = String::new();
     let mut primary_groups = BTreeSet::new();
+    let mut dropped = Vec::new();
     for line in text.lines() {
         let fields: Vec<&str> = line.split(':').collect();
         if fields.len() < 4 {
@@ -190,46 +197,141 @@ pub fn reduce(text: &str, wanted: &BTreeSet<String>) -> (String, BTreeSet<String
             out.push_str(line);
             out.push('\n');
             primary_groups.insert(fields[3].to_string());
+        } else {
+            dropped.push(fields[0].to_string());
         }
     }
-    (out, primary_groups)
+    (out, primary_groups, dropped)
 }
 
-/// The reduced `etc/passwd` and `etc/group` for the new image.
+/// The names in `passwd`/`group` text (field 1).
+fn names(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter(|l| l.split(':').count() >= 4)
+        .filter_map(|l| l.split(':').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The `candidates` a configuration file names as a word outside
+/// comments (`user www-data;` in nginx.conf, `User apache` in httpd.conf):
+/// a server drops privileges to the user its configuration names, which
+/// neither the image's `USER` nor the owners of files show.
+pub fn names_in_config(text: &str, candidates: &BTreeSet<String>) -> BTreeSet<String> {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '$');
+    text.lines()
+        .map(str::trim_start)
+        .filter(|l| !l.starts_with('#') && !l.starts_with(';') && !l.starts_with("//"))
+        .flat_map(|l| l.split(|c: char| !is_word(c)))
+        .filter(|w| candidates.contains(*w))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Configuration files whose words can name a user: regular files under
+/// `etc/` and `usr/local/etc/`, except the account and loader databases.
+pub fn is_configuration(path: &str) -> bool {
+    let rel = path.trim_start_matches('/');
+    (rel.starts_with("etc/") || rel.starts_with("usr/local/etc/"))
+        && !matches!(
+            rel,
+            "etc/passwd" | "etc/group" | "etc/shadow" | "etc/gshadow" | "etc/ld.so.cache"
+        )
+}
+
+/// Who the new image's users and groups must include beside root and the
+/// owners of kept files.
+#[derive(Clone, Debug, Default)]
+pub struct WantedAccounts<'a> {
+    /// The configuration's `User`.
+    pub user: Option<&'a str>,
+    /// Users (`name[:group]`) wrappers in the entry point switch to.
+    pub named: &'a [String],
+    /// Ids a traced run saw processes switch to.
+    pub switched: Option<&'a (BTreeSet<u32>, BTreeSet<u32>)>,
+    /// The texts of the kept configuration files.
+    pub configs: Vec<String>,
+    /// Files kept as the image has them (`--include /etc/passwd`): not
+    /// reduced.
+    pub as_is: BTreeSet<String>,
+}
+
+/// The reduced `etc/passwd` and `etc/group` for the new image, and what
+/// the reduction kept and dropped.
 pub fn users_and_groups(
     flat: &Flattened,
     kept: &FileTree,
-    user: Option<&str>,
-    named: &[String],
-    switched: &(BTreeSet<u32>, BTreeSet<u32>),
-) -> Vec<(String, Vec<u8>)> {
+    wanted: &WantedAccounts<'_>,
+) -> (Vec<(String, Vec<u8>)>, Accounts) {
     let read = |path: &str| {
         flat.read(path)
             .ok()
             .flatten()
             .map(|b| String::from_utf8_lossy(&b).into_owned())
     };
-    let (mut users, mut groups) = wanted_ids(kept, user);
-    for spec in named {
+    let (mut users, mut groups) = wanted_ids(kept, wanted.user);
+    for spec in wanted.named {
         let (name, group) = spec.split_once(':').unwrap_or((spec, ""));
         users.insert(name.to_string());
         if !group.is_empty() {
             groups.insert(group.to_string());
         }
     }
-    users.extend(switched.0.iter().map(u32::to_string));
-    groups.extend(switched.1.iter().map(u32::to_string));
+    if let Some((uids, gids)) = wanted.switched {
+        users.extend(uids.iter().map(u32::to_string));
+        groups.extend(gids.iter().map(u32::to_string));
+    }
     let mut out = Vec::new();
+    let mut accounts = Accounts::default();
     if let Some(passwd) = read("etc/passwd") {
-        let (reduced, primary) = reduce(&passwd, &users);
+        let everyone = names(&passwd);
+        for text in &wanted.configs {
+            let named = names_in_config(text, &everyone);
+            accounts
+                .named_in_configuration
+                .extend(named.iter().cloned());
+            users.extend(named);
+        }
+        let (reduced, primary, dropped) = reduce_naming(&passwd, &users);
         groups.extend(primary);
-        out.push(("etc/passwd".to_string(), reduced.into_bytes()));
+        if wanted.as_is.contains("etc/passwd") {
+            accounts.kept_as_is.push("/etc/passwd".into());
+        } else {
+            accounts.users_kept = names(&reduced).into_iter().collect();
+            accounts.users_dropped = dropped;
+            out.push(("etc/passwd".to_string(), reduced.into_bytes()));
+        }
     }
     if let Some(group) = read("etc/group") {
-        let (reduced, _) = reduce(&group, &groups);
-        out.push(("etc/group".to_string(), reduced.into_bytes()));
+        let everyone = names(&group);
+        for text in &wanted.configs {
+            groups.extend(names_in_config(text, &everyone));
+        }
+        let (reduced, _, dropped) = reduce_naming(&group, &groups);
+        if wanted.as_is.contains("etc/group") {
+            accounts.kept_as_is.push("/etc/group".into());
+        } else {
+            accounts.groups_kept = names(&reduced).into_iter().collect();
+            accounts.groups_dropped = dropped;
+            out.push(("etc/group".to_string(), reduced.into_bytes()));
+        }
     }
-    out
+    (out, accounts)
+}
+
+/// What the reduced `passwd` and `group` kept and dropped, for the report
+/// (a user the app needs and pare dropped is found here, not by a failing
+/// `getpwnam` in production).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Accounts {
+    pub users_kept: Vec<String>,
+    pub users_dropped: Vec<String>,
+    pub groups_kept: Vec<String>,
+    pub groups_dropped: Vec<String>,
+    /// Users kept because a kept configuration file names them.
+    pub named_in_configuration: BTreeSet<String>,
+    /// Account files kept unchanged because `--include` named them.
+    pub kept_as_is: Vec<String>,
 }
 
 #[cfg(test)]
@@ -264,6 +366,23 @@ mod tests {
         let (_, primary) = reduce(PASSWD, &set(&["0", "redis"]));
         let (group, _) = reduce(GROUP, &primary);
         assert_eq!(group, "root:x:0:\nredis:x:101:\n");
+    }
+
+    #[test]
+    fn configuration_names_users_as_words_outside_comments() {
+        let everyone = set(&["root", "daemon", "www-data", "redis", "nobody"]);
+        let cases: &[(&str, &[&str])] = &[
+            ("user www-data;\nworker_processes auto;\n", &["www-data"]),
+            ("User redis\n", &["redis"]),
+            ("# user nobody;\n; daemon off\n// root only\n", &[]),
+            ("daemon off;\n", &["daemon"]),
+            // Part of a longer word is no name.
+            ("user www-data2;\npath /var/lib/redis-x\n", &[]),
+            ("user=redis:redis\n", &["redis"]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(names_in_config(text, &everyone), set(want), "{text:?}");
+        }
     }
 
     #[test]

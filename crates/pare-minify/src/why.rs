@@ -28,6 +28,8 @@ pub enum Why {
     },
     /// A symlink passed on the way to `target` (absolute).
     SymlinkTo { target: String },
+    /// What the kept symlink `link` (inside a kept folder) points at.
+    TargetOf { link: String },
     /// A rule for what the loader cannot see.
     Rule(Rule),
     /// `--include PATTERN`.
@@ -89,6 +91,7 @@ pub(crate) enum Kind<'a> {
     Needed { lib: &'a str, via: &'static str },
     Interpreter,
     SymlinkTo,
+    TargetOf,
     Observed(ObservedHow),
 }
 
@@ -101,6 +104,7 @@ impl Kind<'_> {
             }
             Kind::Interpreter => ("program interpreter of ".into(), String::new()),
             Kind::SymlinkTo => ("symlink on the way to ".into(), String::new()),
+            Kind::TargetOf => ("target of the kept symlink ".into(), String::new()),
             Kind::Observed(how) => (format!("{how} by "), String::new()),
         }
     }
@@ -113,6 +117,7 @@ impl Why {
             Why::Needed { lib, by, via } => Some((Kind::Needed { lib, via }, by)),
             Why::Interpreter { of } => Some((Kind::Interpreter, of)),
             Why::SymlinkTo { target } => Some((Kind::SymlinkTo, target)),
+            Why::TargetOf { link } => Some((Kind::TargetOf, link)),
             Why::Observed { how, by } => Some((Kind::Observed(*how), by)),
             _ => None,
         }
@@ -149,6 +154,7 @@ impl fmt::Display for Why {
             Why::Needed { .. }
             | Why::Interpreter { .. }
             | Why::SymlinkTo { .. }
+            | Why::TargetOf { .. }
             | Why::Observed { .. } => unreachable!("rendered with their object above"),
         }
     }
@@ -257,6 +263,26 @@ mod tests {
                 "TZ=Europe/Paris in the image's environment",
             ),
             (Why::Rule(Rule::IncludeTz), "--include-tz"),
+            (
+                Why::TargetOf {
+                    link: "/usr/lib/jvm/jre/conf".into(),
+                },
+                "target of the kept symlink /usr/lib/jvm/jre/conf",
+            ),
+            (
+                Why::Rule(Rule::InterpreterLibrary {
+                    interpreter: "/usr/bin/python3.11".into(),
+                    what: "standard library".into(),
+                }),
+                "standard library of /usr/bin/python3.11",
+            ),
+            (
+                Why::Rule(Rule::Argument {
+                    program: "/usr/bin/python3.11".into(),
+                    argument: "/app/app.py".into(),
+                }),
+                "named by the argument /app/app.py of /usr/bin/python3.11",
+            ),
             (
                 Why::Include {
                     pattern: "/app/*.py".into(),

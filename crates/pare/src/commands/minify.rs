@@ -107,6 +107,7 @@ pub fn run(args: MinifyArgs, options: &OpenOptions) -> Result<ExitCode> {
         output::write_file_atomically(path, output::json_text(report)?.as_bytes())?;
     }
     let mut text = comparison_table(report);
+    text.push_str(&accounts_lines(&report.accounts));
     if let Some(trace) = &report.trace {
         text.push('\n');
         text.push_str(&probe_table(trace));
@@ -129,6 +130,42 @@ pub fn run(args: MinifyArgs, options: &OpenOptions) -> Result<ExitCode> {
     ));
     output::print_text(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the reduced passwd and group dropped, one line each, naming the
+/// flag that keeps the image's file instead: a user the app needs and pare
+/// dropped is seen here, not in a failing `getpwnam` in production.
+fn accounts_lines(accounts: &pare_minify::rules::Accounts) -> String {
+    const SHOWN: usize = 4;
+    let line = |what: &str, kept: &[String], dropped: &[String], file: &str| {
+        if dropped.is_empty() {
+            return String::new();
+        }
+        let mut named = dropped[..dropped.len().min(SHOWN)].join(", ");
+        if dropped.len() > SHOWN {
+            named.push_str(&format!(" and {} more", dropped.len() - SHOWN));
+        }
+        let line = output::escaped(&format!(
+            "{file}: kept {what} {}; dropped {} ({named}); --include {file} keeps the image's file",
+            kept.join(", "),
+            dropped.len(),
+        ));
+        format!("{line}\n")
+    };
+    let mut text = String::from("\n");
+    text.push_str(&line(
+        "users",
+        &accounts.users_kept,
+        &accounts.users_dropped,
+        "/etc/passwd",
+    ));
+    text.push_str(&line(
+        "groups",
+        &accounts.groups_kept,
+        &accounts.groups_dropped,
+        "/etc/group",
+    ));
+    if text.len() == 1 { String::new() } else { text }
 }
 
 /// Writes the Dockerfile and its context folder (the keep list and the
