@@ -816,3 +816,68 @@ fn static_minify_keeps_the_loader_cache_so_a_plugin_loads_by_name() {
     let answer = served.get("/");
     assert!(answer.contains("hello from libgreet"), "{answer}");
 }
+
+#[test]
+fn an_included_passwd_is_kept_as_the_image_has_it_and_a_reduced_group_says_what_it_dropped() {
+    // `--include /etc/passwd` was silently replaced by pare's reduced
+    // file: users named only in the app's configuration were lost.
+    let archive = require!(test_image("redis"));
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("min.tar");
+    let report = work.path().join("report.json");
+    let text = minify(
+        archive.to_str().unwrap(),
+        &format!("docker-archive:{}:pare-test/passwd:it", out.display()),
+        &[
+            "--include",
+            "/etc/passwd",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    let source_passwd = file_from_docker_archive(&archive, "etc/passwd");
+    assert_eq!(
+        file_from_docker_archive(&out, "etc/passwd"),
+        source_passwd,
+        "the included passwd changed"
+    );
+    let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let accounts = &report["accounts"];
+    assert_eq!(accounts["kept_as_is"], serde_json::json!(["/etc/passwd"]));
+    assert_eq!(accounts["users_dropped"], serde_json::json!([]));
+    // group was not included: reduced, and what it dropped is named, with
+    // every group of the source either kept or dropped.
+    let source_groups: Vec<String> =
+        String::from_utf8(file_from_docker_archive(&archive, "etc/group"))
+            .unwrap()
+            .lines()
+            .map(|l| l.split(':').next().unwrap().to_string())
+            .collect();
+    let listed = |key: &str| -> Vec<String> {
+        accounts[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let (kept, dropped) = (listed("groups_kept"), listed("groups_dropped"));
+    assert!(
+        kept.contains(&"root".to_string()) && !dropped.is_empty(),
+        "{accounts}"
+    );
+    let mut all: Vec<String> = kept.iter().chain(&dropped).cloned().collect();
+    all.sort();
+    let mut want = source_groups.clone();
+    want.sort();
+    assert_eq!(all, want);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("/etc/group: kept groups "))
+        .unwrap_or_else(|| panic!("no line for the reduced group:\n{text}"));
+    assert!(
+        line.ends_with("--include /etc/group keeps the image's file"),
+        "{line}"
+    );
+    assert!(!text.contains("/etc/passwd: kept"), "{text}");
+}
