@@ -383,8 +383,37 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
     rules::add_os_release(&flat.tree, &mut plan);
     rules::add_ca_certificates(&flat.tree, &mut plan);
     rules::add_time_zones(&flat.tree, config.var("TZ"), request.include_tz, &mut plan);
+    settle_provided(&root, &mut plan);
     apply_excludes(&request.exclude, &mut plan)?;
     Ok(plan)
+}
+
+/// A needed library no search rule finds, but whose name a kept object
+/// has as its `DT_SONAME` (the JVM's `libjava.so` needs `libjvm.so`, which
+/// the `java` launcher loads by path from `lib/server/` before it): glibc
+/// reuses an object already loaded under that name, so it is provided,
+/// not missing. The provider says so in `--explain`.
+fn settle_provided(root: &dyn Root, plan: &mut Plan) {
+    let kept: Vec<String> = plan.keep.keys().cloned().collect();
+    let mut missing = Vec::new();
+    for m in std::mem::take(&mut plan.missing) {
+        let provider = kept.iter().find(|path| {
+            root.elf(path)
+                .and_then(|info| info.soname)
+                .is_some_and(|soname| soname == m.name)
+        });
+        match provider {
+            Some(path) => plan.add(
+                path,
+                Why::Rule(Rule::ProvidesLibrary {
+                    lib: m.name.clone(),
+                    to: m.needed_by.clone(),
+                }),
+            ),
+            None => missing.push(m),
+        }
+    }
+    plan.missing = missing;
 }
 
 /// Files worth copying aside while the layers stream past, before the plan
@@ -617,6 +646,59 @@ mod tests {
             for path in *not_kept {
                 assert!(!plan.keep.contains_key(*path), "{case}: {path}");
             }
+        }
+    }
+
+    #[test]
+    fn a_library_no_search_finds_is_provided_by_a_kept_object_with_its_soname() {
+        use pare_elf::ElfInfo;
+        /// Kept objects and their sonames.
+        struct Sonames(&'static [(&'static str, &'static str)]);
+        impl Root for Sonames {
+            fn resolve(&self, path: &str) -> Option<(String, Vec<String>)> {
+                Some((path.to_string(), Vec::new()))
+            }
+            fn elf(&self, path: &str) -> Option<ElfInfo> {
+                let (_, soname) = self.0.iter().find(|(p, _)| *p == path)?;
+                Some(ElfInfo {
+                    is_64: true,
+                    machine: 62,
+                    interpreter: None,
+                    needed: Vec::new(),
+                    rpath: Vec::new(),
+                    runpath: Vec::new(),
+                    soname: Some(soname.to_string()),
+                    dynamic: true,
+                })
+            }
+        }
+        let root = Sonames(&[
+            ("/jre/lib/server/libjvm.so", "libjvm.so"),
+            ("/opt/libfoo.so", "libbar.so.1"),
+        ]);
+        // What a row proves, the missing library, whether it is settled.
+        let cases = [
+            (
+                "a kept object with that soname provides it",
+                "libjvm.so",
+                true,
+            ),
+            ("a file name is not a soname", "libfoo.so", false),
+            ("nothing provides it", "libnone.so.2", false),
+        ];
+        for (case, name, settled) in cases {
+            let mut plan = plan_of(&["/jre/lib/server/libjvm.so", "/opt/libfoo.so"]);
+            plan.missing = vec![Missing {
+                name: name.into(),
+                needed_by: "/jre/lib/libjava.so".into(),
+            }];
+            settle_provided(&root, &mut plan);
+            assert_eq!(plan.missing.is_empty(), settled, "{case}");
+            let provides = plan
+                .explain("/jre/lib/server/libjvm.so")
+                .iter()
+                .any(|r| r.starts_with(&format!("provides {name} to /jre/lib/libjava.so")));
+            assert_eq!(provides, settled && name == "libjvm.so", "{case}");
         }
     }
 

@@ -64,6 +64,9 @@ pub enum Rule {
     /// its own rules (`what`: "standard library (sys.prefix /usr)",
     /// "@INC", "JRE home", …).
     InterpreterLibrary { interpreter: String, what: String },
+    /// A kept object whose `DT_SONAME` is `lib`, which `to` needs and no
+    /// search rule finds: loaded first (by path), it provides the name.
+    ProvidesLibrary { lib: String, to: String },
     /// Named by an argument of the program at `program` (`argument`:
     /// the word or option, `/app/app.py`, `-m awslambdaric`, `-cp /app`).
     Argument { program: String, argument: String },
@@ -178,6 +181,10 @@ impl fmt::Display for Rule {
             Rule::InterpreterLibrary { interpreter, what } => {
                 write!(f, "{what} of {interpreter}")
             }
+            Rule::ProvidesLibrary { lib, to } => write!(
+                f,
+                "provides {lib} to {to}, which no search path finds (loaded first, by path)"
+            ),
             Rule::Argument { program, argument } => {
                 write!(f, "named by the argument {argument} of {program}")
             }
@@ -275,6 +282,13 @@ mod tests {
                     what: "standard library".into(),
                 }),
                 "standard library of /usr/bin/python3.11",
+            ),
+            (
+                Why::Rule(Rule::ProvidesLibrary {
+                    lib: "libjvm.so".into(),
+                    to: "/jre/lib/libjava.so".into(),
+                }),
+                "provides libjvm.so to /jre/lib/libjava.so, which no search path finds (loaded first, by path)",
             ),
             (
                 Why::Rule(Rule::Argument {
