@@ -28,9 +28,11 @@
 #                   plugind dlopens a plugin by name through ld.so.cache
 #                   (entry point, port 8086), convd uses a locale and an
 #                   iconv module (--entrypoint convd, port 8087)
+#   ctext.tar       + textd, compiled here: takes its locale from LANG=C.UTF-8
+#                   in the config and converts with an iconv module (8088)
 # Needs root, debootstrap and a running Docker Engine; apps.tar also needs
 # Go with Debian's golang-github-pkg-errors-dev, and cargo-auditable;
-# lambda.tar the system python3 with pip (python3-pip); cplugins.tar gcc,
+# lambda.tar the system python3 with pip (python3-pip); cplugins.tar and ctext.tar gcc,
 # libc6-dev and make (the host is bookworm: its glibc is the image's).
 set -euo pipefail
 
@@ -38,7 +40,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="${PARE_TEST_IMAGES:-/var/cache/pare-test-images/v1}"
 REBUILD=0
 [[ "${1:-}" == "--rebuild" ]] && REBUILD=1
-IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins)
+IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins ctext)
 
 missing=()
 for name in "${IMAGES[@]}"; do
@@ -52,7 +54,7 @@ echo "test images: building ${missing[*]} into $OUT"
 
 tools=(debootstrap docker)
 [[ " ${missing[*]} " == *" apps "* ]] && tools+=(go cargo-auditable)
-[[ " ${missing[*]} " == *" cplugins "* ]] && tools+=(gcc make)
+[[ " ${missing[*]} " == *" cplugins "* || " ${missing[*]} " == *" ctext "* ]] && tools+=(gcc make)
 for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null || { echo "build.sh: $tool is required" >&2; exit 1; }
 done
@@ -189,6 +191,13 @@ for name in "${missing[@]}"; do
             # Compiled on the host, a bookworm machine: the same glibc.
             make -s -C "$HERE/cplugins" OUT="$WORK/ctx-cplugins"
             build_app cplugins locales ;;
+        ctext)
+            echo "== ctext image (textd on the base)"
+            make -s -C "$HERE/cplugins" OUT="$WORK/ctx-ctext" textd
+            cp -r "$HERE/ctext/." "$WORK/ctx-ctext/"
+            docker build -q -t pare-test/ctext:bookworm "$WORK/ctx-ctext" >/dev/null
+            docker save pare-test/ctext:bookworm -o "$OUT/ctext.tar.partial"
+            mv "$OUT/ctext.tar.partial" "$OUT/ctext.tar" ;;
         debian) ;;
     esac
 done

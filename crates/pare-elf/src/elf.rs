@@ -26,7 +26,16 @@ pub struct ElfInfo {
     pub soname: Option<String>,
     /// Whether it has a dynamic section at all (static programs do not).
     pub dynamic: bool,
+    /// The [`WATCHED_SYMBOLS`] named in the dynamic string table (imported
+    /// or defined): functions that load data by name at run time, which
+    /// no `DT_NEEDED` shows.
+    pub watched_symbols: Vec<String>,
 }
+
+/// glibc functions that load files by name at run time: `iconv_open`
+/// loads gconv modules (`gconv-modules` names them), `setlocale` and
+/// `newlocale` read locale data.
+pub const WATCHED_SYMBOLS: &[&str] = &["iconv_open", "setlocale", "newlocale"];
 
 /// The result of looking at a prefix of a file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -244,7 +253,26 @@ fn parse_as<H: FileHeader<Endian = Endianness>>(
             _ => {}
         }
     }
+    info.watched_symbols = watched_symbols(strings);
     Ok(Parsed::Elf(info))
+}
+
+/// The [`WATCHED_SYMBOLS`] in a string table. A name can be the tail of a
+/// longer one (linkers merge `g_iconv_open` and `iconv_open`), so any
+/// string ending with it counts: the longer name is then a wrapper of the
+/// same function.
+fn watched_symbols(strings: &[u8]) -> Vec<String> {
+    WATCHED_SYMBOLS
+        .iter()
+        .filter(|name| {
+            let mut needle = name.as_bytes().to_vec();
+            needle.push(0);
+            strings
+                .windows(needle.len())
+                .any(|w| w == needle.as_slice())
+        })
+        .map(|name| name.to_string())
+        .collect()
 }
 
 /// `Some(NeedBytes)` when `end` lies past the prefix but inside the file.
@@ -314,6 +342,24 @@ mod tests {
         };
         assert_eq!(info, whole);
         assert!(have < data.len() as u64, "a prefix was enough");
+    }
+
+    #[test]
+    fn watched_symbols_are_found_whole_or_as_a_merged_tail() {
+        let cases: &[(&[u8], &[&str])] = &[
+            (
+                b"\0libc.so.6\0iconv_open\0setlocale\0",
+                &["iconv_open", "setlocale"],
+            ),
+            (b"\0g_iconv_open\0", &["iconv_open"]),
+            // A longer name that merely starts with one is another symbol.
+            (b"\0iconv_open_into\0setlocale_r\0", &[]),
+            (b"newlocale", &[]),
+            (b"", &[]),
+        ];
+        for (table, want) in cases {
+            assert_eq!(watched_symbols(table), *want, "{table:?}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod build;
 pub mod dockerfile;
 pub mod entry;
 pub mod interp;
+pub mod locale;
 pub mod metadata;
 pub mod observed;
 pub mod pipeline;

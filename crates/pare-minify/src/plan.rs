@@ -383,6 +383,9 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
     rules::add_os_release(&flat.tree, &mut plan);
     rules::add_ca_certificates(&flat.tree, &mut plan);
     rules::add_time_zones(&flat.tree, config.var("TZ"), request.include_tz, &mut plan);
+    let locales = crate::locale::add_locales(&flat.tree, &root, &config.env, &mut plan);
+    plan.undecided.extend(locales);
+    crate::locale::add_gconv(&flat.tree, &root, &loader, &config.env, &mut plan);
     settle_provided(&root, &mut plan);
     apply_excludes(&request.exclude, &mut plan)?;
     Ok(plan)
@@ -669,6 +672,7 @@ mod tests {
                     runpath: Vec::new(),
                     soname: Some(soname.to_string()),
                     dynamic: true,
+                    ..ElfInfo::default()
                 })
             }
         }

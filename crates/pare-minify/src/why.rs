@@ -64,6 +64,10 @@ pub enum Rule {
     /// its own rules (`what`: "standard library (sys.prefix /usr)",
     /// "@INC", "JRE home", …).
     InterpreterLibrary { interpreter: String, what: String },
+    /// The locale `name` that the environment's `variable` names.
+    Locale { name: String, variable: String },
+    /// glibc's gconv converters, which `iconv_open` in `program` loads.
+    Gconv { program: String },
     /// A kept object whose `DT_SONAME` is `lib`, which `to` needs and no
     /// search rule finds: loaded first (by path), it provides the name.
     ProvidesLibrary { lib: String, to: String },
@@ -181,6 +185,15 @@ impl fmt::Display for Rule {
             Rule::InterpreterLibrary { interpreter, what } => {
                 write!(f, "{what} of {interpreter}")
             }
+            Rule::Locale { name, variable } => {
+                write!(
+                    f,
+                    "locale {name}, which {variable} in the image's environment names"
+                )
+            }
+            Rule::Gconv { program } => {
+                write!(f, "gconv converters, which iconv_open in {program} loads")
+            }
             Rule::ProvidesLibrary { lib, to } => write!(
                 f,
                 "provides {lib} to {to}, which no search path finds (loaded first, by path)"
@@ -282,6 +295,19 @@ mod tests {
                     what: "standard library".into(),
                 }),
                 "standard library of /usr/bin/python3.11",
+            ),
+            (
+                Why::Rule(Rule::Locale {
+                    name: "C.UTF-8".into(),
+                    variable: "LANG".into(),
+                }),
+                "locale C.UTF-8, which LANG in the image's environment names",
+            ),
+            (
+                Why::Rule(Rule::Gconv {
+                    program: "/usr/local/bin/textd".into(),
+                }),
+                "gconv converters, which iconv_open in /usr/local/bin/textd loads",
             ),
             (
                 Why::Rule(Rule::ProvidesLibrary {

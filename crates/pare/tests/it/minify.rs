@@ -881,3 +881,49 @@ fn an_included_passwd_is_kept_as_the_image_has_it_and_a_reduced_group_says_what_
     );
     assert!(!text.contains("/etc/passwd: kept"), "{text}");
 }
+
+#[test]
+fn static_minify_keeps_the_locale_lang_names_and_the_converters_iconv_loads() {
+    // textd takes its locale from LANG=C.UTF-8 and converts with an iconv
+    // module: both are data glibc loads by name at run time. Without them
+    // it answered 200 with wrong text (setlocale fell back to C, mbstowcs
+    // failed), no warning given.
+    require!(docker());
+    let original = require!(test_image("ctext"));
+    run("docker", &["load", "-i", original.to_str().unwrap()]);
+    let source = start_container("pare-test/ctext:bookworm", &[], &["21088"]);
+    let want = http_get(21088, "/");
+    drop(source);
+    assert!(want.contains("locale: C.UTF-8\n"), "{want}");
+    assert!(
+        !want.contains("failed") && !want.contains("characters: -1"),
+        "{want}"
+    );
+    let served = require!(serve_static_minified(
+        "ctext",
+        "pare-test/ctext-static:it",
+        8088,
+        &[],
+        &[],
+    ));
+    let answer = served.get("/");
+    let (_, body) = answer.split_once("\r\n\r\n").unwrap_or_default();
+    assert_eq!(body, want, "the minified textd answers otherwise");
+    for (path, reason) in [
+        (
+            "/usr/lib/locale/C.utf8/LC_CTYPE",
+            "locale C.UTF-8, which LANG",
+        ),
+        (
+            "/usr/lib/x86_64-linux-gnu/gconv/IBM037.so",
+            "gconv converters, which iconv_open in /usr/local/bin/textd loads",
+        ),
+    ] {
+        let line = served
+            .explained
+            .lines()
+            .find(|l| l.starts_with(path))
+            .unwrap_or_else(|| panic!("{path} not kept:\n{}", served.explained));
+        assert!(line.contains(reason), "{line}");
+    }
+}
