@@ -17,6 +17,7 @@ pub mod interp;
 pub mod locale;
 pub mod metadata;
 pub mod observed;
+pub mod package_data;
 pub mod pipeline;
 pub mod plan;
 pub mod report;

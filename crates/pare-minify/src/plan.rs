@@ -36,6 +36,9 @@ pub struct Request {
     pub include_tz: bool,
     /// Keep the shell a script entry point runs under.
     pub keep_shell: bool,
+    /// Keep the data of the entry point's packages even when the image
+    /// exposes no port (see [`crate::package_data`]).
+    pub include_package_data: bool,
     /// Paths a traced run saw the application touch.
     pub observed: Vec<Observed>,
     /// User and group ids a traced run saw processes switch to: kept in
@@ -71,6 +74,8 @@ pub struct RunConfig {
     pub env: Vec<String>,
     pub working_dir: Option<String>,
     pub user: Option<String>,
+    /// `ExposedPorts` (`80/tcp`): the image is a server.
+    pub exposed_ports: Vec<String>,
 }
 
 impl RunConfig {
@@ -83,6 +88,7 @@ impl RunConfig {
             env: runtime.env().clone().unwrap_or_default(),
             working_dir: runtime.working_dir().clone(),
             user: runtime.user().clone(),
+            exposed_ports: runtime.exposed_ports().clone().unwrap_or_default(),
         }
     }
 
@@ -146,9 +152,15 @@ pub struct Plan {
     pub undecided: Vec<crate::interp::Undecided>,
 }
 
+/// Configuration files under `etc/` at most this big are captured for
+/// the rules that read them (paths and users a server's configuration
+/// names): Debian's whole `/etc` is about 1 MB.
+pub const CONFIGURATION_CAPTURE_BYTES: u64 = 64 * 1024;
+
 /// Files whose bytes planning reads, to capture while flattening.
-pub fn wants(path: &str) -> bool {
-    path == "etc/ld.so.cache"
+pub fn wants(path: &str, size: u64) -> bool {
+    (path.starts_with("etc/") && size <= CONFIGURATION_CAPTURE_BYTES)
+        || path == "etc/ld.so.cache"
         || path == "etc/ld.so.conf"
         || path.starts_with("etc/ld.so.conf.d/")
         || path == rules::NSSWITCH
@@ -381,8 +393,14 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
     }
     rules::add_nss_modules(flat, &loader, &mut plan);
     rules::add_os_release(&flat.tree, &mut plan);
+    rules::add_skeleton(&flat.tree, &mut plan);
     rules::add_ca_certificates(&flat.tree, &mut plan);
     rules::add_time_zones(&flat.tree, config.var("TZ"), request.include_tz, &mut plan);
+    if request.include_package_data || !config.exposed_ports.is_empty() {
+        let installed = crate::package_data::installed_dpkg(flat);
+        let programs: Vec<String> = invocations.iter().map(|i| i.real.clone()).collect();
+        crate::package_data::add_package_data(&flat.tree, &installed, &programs, &read, &mut plan);
+    }
     let locales = crate::locale::add_locales(&flat.tree, &root, &config.env, &mut plan);
     plan.undecided.extend(locales);
     crate::locale::add_gconv(&flat.tree, &root, &loader, &config.env, &mut plan);

@@ -92,6 +92,25 @@ pub fn add_os_release(tree: &FileTree, plan: &mut Plan) {
     }
 }
 
+/// Folders every program may assume exist, kept empty (with their mode:
+/// `/tmp` stays 1777) when the source has them: nginx writes
+/// `/run/nginx.pid` and refuses to start without `/run`; temporary files
+/// go to `/tmp`.
+pub const SKELETON: &[&str] = &["/tmp", "/var/tmp", "/run", "/var/run"];
+
+/// Keeps the [`SKELETON`] folders (or links, like `/var/run -> /run`) the
+/// source has, without what is in them.
+pub fn add_skeleton(tree: &FileTree, plan: &mut Plan) {
+    for path in SKELETON {
+        let kept = tree.get(path.trim_start_matches('/')).is_some_and(|n| {
+            n.is_dir() || matches!(n.kind, pare_image::tree::NodeKind::Symlink(_))
+        });
+        if kept {
+            plan.add(path, Why::Rule(Rule::Skeleton));
+        }
+    }
+}
+
 /// CA certificates, when a TLS library is kept.
 pub fn add_ca_certificates(tree: &FileTree, plan: &mut Plan) {
     let Some(library) = plan.keep.keys().find(|p| is_tls_library(p)).cloned() else {
@@ -218,7 +237,9 @@ fn names(text: &str) -> BTreeSet<String> {
 /// a server drops privileges to the user its configuration names, which
 /// neither the image's `USER` nor the owners of files show.
 pub fn names_in_config(text: &str, candidates: &BTreeSet<String>) -> BTreeSet<String> {
-    let is_word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '$');
+    // `/` stays inside a word: `bin` in `/usr/bin` or `audio` in
+    // `audio/mpeg` names no user.
+    let is_word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '$' | '/');
     text.lines()
         .map(str::trim_start)
         .filter(|l| !l.starts_with('#') && !l.starts_with(';') && !l.starts_with("//"))
@@ -379,6 +400,7 @@ mod tests {
             // Part of a longer word is no name.
             ("user www-data2;\npath /var/lib/redis-x\n", &[]),
             ("user=redis:redis\n", &["redis"]),
+            ("types { audio/mpeg mp3; }\nlisten /usr/bin/redis;\n", &[]),
         ];
         for (text, want) in cases {
             assert_eq!(names_in_config(text, &everyone), set(want), "{text:?}");

@@ -64,10 +64,18 @@ pub enum Rule {
     /// its own rules (`what`: "standard library (sys.prefix /usr)",
     /// "@INC", "JRE home", …).
     InterpreterLibrary { interpreter: String, what: String },
+    /// A folder every program may assume (`/tmp`, `/run`), kept empty.
+    Skeleton,
     /// The locale `name` that the environment's `variable` names.
     Locale { name: String, variable: String },
     /// glibc's gconv converters, which `iconv_open` in `program` loads.
     Gconv { program: String },
+    /// Data (conffiles, own folders) of `package`, which the kept server
+    /// `program` belongs to (or a same-source dependency of it).
+    PackageData { package: String, program: String },
+    /// Named as a path in the kept configuration file `file` of a
+    /// package's data.
+    NamedInConfiguration { file: String },
     /// A kept object whose `DT_SONAME` is `lib`, which `to` needs and no
     /// search rule finds: loaded first (by path), it provides the name.
     ProvidesLibrary { lib: String, to: String },
@@ -185,6 +193,7 @@ impl fmt::Display for Rule {
             Rule::InterpreterLibrary { interpreter, what } => {
                 write!(f, "{what} of {interpreter}")
             }
+            Rule::Skeleton => f.write_str("a folder programs expect, kept empty"),
             Rule::Locale { name, variable } => {
                 write!(
                     f,
@@ -194,6 +203,10 @@ impl fmt::Display for Rule {
             Rule::Gconv { program } => {
                 write!(f, "gconv converters, which iconv_open in {program} loads")
             }
+            Rule::PackageData { package, program } => {
+                write!(f, "data of package {package}, installed with {program}")
+            }
+            Rule::NamedInConfiguration { file } => write!(f, "named in {file}"),
             Rule::ProvidesLibrary { lib, to } => write!(
                 f,
                 "provides {lib} to {to}, which no search path finds (loaded first, by path)"
@@ -297,6 +310,10 @@ mod tests {
                 "standard library of /usr/bin/python3.11",
             ),
             (
+                Why::Rule(Rule::Skeleton),
+                "a folder programs expect, kept empty",
+            ),
+            (
                 Why::Rule(Rule::Locale {
                     name: "C.UTF-8".into(),
                     variable: "LANG".into(),
@@ -308,6 +325,19 @@ mod tests {
                     program: "/usr/local/bin/textd".into(),
                 }),
                 "gconv converters, which iconv_open in /usr/local/bin/textd loads",
+            ),
+            (
+                Why::Rule(Rule::PackageData {
+                    package: "nginx-common".into(),
+                    program: "/usr/sbin/nginx".into(),
+                }),
+                "data of package nginx-common, installed with /usr/sbin/nginx",
+            ),
+            (
+                Why::Rule(Rule::NamedInConfiguration {
+                    file: "/etc/nginx/sites-available/default".into(),
+                }),
+                "named in /etc/nginx/sites-available/default",
             ),
             (
                 Why::Rule(Rule::ProvidesLibrary {

@@ -152,6 +152,11 @@ pub struct MinifyArgs {
     /// Keep the time zone database (/usr/share/zoneinfo).
     #[arg(long)]
     pub include_tz: bool,
+    /// Keep the configuration and data folders the entry point's packages
+    /// installed (/etc/nginx, /usr/share/nginx), as is done by default for
+    /// an image that exposes a port.
+    #[arg(long)]
+    pub include_package_data: bool,
     /// Also write the same result as a multi-stage Dockerfile (and the
     /// files it copies, in FILE.context/ beside it).
     #[arg(long, value_name = "FILE")]

@@ -43,6 +43,7 @@ pub fn run(args: MinifyArgs, options: &OpenOptions) -> Result<ExitCode> {
             include: args.include,
             exclude: args.exclude,
             include_tz: args.include_tz,
+            include_package_data: args.include_package_data,
             keep_shell: args.keep_shell,
             observed: Vec::new(),
             switched_ids: Default::default(),

@@ -927,3 +927,59 @@ fn static_minify_keeps_the_locale_lang_names_and_the_converters_iconv_loads() {
         assert!(line.contains(reason), "{line}");
     }
 }
+
+#[test]
+fn static_minify_of_nginx_keeps_its_package_data_and_the_user_its_configuration_names() {
+    // nginx needs what nginx-common installed (/etc/nginx), the folders its
+    // configuration names (/var/www/html, made by the install script) and
+    // the user it names (`user www-data;`): it needed three --include
+    // flags, and the passwd reduction dropped www-data without a word.
+    let archive = require!(test_image("nginx"));
+    let index = file_from_docker_archive(&archive, "var/www/html/index.html");
+    let served = require!(serve_static_minified(
+        "nginx",
+        "pare-test/nginx-static:it",
+        80,
+        &[],
+        &[],
+    ));
+    let answer = served.get("/");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_default();
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "{answer}\n{}",
+        served.logs()
+    );
+    assert_eq!(body.as_bytes(), index);
+    let explained = &served.explained;
+    for (path, reason) in [
+        (
+            "/etc/nginx/nginx.conf",
+            "data of package nginx-common, installed with /usr/sbin/nginx",
+        ),
+        (
+            "/var/www/html/index.html",
+            "named in /etc/nginx/sites-available/default",
+        ),
+        ("/run", "a folder programs expect"),
+    ] {
+        let line = explained
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(path))
+            .unwrap_or_else(|| panic!("{path} not kept:\n{explained}"));
+        assert!(line.contains(reason), "{line}");
+    }
+    let users = explained
+        .lines()
+        .find(|l| l.starts_with("/etc/passwd: kept users "))
+        .unwrap_or_else(|| panic!("no passwd line:\n{explained}"));
+    assert!(users.contains("www-data"), "{users}");
+    // Documentation and other programs' files of the same packages stay out.
+    for gone in [
+        "/usr/share/doc/nginx",
+        "/etc/init.d/nginx",
+        "/etc/logrotate.d/nginx",
+    ] {
+        assert!(!explained.contains(&format!("\n{gone}")), "{gone} kept");
+    }
+}
