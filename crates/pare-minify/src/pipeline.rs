@@ -235,6 +235,7 @@ pub fn prepare<'s>(
     let sbom = options.capture.take().expect("sbom captures metadata");
     options.capture = Some(Box::new(move |p: &str, size| wants(p) || sbom(p, size)));
     options.scanners.push(Box::new(ElfScanner));
+    options.scanners.extend(crate::interp::scanners());
     if is_image {
         options.scanners.push(Box::new(spool_scanner));
     }
