@@ -28,17 +28,21 @@
 #                   plugind dlopens a plugin by name through ld.so.cache
 #                   (entry point, port 8086), convd uses a locale and an
 #                   iconv module (--entrypoint convd, port 8087)
+#   java.tar        + openjdk-17-jre-headless and a web app compiled here
+#                   (javac --release 17), run as `java -cp /app Main`,
+#                   answering with SHA-256 and a German month name (port 8088)
 # Needs root, debootstrap and a running Docker Engine; apps.tar also needs
 # Go with Debian's golang-github-pkg-errors-dev, and cargo-auditable;
 # lambda.tar the system python3 with pip (python3-pip); cplugins.tar gcc,
-# libc6-dev and make (the host is bookworm: its glibc is the image's).
+# libc6-dev and make (the host is bookworm: its glibc is the image's);
+# java.tar javac 17 or later (openjdk-17-jdk-headless).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="${PARE_TEST_IMAGES:-/var/cache/pare-test-images/v1}"
 REBUILD=0
 [[ "${1:-}" == "--rebuild" ]] && REBUILD=1
-IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins)
+IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins java)
 
 missing=()
 for name in "${IMAGES[@]}"; do
@@ -53,6 +57,7 @@ echo "test images: building ${missing[*]} into $OUT"
 tools=(debootstrap docker)
 [[ " ${missing[*]} " == *" apps "* ]] && tools+=(go cargo-auditable)
 [[ " ${missing[*]} " == *" cplugins "* ]] && tools+=(gcc make)
+[[ " ${missing[*]} " == *" java "* ]] && tools+=(javac)
 for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null || { echo "build.sh: $tool is required" >&2; exit 1; }
 done
@@ -189,6 +194,11 @@ for name in "${missing[@]}"; do
             # Compiled on the host, a bookworm machine: the same glibc.
             make -s -C "$HERE/cplugins" OUT="$WORK/ctx-cplugins"
             build_app cplugins locales ;;
+        java)
+            # Compiled on the host for Java 17, the image's JRE.
+            mkdir -p "$WORK/ctx-java"
+            javac --release 17 -d "$WORK/ctx-java" "$HERE/java/Main.java"
+            build_app java openjdk-17-jre-headless ;;
         debian) ;;
     esac
 done
