@@ -239,6 +239,13 @@ pub fn add(cx: &Context<'_>, invocation: &Invocation, plan: &mut Plan) -> Vec<Un
         .or_else(|| cx.config.var("JAVA_HOME").map(|h| absolute("/", h)))
         .filter(|h| is_home(tree, h));
     match &home {
+        // A launcher in /bin with a class library in /lib would make the
+        // whole image its home.
+        Some(home) if is_system_folder(home) => say(format!(
+            "the JRE home of {} would be the system folder {home}; give --include with what \
+             it loads",
+            invocation.real
+        )),
         Some(home) => add_home(cx, java, home, args.vm.as_deref(), plan),
         None => say(format!(
             "no JRE home (lib/jvm.cfg or lib/modules) above {}; give --include with it",
@@ -273,7 +280,8 @@ pub fn add(cx: &Context<'_>, invocation: &Invocation, plan: &mut Plan) -> Vec<Un
 /// The folder above the `bin/` holding the launcher at real path `real`.
 fn home_of(real: &str) -> Option<String> {
     let bin = pare_image::paths::parent(real);
-    (file_name(bin) == "bin").then(|| pare_image::paths::parent(bin).to_string())
+    let home = pare_image::paths::parent(bin);
+    (file_name(bin) == "bin").then(|| if home.is_empty() { "/" } else { home }.to_string())
 }
 
 /// Whether `dir` is a JRE home: a `jvm.cfg` or a class library in `lib/`.
@@ -901,6 +909,20 @@ mod tests {
                 keep: paths(&["/app/jvm.args", "/opt/java/openjdk/lib/modules"]),
                 drop: paths(&["/etc/hosts"]),
                 undecided: &["@/app/jvm.args", "--include /nothere.jar", "system folder"],
+            },
+            Case {
+                name: "a launcher in /bin beside /lib/modules keeps no whole image",
+                files: vec![
+                    F::Elf("bin/java", &[]),
+                    F::File("lib/modules", b"jimage"),
+                    F::File("etc/hosts", b"h"),
+                ],
+                env: &[],
+                workdir: "/",
+                argv: &["/bin/java", "-version"],
+                keep: vec![],
+                drop: paths(&["/etc/hosts", "/lib/modules"]),
+                undecided: &["system folder /"],
             },
         ];
         for case in cases {

@@ -334,11 +334,18 @@ pub fn add(cx: &Context<'_>, invocation: &Invocation, plan: &mut Plan) -> Vec<Un
     }
     for (option, path) in from_env.files.iter().chain(&args.files) {
         let argument = format!("{option}={path}");
+        let path = absolute(cx.workdir, path);
+        if is_system_folder(&path) {
+            say(format!(
+                "{argument}: {path} is a system folder; give --include with what it needs"
+            ));
+            continue;
+        }
         let why = Why::Rule(Rule::Argument {
             program: node.to_string(),
             argument,
         });
-        plan.add_resolved(tree, &absolute(cx.workdir, path), why);
+        plan.add_resolved(tree, &path, why);
     }
     match &args.script {
         Some(script) => match find_script(cx, &absolute(cx.workdir, script)) {
@@ -428,6 +435,13 @@ fn add_library(
     let node_path = cx.config.var("NODE_PATH").unwrap_or_default();
     for folder in node_path.split(':').filter(|f| !f.is_empty()) {
         let folder = absolute(cx.workdir, folder);
+        // `NODE_PATH=/usr/lib` would keep a whole system folder.
+        if is_system_folder(&folder) {
+            say(format!(
+                "NODE_PATH names the system folder {folder}; give --include with the modules"
+            ));
+            continue;
+        }
         plan.add_resolved(tree, &folder, why("NODE_PATH folder"));
         globals.push(folder);
     }
@@ -942,15 +956,29 @@ mod tests {
                 undecided: &[],
             },
             Case {
-                name: "what is not there is said, naming --include",
-                files: vec![F::Elf("usr/local/bin/node", &[])],
+                name: "what is not there, or a system folder, is said, naming --include",
+                files: vec![
+                    F::Elf("usr/local/bin/node", &[]),
+                    F::File("usr/lib/os-release", b"ID=x"),
+                ],
                 strings: vec![("usr/local/bin/node", NodeStrings::default())],
-                env: &[],
+                env: &["NODE_PATH=/usr/lib"],
                 workdir: "/app",
-                argv: &["/usr/local/bin/node", "-r", "missing-mod", "nothere.js"],
+                argv: &[
+                    "/usr/local/bin/node",
+                    "--icu-data-dir=/",
+                    "-r",
+                    "missing-mod",
+                    "nothere.js",
+                ],
                 keep: &[],
-                drop: &[],
-                undecided: &["missing-mod", "--include /app/nothere.js"],
+                drop: &["/usr/lib/os-release"],
+                undecided: &[
+                    "missing-mod",
+                    "--include /app/nothere.js",
+                    "NODE_PATH names the system folder /usr/lib",
+                    "--icu-data-dir=/: / is a system folder",
+                ],
             },
         ];
         for case in cases {
