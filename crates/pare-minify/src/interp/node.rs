@@ -20,7 +20,8 @@
 //!   it, so keeping it would keep npm and nothing the application loads.
 //! - **The application:** the script (`node /app/server.js`, relative to
 //!   the working directory, or a folder with `package.json` `main`), its
-//!   folder unless that is a system folder (siblings it requires), and the
+//!   folder and its package's (the nearest folder above with a
+//!   `package.json`) unless system folders (files it requires), and the
 //!   `node_modules` folder and `package.json` of every folder above it (the
 //!   resolution `require` and `import` follow). Modules preloaded with
 //!   `-r`/`--require`/`--import`/`--loader` (also from `NODE_OPTIONS`) are
@@ -550,7 +551,16 @@ fn add_app(cx: &Context<'_>, node: &str, script: &str, file: &str, plan: &mut Pl
         .unwrap_or_else(|_| file.to_string());
     let folder = parent(&real);
     if !is_system_folder(&folder) {
-        plan.add_resolved(tree, &folder, why);
+        plan.add_resolved(tree, &folder, why.clone());
+    }
+    // The package the script belongs to (`node src/index.js` requiring
+    // `../config/x.json`): the nearest folder above with a package.json.
+    let package = ancestors(&folder)
+        .into_iter()
+        .take_while(|f| !is_system_folder(f) && file_name(f) != "node_modules")
+        .find(|f| is_file(tree, &join(f, "package.json")));
+    if let Some(package) = package {
+        plan.add_resolved(tree, &package, why);
     }
     add_search_path(cx, node, script, &folder, plan);
 }
@@ -915,6 +925,7 @@ mod tests {
                     F::File("usr/local/lib/node_modules/npm/index.js", b"npm"),
                     F::File("app/package.json", br#"{"main":"src/main"}"#),
                     F::File("app/src/main.js", b"m"),
+                    F::File("app/config/default.json", b"{}"),
                     F::File("app/node_modules/dotenv/config.js", b"d"),
                     F::File("app/node_modules/dotenv/package.json", b"{}"),
                     F::File("opt/mods/x.js", b"x"),
@@ -931,6 +942,7 @@ mod tests {
                 argv: &["/usr/local/bin/node", "--env-file=.env", "."],
                 keep: &[
                     "/app/src/main.js",
+                    "/app/config/default.json",
                     "/app/package.json",
                     "/app/node_modules/dotenv/config.js",
                     "/opt/mods/x.js",
