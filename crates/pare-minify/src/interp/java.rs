@@ -237,7 +237,8 @@ pub fn add(cx: &Context<'_>, invocation: &Invocation, plan: &mut Plan) -> Vec<Un
     let home = home_of(&invocation.real)
         .filter(|h| is_home(tree, h))
         .or_else(|| cx.config.var("JAVA_HOME").map(|h| absolute("/", h)))
-        .filter(|h| is_home(tree, h));
+        .filter(|h| is_home(tree, h))
+        .and_then(|h| real_home(tree, &h, plan));
     match &home {
         // A launcher in /bin with a class library in /lib would make the
         // whole image its home.
@@ -282,6 +283,18 @@ fn home_of(real: &str) -> Option<String> {
     let bin = pare_image::paths::parent(real);
     let home = pare_image::paths::parent(bin);
     (file_name(bin) == "bin").then(|| if home.is_empty() { "/" } else { home }.to_string())
+}
+
+/// The real path of the home `dir` (`JAVA_HOME=/usr/lib/jvm/default-jvm`
+/// is a symlink), keeping the links on the way.
+fn real_home(tree: &FileTree, dir: &str, plan: &mut Plan) -> Option<String> {
+    let (real, links) = tree.resolve_traced(dir.trim_start_matches('/')).ok()?;
+    let real = format!("/{real}");
+    for link in links {
+        let target = real.clone();
+        plan.add(&format!("/{link}"), Why::SymlinkTo { target });
+    }
+    Some(real)
 }
 
 /// Whether `dir` is a JRE home: a `jvm.cfg` or a class library in `lib/`.
@@ -881,12 +894,13 @@ mod tests {
                 files: vec![
                     F::Elf("usr/local/java", &[]),
                     F::File("opt/jre/lib/modules", b"jimage"),
+                    F::Link("opt/jre-current", "jre"),
                     F::Dir("app"),
                 ],
-                env: &["JAVA_HOME=/opt/jre"],
+                env: &["JAVA_HOME=/opt/jre-current"],
                 workdir: "/",
                 argv: &["/usr/local/java", "-cp", "/app", "Main"],
-                keep: paths(&["/opt/jre/lib/modules", "/app"]),
+                keep: paths(&["/opt/jre/lib/modules", "/opt/jre-current", "/app"]),
                 drop: vec![],
                 undecided: &[],
             },
