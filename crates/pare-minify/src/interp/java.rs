@@ -596,6 +596,25 @@ mod tests {
     }
 
     #[test]
+    fn jvm_cfg_is_captured_where_debian_and_others_put_it() {
+        for (path, wanted) in [
+            ("usr/lib/jvm/java-17-openjdk/lib/jvm.cfg", true),
+            ("etc/java-17-openjdk/jvm-amd64.cfg", true),
+            (
+                "usr/lib/jvm/java-8-openjdk-amd64/jre/lib/amd64/jvm.cfg",
+                true,
+            ),
+            (
+                "usr/lib/jvm/java-17-openjdk-amd64/lib/jvm.cfg-default",
+                false,
+            ),
+            ("etc/app.cfg", false),
+        ] {
+            assert_eq!(wants(path), wanted, "{path}");
+        }
+    }
+
+    #[test]
     fn jvm_cfg_chooses_the_vm() {
         let debian = "# List of JVMs\n-server KNOWN\n-client IGNORE\n-zero KNOWN\n\
                       -cacao ALIASED_TO -zero\n-loop ALIASED_TO -loop\nbroken line\n-\n";

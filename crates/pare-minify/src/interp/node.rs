@@ -801,6 +801,22 @@ mod tests {
     }
 
     #[test]
+    fn only_applications_package_json_is_captured() {
+        // Module folders hold thousands (and the hostile corpus 64 MiB
+        // ones): never captured, never read.
+        for (path, wanted) in [
+            ("app/package.json", true),
+            ("home/node/app/package.json", true),
+            ("app/node_modules/x/package.json", false),
+            ("usr/lib/node_modules/p1/package.json", false),
+            ("usr/share/nodejs/acorn/package.json", false),
+            ("app/package.json.bak", false),
+        ] {
+            assert_eq!(wants(path), wanted, "{path}");
+        }
+    }
+
+    #[test]
     fn package_main_is_read_from_untrusted_json() {
         for (json, main) in [
             (
