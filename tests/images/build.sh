@@ -30,17 +30,21 @@
 #                   iconv module (--entrypoint convd, port 8087)
 #   ctext.tar       + textd, compiled here: takes its locale from LANG=C.UTF-8
 #                   in the config and converts with an iconv module (8088)
+#   java.tar        + openjdk-17-jre-headless and a web app compiled here
+#                   (javac --release 17), run as `java -cp /app Main`,
+#                   answering with SHA-256 and a German month name (port 8088)
 # Needs root, debootstrap and a running Docker Engine; apps.tar also needs
 # Go with Debian's golang-github-pkg-errors-dev, and cargo-auditable;
-# lambda.tar the system python3 with pip (python3-pip); cplugins.tar and ctext.tar gcc,
-# libc6-dev and make (the host is bookworm: its glibc is the image's).
+# lambda.tar the system python3 with pip (python3-pip); cplugins.tar and
+# ctext.tar gcc, libc6-dev and make (the host is bookworm: its glibc is the
+# image's); java.tar javac 17 or later (openjdk-17-jdk-headless).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="${PARE_TEST_IMAGES:-/var/cache/pare-test-images/v1}"
 REBUILD=0
 [[ "${1:-}" == "--rebuild" ]] && REBUILD=1
-IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins ctext)
+IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins ctext java)
 
 missing=()
 for name in "${IMAGES[@]}"; do
@@ -55,6 +59,7 @@ echo "test images: building ${missing[*]} into $OUT"
 tools=(debootstrap docker)
 [[ " ${missing[*]} " == *" apps "* ]] && tools+=(go cargo-auditable)
 [[ " ${missing[*]} " == *" cplugins "* || " ${missing[*]} " == *" ctext "* ]] && tools+=(gcc make)
+[[ " ${missing[*]} " == *" java "* ]] && tools+=(javac)
 for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null || { echo "build.sh: $tool is required" >&2; exit 1; }
 done
@@ -198,6 +203,11 @@ for name in "${missing[@]}"; do
             docker build -q -t pare-test/ctext:bookworm "$WORK/ctx-ctext" >/dev/null
             docker save pare-test/ctext:bookworm -o "$OUT/ctext.tar.partial"
             mv "$OUT/ctext.tar.partial" "$OUT/ctext.tar" ;;
+        java)
+            # Compiled on the host for Java 17, the image's JRE.
+            mkdir -p "$WORK/ctx-java"
+            javac --release 17 -d "$WORK/ctx-java" "$HERE/java/Main.java"
+            build_app java openjdk-17-jre-headless ;;
         debian) ;;
     esac
 done

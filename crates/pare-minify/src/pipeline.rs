@@ -242,6 +242,7 @@ pub fn prepare<'s>(
         wants(p, size) || sbom(p, size)
     }));
     options.scanners.push(Box::new(ElfScanner));
+    options.scanners.extend(crate::interp::scanners());
     if is_image {
         options.scanners.push(Box::new(spool_scanner));
     }

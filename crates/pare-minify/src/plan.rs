@@ -386,6 +386,7 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
         config,
         path,
         workdir: &workdir,
+        loader: &loader,
     };
     plan.undecided = crate::interp::add(&cx, &invocations, &mut plan);
     for observed in &request.observed {
