@@ -348,6 +348,8 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
         config,
         path,
         workdir: &workdir,
+        loader: &loader,
+        keep_shell: request.keep_shell,
     };
     plan.undecided = crate::interp::add(&cx, &invocations, &mut plan);
     for observed in &request.observed {

@@ -10,6 +10,7 @@
 //! cannot read) says so as an [`Undecided`]: one line naming the flag that
 //! would fix it, so an image is never broken without a word.
 
+mod common;
 pub mod java;
 pub mod node;
 pub mod perl;
@@ -18,6 +19,7 @@ pub mod ruby;
 
 use std::fmt;
 
+use pare_elf::Loader;
 use pare_elf::image::ImageRoot;
 use pare_image::Flattened;
 
@@ -33,6 +35,11 @@ pub struct Context<'a> {
     pub path: &'a str,
     /// The working directory, `/` when unset.
     pub workdir: &'a str,
+    /// The loader's search, for what kept extension modules and programs
+    /// load.
+    pub loader: &'a Loader<'a>,
+    /// `--keep-shell`: a command a script runs through `/bin/sh` keeps it.
+    pub keep_shell: bool,
 }
 
 /// One program the entry point runs, with the words it is given.
