@@ -126,6 +126,15 @@ pub fn compiled_inc<'a>(binaries: &[&'a [u8]]) -> Vec<&'a str> {
     out
 }
 
+/// What the `@INC` folders keep out, given a path below one: C headers
+/// (`CORE/*.h`, read only when compiling XS modules) and the manual's
+/// `.pod` pages (read by perldoc), but `perldiag.pod`, which `use
+/// diagnostics` reads at run time.
+pub fn skipped_in_inc(below: &str) -> bool {
+    below.ends_with(".h")
+        || (below.ends_with(".pod") && pare_image::paths::file_name(below) != "perldiag.pod")
+}
+
 /// Keeps the interpreter's library and what its arguments name.
 pub fn add(cx: &Context<'_>, invocation: &Invocation, plan: &mut Plan) -> Vec<Undecided> {
     let args = parse_args(&invocation.args);
@@ -149,7 +158,7 @@ pub fn add(cx: &Context<'_>, invocation: &Invocation, plan: &mut Plan) -> Vec<Un
     }
     let keep_all = |_: &str| false;
     for dir in &inc {
-        common::keep_folder(cx, plan, dir, &why("@INC"), &keep_all, &mut objects);
+        common::keep_folder(cx, plan, dir, &why("@INC"), &skipped_in_inc, &mut objects);
     }
     let env = if args.taint {
         None
@@ -737,6 +746,20 @@ mod tests {
     }
 
     #[test]
+    fn inc_folders_keep_what_runs() {
+        for (below, skipped) in [
+            ("strict.pm", false),
+            ("auto/POSIX/POSIX.so", false),
+            ("unicore/lib/Perl/Word.pl", false),
+            ("CORE/perl.h", true),
+            ("pod/perlfunc.pod", true),
+            ("pod/perldiag.pod", false),
+        ] {
+            assert_eq!(skipped_in_inc(below), skipped, "{below}");
+        }
+    }
+
+    #[test]
     fn inc_comes_from_the_binary_strings() {
         let debian = b"\0/etc/perl\0/usr/local/lib/x86_64-linux-gnu/perl/5.36.0\0\
             /usr/lib/x86_64-linux-gnu/perl5/5.36\0/usr/share/perl5\0/usr/bin\0\
@@ -870,6 +893,7 @@ mod tests {
         ("bin/sh", "-> /usr/bin/dash"),
         ("usr/share/perl/5.36", "-> 5.36.0"),
         ("usr/share/perl/5.36.0/strict.pm", "x"),
+        ("usr/share/perl/5.36.0/pod/perlfunc.pod", "x"),
         ("usr/share/perl/5.34.0/old.pm", "x"),
         ("usr/lib/x86_64-linux-gnu/perl-base/IO/Socket.pm", "x"),
         ("usr/share/perl5/Try/Tiny.pm", "x"),
@@ -936,7 +960,11 @@ mod tests {
                     ("/usr/bin/id", "run by /app/app.pl as `id`"),
                     ("/usr/bin/date", "run by /app/app.pl as `date | cat`"),
                 ],
-                dropped: &["/usr/share/perl/5.34.0/old.pm", "/usr/bin/dash"],
+                dropped: &[
+                    "/usr/share/perl/5.34.0/old.pm",
+                    "/usr/share/perl/5.36.0/pod/perlfunc.pod",
+                    "/usr/bin/dash",
+                ],
                 undecided: Some("/app/app.pl: runs `date | cat` through /bin/sh"),
             },
             Layout {
