@@ -316,6 +316,7 @@ pub fn add(cx: &Context<'_>, invocation: &Invocation, plan: &mut Plan) -> Vec<Un
             path.push(format!("{stdlib}/lib-dynload"));
         }
     }
+    keep_time_zones(cx, &home, env("PYTHONTZPATH"), plan, &library);
     let zip = format!(
         "{}/lib/python{}.zip",
         home.prefix,
@@ -356,6 +357,46 @@ pub fn add(cx: &Context<'_>, invocation: &Invocation, plan: &mut Plan) -> Vec<Un
     }
     common::keep_loaded(cx, plan, &objects);
     undecided
+}
+
+/// Where `zoneinfo` looks for time zones unless `PYTHONTZPATH` says
+/// (CPython's default `TZPATH`, which Debian and Alpine keep).
+const TZPATH: &[&str] = &[
+    "/usr/share/zoneinfo",
+    "/usr/lib/zoneinfo",
+    "/usr/share/lib/zoneinfo",
+    "/etc/zoneinfo",
+];
+
+/// The time zone database, when the standard library has `zoneinfo`: a
+/// program reads the zones its data names (`ZoneInfo("Europe/Paris")`),
+/// which no rule can know beforehand (the system's `--include-tz`
+/// question, settled for python by what its library promises).
+fn keep_time_zones(
+    cx: &Context<'_>,
+    home: &Home,
+    tzpath: Option<&str>,
+    plan: &mut Plan,
+    library: &dyn Fn(String) -> Why,
+) {
+    let has_zoneinfo = stdlib_folders(home)
+        .iter()
+        .any(|dir| common::is_file(cx, &format!("{dir}/zoneinfo/__init__.py")));
+    if !has_zoneinfo {
+        return;
+    }
+    // zoneinfo ignores relative entries of PYTHONTZPATH.
+    let dirs: Vec<&str> = match tzpath {
+        Some(value) => common::path_list(Some(value))
+            .into_iter()
+            .filter(|d| d.starts_with('/'))
+            .collect(),
+        None => TZPATH.to_vec(),
+    };
+    for dir in dirs {
+        let why = library("time zone database zoneinfo reads (TZPATH)".into());
+        plan.add_resolved(&cx.flat.tree, dir, why);
+    }
 }
 
 /// `prefix/lib/pythonX.Y`, and the same below `exec_prefix` and below
@@ -876,6 +917,8 @@ mod tests {
         ("usr/bin/id", "x"),
         ("usr/lib/python3.11/os.py", "x"),
         ("usr/lib/python3.11/json/__init__.py", "x"),
+        ("usr/lib/python3.11/zoneinfo/__init__.py", "x"),
+        ("usr/share/zoneinfo/Europe/Paris", "x"),
         (
             "usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so",
             "x",
@@ -900,6 +943,7 @@ mod tests {
         ("usr/bin/python3", "-> python3.11"),
         ("usr/bin/python3.11", "x"),
         ("usr/lib/python3.11/os.py", "x"),
+        ("usr/share/zoneinfo/UTC", "x"),
         ("usr/lib/python3.11/site-packages/flask/__init__.py", "x"),
         (
             "usr/lib/python3.11/site-packages/flask/__pycache__/a.cpython-311.opt-1.pyc",
@@ -973,6 +1017,10 @@ mod tests {
                     ),
                     ("/app/util.py", "named by the argument /app/app.py"),
                     ("/usr/bin/id", "run by /app/app.py as `id`"),
+                    (
+                        "/usr/share/zoneinfo/Europe/Paris",
+                        "time zone database zoneinfo reads",
+                    ),
                 ],
                 dropped: &["/usr/lib/python3.11/test/test_os.py"],
                 undecided: None,
