@@ -351,7 +351,11 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
         loader: &loader,
         keep_shell: request.keep_shell,
     };
-    plan.undecided = crate::interp::add(&cx, &invocations, &mut plan);
+    // A traced run saw what each interpreter read; the rules, which keep
+    // whole libraries because they cannot see, would undo its savings.
+    if request.observed.is_empty() {
+        plan.undecided = crate::interp::add(&cx, &invocations, &mut plan);
+    }
     for observed in &request.observed {
         plan.add_observed(&flat.tree, observed);
     }
