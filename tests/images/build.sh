@@ -28,6 +28,15 @@
 #                   plugind dlopens a plugin by name through ld.so.cache
 #                   (entry point, port 8086), convd uses a locale and an
 #                   iconv module (--entrypoint convd, port 8087)
+# Workloads for static minify's interpreter rules (issue 12), each run with
+# no --include:
+#   pylocal.tar     a from-source python layout: Debian's python3 copied to
+#                   /usr/local/bin and /usr/local/lib/python3.11 (sys.prefix
+#                   /usr/local, no /usr/lib/python3.11), a stdlib web app
+#                   (port 8088)
+#   perl.tar        + perl, a core-modules web server answering with the
+#                   output of `id`, a program the script runs by name
+#                   (port 8089)
 # Needs root, debootstrap and a running Docker Engine; apps.tar also needs
 # Go with Debian's golang-github-pkg-errors-dev, and cargo-auditable;
 # lambda.tar the system python3 with pip (python3-pip); cplugins.tar gcc,
@@ -38,7 +47,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="${PARE_TEST_IMAGES:-/var/cache/pare-test-images/v1}"
 REBUILD=0
 [[ "${1:-}" == "--rebuild" ]] && REBUILD=1
-IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins)
+IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins pylocal perl)
 
 missing=()
 for name in "${IMAGES[@]}"; do
@@ -189,6 +198,8 @@ for name in "${missing[@]}"; do
             # Compiled on the host, a bookworm machine: the same glibc.
             make -s -C "$HERE/cplugins" OUT="$WORK/ctx-cplugins"
             build_app cplugins locales ;;
+        pylocal) build_app pylocal python3 ;;
+        perl) build_app perl perl ;;
         debian) ;;
     esac
 done
