@@ -233,7 +233,9 @@ pub fn prepare<'s>(
     let is_image = matches!(source, Source::Image(_));
     let mut options = flatten_options();
     let sbom = options.capture.take().expect("sbom captures metadata");
-    options.capture = Some(Box::new(move |p: &str, size| wants(p) || sbom(p, size)));
+    options.capture = Some(Box::new(move |p: &str, size| {
+        wants(p, size) || sbom(p, size)
+    }));
     options.scanners.push(Box::new(ElfScanner));
     if is_image {
         options.scanners.push(Box::new(spool_scanner));

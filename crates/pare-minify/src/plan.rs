@@ -146,14 +146,15 @@ pub struct Plan {
     pub undecided: Vec<crate::interp::Undecided>,
 }
 
-/// Files whose bytes planning reads, to capture while flattening.
-pub fn wants(path: &str) -> bool {
+/// Files whose bytes planning reads, to capture while flattening (`size`
+/// bytes long).
+pub fn wants(path: &str, size: u64) -> bool {
     path == "etc/ld.so.cache"
         || path == "etc/ld.so.conf"
         || path.starts_with("etc/ld.so.conf.d/")
         || path == rules::NSSWITCH
         || rules::wants(path)
-        || crate::interp::wants(path)
+        || (size <= crate::interp::MAX_READ && crate::interp::wants(path))
 }
 
 impl Plan {

@@ -405,6 +405,31 @@ pub(crate) mod testing {
     use crate::interp::{Context, Invocation, Undecided};
     use crate::plan::{Plan, RunConfig};
 
+    /// Scripts no parser may panic on: every prefix of `sample` (cut
+    /// inside strings, quotes, here-documents and multibyte characters)
+    /// and pseudo-random text over the characters parsers care about.
+    pub fn hostile_texts(sample: &str) -> Vec<String> {
+        let mut out: Vec<String> = sample
+            .char_indices()
+            .map(|(i, _)| sample[..i].to_string())
+            .collect();
+        let alphabet: Vec<char> = "\"'`$@%#=~!|-<>()[]{}/\\\n ,;:qxsytrmeoprnmbé€"
+            .chars()
+            .collect();
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..2000 {
+            let mut text = String::new();
+            for _ in 0..(state % 64) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            out.push(text);
+        }
+        out
+    }
+
     /// One rule's result on an image.
     pub struct Outcome {
         pub plan: Plan,

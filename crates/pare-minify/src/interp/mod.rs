@@ -73,6 +73,13 @@ impl fmt::Display for Undecided {
 /// A language's rule: keeps what one invocation needs.
 type AddRule = fn(&Context<'_>, &Invocation, &mut Plan) -> Vec<Undecided>;
 
+/// Bytes of one file the interpreter rules read at most: perl's binary
+/// and libruby are under 5 MB, scripts far less. A bigger file is not
+/// captured (an image's file names are not to be trusted with memory, and
+/// capturing past the metadata limits fails the whole read); the rule that
+/// wanted it cannot read it and says so, or keeps less.
+pub const MAX_READ: u64 = 16 * 1024 * 1024;
+
 /// Files whose bytes the interpreter rules read, to capture while
 /// flattening.
 pub fn wants(path: &str) -> bool {

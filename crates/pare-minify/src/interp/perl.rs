@@ -746,6 +746,17 @@ mod tests {
     }
 
     #[test]
+    fn hostile_scripts_never_panic() {
+        let sample = "use strict; # é\nmy $s = q{a}; s/x/y/; print <<~\"EOF\";\n  `id`\n  EOF\n\
+            system { 'id' } 'id'; open(my $fh, '-|', \"ls €\"); qx(date); exec \"a | b\";\n\
+            =pod\n\n`x`\n=cut\n$x =~ tr/a/b/; 1;\n__END__\n";
+        for text in common::testing::hostile_texts(sample) {
+            let _ = commands(&text);
+        }
+        assert_eq!(commands(sample).len(), 4);
+    }
+
+    #[test]
     fn inc_folders_keep_what_runs() {
         for (below, skipped) in [
             ("strict.pm", false),

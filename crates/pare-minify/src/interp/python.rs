@@ -847,6 +847,16 @@ mod tests {
     }
 
     #[test]
+    fn hostile_scripts_never_panic() {
+        let sample = "import os, subprocess # é\nsubprocess.run(['id', \"€\"], shell=True)\n\
+            os.system(r'''ls -l''')\nos.execvp(b\"x\", [])\nsubprocess.Popen(f'{x}')\n";
+        for text in common::testing::hostile_texts(sample) {
+            let _ = commands(&text);
+        }
+        assert_eq!(commands(sample).len(), 4);
+    }
+
+    #[test]
     fn pth_files_name_folders() {
         let text = "# a comment\n/app/src\n\nimport _virtualenv\n../shared\nlocal\n";
         assert_eq!(
