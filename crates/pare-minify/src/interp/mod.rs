@@ -77,7 +77,7 @@ type AddRule = fn(&Context<'_>, &Invocation, &mut Plan) -> Vec<Undecided>;
 /// and libruby are under 5 MB, scripts far less. A bigger file is not
 /// captured (an image's file names are not to be trusted with memory, and
 /// capturing past the metadata limits fails the whole read); the rule that
-/// wanted it cannot read it and says so, or keeps less.
+/// wanted it keeps less (perl's `@INC` unread is an [`Undecided`]).
 pub const MAX_READ: u64 = 16 * 1024 * 1024;
 
 /// Files whose bytes the interpreter rules read, to capture while
