@@ -33,6 +33,13 @@
 #   java.tar        + openjdk-17-jre-headless and a web app compiled here
 #                   (javac --release 17), run as `java -cp /app Main`,
 #                   answering with SHA-256 and a German month name (port 8088)
+#   pylocal.tar     a from-source python layout: Debian's python3 copied to
+#                   /usr/local/bin and /usr/local/lib/python3.11 (sys.prefix
+#                   /usr/local, no /usr/lib/python3.11), a stdlib web app
+#                   (port 8088)
+#   perl.tar        + perl, a core-modules web server answering with the
+#                   output of `id`, a program the script runs by name
+#                   (port 8089)
 # Needs root, debootstrap and a running Docker Engine; apps.tar also needs
 # Go with Debian's golang-github-pkg-errors-dev, and cargo-auditable;
 # lambda.tar the system python3 with pip (python3-pip); cplugins.tar and
@@ -44,7 +51,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="${PARE_TEST_IMAGES:-/var/cache/pare-test-images/v1}"
 REBUILD=0
 [[ "${1:-}" == "--rebuild" ]] && REBUILD=1
-IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins ctext java)
+IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins ctext java pylocal perl)
 
 missing=()
 for name in "${IMAGES[@]}"; do
@@ -208,6 +215,8 @@ for name in "${missing[@]}"; do
             mkdir -p "$WORK/ctx-java"
             javac --release 17 -d "$WORK/ctx-java" "$HERE/java/Main.java"
             build_app java openjdk-17-jre-headless ;;
+        pylocal) build_app pylocal python3 ;;
+        perl) build_app perl perl ;;
         debian) ;;
     esac
 done

@@ -165,7 +165,7 @@ pub fn wants(path: &str, size: u64) -> bool {
         || path.starts_with("etc/ld.so.conf.d/")
         || path == rules::NSSWITCH
         || rules::wants(path)
-        || crate::interp::wants(path)
+        || (size <= crate::interp::MAX_READ && crate::interp::wants(path))
 }
 
 impl Plan {
@@ -387,8 +387,15 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
         path,
         workdir: &workdir,
         loader: &loader,
+        keep_shell: request.keep_shell,
     };
-    plan.undecided = crate::interp::add(&cx, &invocations, &mut plan);
+    // A traced run saw what each program read: the rules that know
+    // programs keep whole libraries, data folders and converter sets
+    // because they cannot see, and would undo its savings.
+    let is_static = request.observed.is_empty();
+    if is_static {
+        plan.undecided = crate::interp::add(&cx, &invocations, &mut plan);
+    }
     for observed in &request.observed {
         plan.add_observed(&flat.tree, observed);
     }
@@ -397,14 +404,16 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
     rules::add_skeleton(&flat.tree, &mut plan);
     rules::add_ca_certificates(&flat.tree, &mut plan);
     rules::add_time_zones(&flat.tree, config.var("TZ"), request.include_tz, &mut plan);
-    if request.include_package_data || !config.exposed_ports.is_empty() {
+    if is_static && (request.include_package_data || !config.exposed_ports.is_empty()) {
         let installed = crate::package_data::installed_dpkg(flat);
         let programs: Vec<String> = invocations.iter().map(|i| i.real.clone()).collect();
         crate::package_data::add_package_data(&flat.tree, &installed, &programs, &read, &mut plan);
     }
-    let locales = crate::locale::add_locales(&flat.tree, &root, &config.env, &mut plan);
-    plan.undecided.extend(locales);
-    crate::locale::add_gconv(&flat.tree, &root, &loader, &config.env, &mut plan);
+    if is_static {
+        let locales = crate::locale::add_locales(&flat.tree, &root, &config.env, &mut plan);
+        plan.undecided.extend(locales);
+        crate::locale::add_gconv(&flat.tree, &root, &loader, &config.env, &mut plan);
+    }
     settle_provided(&root, &mut plan);
     apply_excludes(&request.exclude, &mut plan)?;
     Ok(plan)

@@ -82,6 +82,9 @@ pub enum Rule {
     /// Named by an argument of the program at `program` (`argument`:
     /// the word or option, `/app/app.py`, `-m awslambdaric`, `-cp /app`).
     Argument { program: String, argument: String },
+    /// A program the script at `script` runs by name (`command`: the
+    /// command as the script writes it, `` `id` ``, `system("id")`).
+    RunBy { script: String, command: String },
 }
 
 /// What pare wrote for the new image (package metadata and users).
@@ -214,6 +217,7 @@ impl fmt::Display for Rule {
             Rule::Argument { program, argument } => {
                 write!(f, "named by the argument {argument} of {program}")
             }
+            Rule::RunBy { script, command } => write!(f, "run by {script} as `{command}`"),
         }
     }
 }
@@ -352,6 +356,13 @@ mod tests {
                     argument: "/app/app.py".into(),
                 }),
                 "named by the argument /app/app.py of /usr/bin/python3.11",
+            ),
+            (
+                Why::Rule(Rule::RunBy {
+                    script: "/app/app.pl".into(),
+                    command: "id -u".into(),
+                }),
+                "run by /app/app.pl as `id -u`",
             ),
             (
                 Why::Include {

@@ -10,6 +10,7 @@
 //! cannot read) says so as an [`Undecided`]: one line naming the flag that
 //! would fix it, so an image is never broken without a word.
 
+mod common;
 pub mod java;
 pub mod node;
 pub mod perl;
@@ -20,6 +21,7 @@ mod testimage;
 
 use std::fmt;
 
+use pare_elf::Loader;
 use pare_elf::image::ImageRoot;
 use pare_elf::search::Root;
 use pare_image::Flattened;
@@ -37,8 +39,11 @@ pub struct Context<'a> {
     pub path: &'a str,
     /// The working directory, `/` when unset.
     pub workdir: &'a str,
-    /// The image's loader: what an interpreter's own libraries load.
-    pub loader: &'a pare_elf::Loader<'a>,
+    /// The loader's search, for what kept extension modules and programs
+    /// load.
+    pub loader: &'a Loader<'a>,
+    /// `--keep-shell`: a command a script runs through `/bin/sh` keeps it.
+    pub keep_shell: bool,
 }
 
 /// One program the entry point runs, with the words it is given.
@@ -71,6 +76,13 @@ impl fmt::Display for Undecided {
 
 /// A language's rule: keeps what one invocation needs.
 type AddRule = fn(&Context<'_>, &Invocation, &mut Plan) -> Vec<Undecided>;
+
+/// Bytes of one file the interpreter rules read at most: perl's binary
+/// and libruby are under 5 MB, scripts far less. A bigger file is not
+/// captured (an image's file names are not to be trusted with memory, and
+/// capturing past the metadata limits fails the whole read); the rule that
+/// wanted it keeps less (perl's `@INC` unread is an [`Undecided`]).
+pub const MAX_READ: u64 = 16 * 1024 * 1024;
 
 /// Files whose bytes the interpreter rules read, to capture while
 /// flattening.

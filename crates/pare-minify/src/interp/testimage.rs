@@ -140,6 +140,7 @@ pub(crate) fn run(
         path: crate::entry::DEFAULT_PATH,
         workdir,
         loader: &loader,
+        keep_shell: false,
     };
     let undecided = rule(&cx, &invocation, &mut plan);
     (plan, undecided)
