@@ -227,10 +227,12 @@ pub fn add_gconv(
     else {
         return;
     };
+    // Programs only: libraries import iconv_open for what programs rarely
+    // ask of them (libstdc++'s codecvt facets), and every C++ program
+    // would keep 8 MB of converters for it.
     let user = plan.keep.keys().find(|path| {
         root.elf(path).is_some_and(|info| {
-            !is_glibc(info.soname.as_deref())
-                && info.watched_symbols.iter().any(|s| s == "iconv_open")
+            info.soname.is_none() && info.watched_symbols.iter().any(|s| s == "iconv_open")
         })
     });
     let Some(user) = user.cloned() else {
@@ -429,11 +431,14 @@ mod tests {
             "usr/lib/x86_64-linux-gnu/gconv/gconv-modules",
             "usr/lib/x86_64-linux-gnu/gconv/IBM037.so",
             "app/conv",
+            "app/libcodecvt.so.6",
             "app/plain",
         ];
         for (program, symbols, kept) in [
             ("/app/conv", &["iconv_open"][..], true),
             ("/app/plain", &["setlocale"][..], false),
+            // A library's import (libstdc++'s codecvt) is not the program's.
+            ("/app/libcodecvt.so.6", &["iconv_open"][..], false),
         ] {
             let image = image(
                 &files,

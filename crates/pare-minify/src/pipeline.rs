@@ -35,7 +35,7 @@ use crate::metadata::{LeftOut, NewFile, apk_installed, dpkg_status_d, rpm_databa
 use crate::plan::{Plan, PlanError, Request, RunConfig, spool_candidates, wants};
 use crate::report::{KeptPath, MissingLibrary, Report, Summary, flatten_options};
 use crate::rules::{Accounts, WantedAccounts, users_and_groups};
-use crate::why::{Generated, Why};
+use crate::why::{Generated, Rule, Why};
 
 /// Manifest annotations naming the image a minified one was made from.
 const BASE_NAME: &str = "org.opencontainers.image.base.name";
@@ -298,7 +298,7 @@ pub fn write(
         user: prepared.config.user.as_deref(),
         named: &plan.users,
         switched: Some(&request.plan.switched_ids),
-        configs: kept_configurations(flat, &kept.tree, prepared.spool.as_ref()),
+        configs: kept_configurations(flat, plan, &kept.tree, prepared.spool.as_ref()),
         as_is: ["etc/passwd", "etc/group"]
             .into_iter()
             .filter(|p| is_included(plan, p))
@@ -505,10 +505,18 @@ fn is_included(plan: &Plan, path: &str) -> bool {
         .is_some_and(|whys| whys.iter().any(|w| matches!(w, Why::Include { .. })))
 }
 
-/// The texts of the kept configuration files (see
-/// [`crate::rules::is_configuration`]), each at most 256 KiB: what
-/// [`crate::rules::names_in_config`] reads for users a server switches to.
-fn kept_configurations(flat: &Flattened, kept: &FileTree, spool: Option<&Spool>) -> Vec<String> {
+/// The texts of the application's kept configuration files (see
+/// [`crate::rules::is_configuration`]: kept as its package's data, or
+/// named by `--include`), each at most 256 KiB: what
+/// [`crate::rules::names_in_config`] reads for users a server switches
+/// to. The system's own files (`nsswitch.conf` names a `shadow`
+/// database, not a group) are not the application's.
+fn kept_configurations(
+    flat: &Flattened,
+    plan: &Plan,
+    kept: &FileTree,
+    spool: Option<&Spool>,
+) -> Vec<String> {
     const MAX_BYTES: u64 = 256 * 1024;
     let mut texts = Vec::new();
     for (path, node) in kept.iter() {
@@ -516,7 +524,11 @@ fn kept_configurations(flat: &Flattened, kept: &FileTree, spool: Option<&Spool>)
             continue;
         };
         let content = kept.content(id);
-        if !crate::rules::is_configuration(&path) || content.size > MAX_BYTES {
+        let the_apps = plan.keep.get(&format!("/{path}")).is_some_and(|whys| {
+            whys.iter()
+                .any(|w| matches!(w, Why::Include { .. } | Why::Rule(Rule::PackageData { .. })))
+        });
+        if !the_apps || !crate::rules::is_configuration(&path) || content.size > MAX_BYTES {
             continue;
         }
         let bytes = match flat.read(&path) {
