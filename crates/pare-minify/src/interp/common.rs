@@ -31,6 +31,14 @@ const SYSTEM_FOLDERS: &[&str] = &[
     "/usr/local/bin",
     "/usr/local/sbin",
     "/usr/local/lib",
+    "/usr/local/share",
+    "/lib64",
+    "/usr/lib64",
+    "/root",
+    "/var/lib",
+    "/run",
+    "/mnt",
+    "/media",
 ];
 
 /// The longest path read from a binary's strings (PATH_MAX is 4096; the
@@ -73,7 +81,7 @@ pub fn is_app_script(path: &str, ext: &str) -> bool {
 
 /// `word` (a path a program was given) as an absolute, clean path: relative
 /// to `workdir`, `.` and empty components dropped (`..` is left to the
-/// image's resolver).
+/// image's resolver, which knows where symlinks lead).
 pub fn absolute(workdir: &str, word: &str) -> String {
     let joined = if word.starts_with('/') {
         word.to_string()
@@ -85,6 +93,13 @@ pub fn absolute(workdir: &str, word: &str) -> String {
         .filter(|p| !p.is_empty() && *p != ".")
         .collect();
     format!("/{}", parts.join("/"))
+}
+
+/// `name` as an absolute path with `.` and `..` applied to the words
+/// (never above the root), as Node's `path.resolve` and the JVM's class
+/// path do, relative to `workdir`.
+pub fn lexical_absolute(workdir: &str, name: &str) -> String {
+    format!("/{}", pare_image::paths::join_in_root(workdir, name))
 }
 
 /// The folder of an absolute path (`/` for a file at the root).
@@ -232,6 +247,17 @@ pub fn keep_loaded(cx: &Context<'_>, plan: &mut Plan, objects: &[String]) {
     }
     let closure = cx.loader.closure(objects);
     plan.add_loaded(&closure);
+}
+
+/// The ELF files below folder `dir` (absolute, real) in the image.
+pub fn elf_files_below(cx: &Context<'_>, dir: &str) -> Vec<String> {
+    cx.flat
+        .tree
+        .descendants(dir.trim_start_matches('/'))
+        .filter(|(_, node)| matches!(node.kind, pare_image::NodeKind::File(_)))
+        .map(|(path, _)| format!("/{path}"))
+        .filter(|path| cx.root.elf(path).is_some())
+        .collect()
 }
 
 /// The absolute paths compiled into a binary: NUL-terminated strings made

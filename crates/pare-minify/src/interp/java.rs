@@ -30,9 +30,8 @@ use std::collections::BTreeSet;
 use pare_image::paths::file_name;
 use pare_image::tree::{FileTree, NodeKind};
 
-use crate::interp::{
-    Context, Invocation, Undecided, absolute, add_elf_closure, elf_files_below, is_system_folder,
-};
+use crate::interp::common::{elf_files_below, is_system_folder, keep_loaded, lexical_absolute};
+use crate::interp::{Context, Invocation, Undecided};
 use crate::plan::Plan;
 use crate::why::{Rule, Why};
 
@@ -236,7 +235,7 @@ pub fn add(cx: &Context<'_>, invocation: &Invocation, plan: &mut Plan) -> Vec<Un
     let tree = &cx.flat.tree;
     let home = home_of(&invocation.real)
         .filter(|h| is_home(tree, h))
-        .or_else(|| cx.config.var("JAVA_HOME").map(|h| absolute("/", h)))
+        .or_else(|| cx.config.var("JAVA_HOME").map(|h| lexical_absolute("/", h)))
         .filter(|h| is_home(tree, h))
         .and_then(|h| real_home(tree, &h, plan));
     match &home {
@@ -274,7 +273,7 @@ pub fn add(cx: &Context<'_>, invocation: &Invocation, plan: &mut Plan) -> Vec<Un
         .filter(|p| is_elf_file(cx, p))
         .cloned()
         .collect();
-    add_elf_closure(cx, &added, plan);
+    keep_loaded(cx, plan, &added);
     undecided
 }
 
@@ -373,7 +372,7 @@ fn add_home(cx: &Context<'_>, java: &str, home: &str, requested: Option<&str>, p
         .filter(|p| !is_skipped(p))
         .collect();
     objects.extend(follow_links(cx, java, home, links, plan));
-    add_elf_closure(cx, &objects, plan);
+    keep_loaded(cx, plan, &objects);
 }
 
 /// Keeps the targets of `links` outside `home`, and of the links inside
@@ -440,7 +439,7 @@ fn add_class_path(
         let argument = format!("-jar {jar}");
         if keep_named(cx, java, jar, &argument, say, plan) {
             // A manifest's Class-Path entries are relative to the jar.
-            let folder = pare_image::paths::parent(&absolute(cx.workdir, jar)).to_string();
+            let folder = pare_image::paths::parent(&lexical_absolute(cx.workdir, jar)).to_string();
             let folder = if folder.is_empty() {
                 "/".into()
             } else {
@@ -502,7 +501,7 @@ fn add_entry(
         .strip_suffix('*')
         .filter(|d| d.is_empty() || d.ends_with('/'))
     {
-        let dir = absolute(cx.workdir, if dir.is_empty() { "." } else { dir });
+        let dir = lexical_absolute(cx.workdir, if dir.is_empty() { "." } else { dir });
         let Ok(real) = tree.resolve(dir.trim_start_matches('/'), true) else {
             return;
         };
@@ -521,7 +520,7 @@ fn add_entry(
         }
         return;
     }
-    let path = absolute(cx.workdir, entry);
+    let path = lexical_absolute(cx.workdir, entry);
     let real = tree
         .resolve(path.trim_start_matches('/'), true)
         .map(|r| format!("/{r}"))
@@ -551,7 +550,7 @@ fn keep_named(
     say: &mut impl FnMut(String),
     plan: &mut Plan,
 ) -> bool {
-    let path = absolute(cx.workdir, name);
+    let path = lexical_absolute(cx.workdir, name);
     let found = plan.add_resolved(&cx.flat.tree, &path, argument_why(java, argument));
     if !found {
         say(format!(

@@ -23,7 +23,6 @@ use std::fmt;
 
 use pare_elf::Loader;
 use pare_elf::image::ImageRoot;
-use pare_elf::search::Root;
 use pare_image::Flattened;
 use pare_image::scan::ContentScanner;
 
@@ -125,73 +124,6 @@ pub fn add(cx: &Context<'_>, invocations: &[Invocation], plan: &mut Plan) -> Vec
 /// others.
 pub fn scanners() -> Vec<Box<dyn ContentScanner>> {
     vec![Box::new(node::StringScanner)]
-}
-
-// Helpers shared by the rules.
-
-/// `name` as an absolute path in the image: as given when absolute, else
-/// below `workdir`; `.` and `..` applied to the words, as Node's
-/// `path.resolve` and the JVM's class path do.
-pub(crate) fn absolute(workdir: &str, name: &str) -> String {
-    format!("/{}", pare_image::paths::join_in_root(workdir, name))
-}
-
-/// Folders that hold the whole system rather than one application: a
-/// script or jar found in one is kept alone, not with its siblings (a
-/// class path of `/` would keep the whole image).
-pub(crate) fn is_system_folder(dir: &str) -> bool {
-    const SYSTEM: &[&str] = &[
-        "/",
-        "/bin",
-        "/sbin",
-        "/lib",
-        "/lib64",
-        "/etc",
-        "/usr",
-        "/usr/bin",
-        "/usr/sbin",
-        "/usr/lib",
-        "/usr/lib64",
-        "/usr/share",
-        "/usr/local",
-        "/usr/local/bin",
-        "/usr/local/sbin",
-        "/usr/local/lib",
-        "/usr/local/share",
-        "/opt",
-        "/srv",
-        "/home",
-        "/root",
-        "/tmp",
-        "/var",
-        "/var/lib",
-        "/run",
-        "/mnt",
-        "/media",
-    ];
-    let dir = dir.trim_end_matches('/');
-    SYSTEM.contains(&if dir.is_empty() { "/" } else { dir })
-}
-
-/// The ELF files below folder `dir` (absolute, real) in the image.
-pub(crate) fn elf_files_below(cx: &Context<'_>, dir: &str) -> Vec<String> {
-    cx.flat
-        .tree
-        .descendants(dir.trim_start_matches('/'))
-        .filter(|(_, node)| matches!(node.kind, pare_image::NodeKind::File(_)))
-        .map(|(path, _)| format!("/{path}"))
-        .filter(|path| cx.root.elf(path).is_some())
-        .collect()
-}
-
-/// Keeps what the kept ELF files `objects` load (a JRE's own libraries, a
-/// native Node addon), as the loader finds it. A library the image does
-/// not have is left out without a word: such an object (a JRE's X11
-/// toolkit in a headless image) fails to load in the original image too.
-pub(crate) fn add_elf_closure(cx: &Context<'_>, objects: &[String], plan: &mut Plan) {
-    if !objects.is_empty() {
-        plan.add_loaded(&cx.loader.closure(objects));
-    }
 }
 
 /// Every program `argv` runs with its words: `argv[0]`, each `#!`

@@ -32,7 +32,8 @@ use pare_image::paths::file_name;
 use pare_image::scan::{ContentScanner, FileScan, Finding};
 use pare_image::tree::{FileTree, NodeKind};
 
-use crate::interp::{Context, Invocation, Undecided, absolute, add_elf_closure, is_system_folder};
+use crate::interp::common::{is_system_folder, keep_loaded, lexical_absolute};
+use crate::interp::{Context, Invocation, Undecided};
 use crate::plan::Plan;
 use crate::why::{Rule, Why};
 
@@ -335,7 +336,7 @@ pub fn add(cx: &Context<'_>, invocation: &Invocation, plan: &mut Plan) -> Vec<Un
     }
     for (option, path) in from_env.files.iter().chain(&args.files) {
         let argument = format!("{option}={path}");
-        let path = absolute(cx.workdir, path);
+        let path = lexical_absolute(cx.workdir, path);
         if is_system_folder(&path) {
             say(format!(
                 "{argument}: {path} is a system folder; give --include with what it needs"
@@ -349,10 +350,10 @@ pub fn add(cx: &Context<'_>, invocation: &Invocation, plan: &mut Plan) -> Vec<Un
         plan.add_resolved(tree, &path, why);
     }
     match &args.script {
-        Some(script) => match find_script(cx, &absolute(cx.workdir, script)) {
+        Some(script) => match find_script(cx, &lexical_absolute(cx.workdir, script)) {
             Some(file) => add_app(cx, node, script, &file, plan),
             None => {
-                let path = absolute(cx.workdir, script);
+                let path = lexical_absolute(cx.workdir, script);
                 say(format!(
                     "the script {script} is not in the image; give --include {path} if it \
                      comes at run time"
@@ -369,7 +370,7 @@ pub fn add(cx: &Context<'_>, invocation: &Invocation, plan: &mut Plan) -> Vec<Un
         .filter(|p| p.ends_with(".node") && cx.root.elf(p).is_some())
         .cloned()
         .collect();
-    add_elf_closure(cx, &added, plan);
+    keep_loaded(cx, plan, &added);
     undecided
 }
 
@@ -418,24 +419,24 @@ fn add_library(
     }
     let prefix = prefix(&invocation.real);
     let mut globals: Vec<String> = if strings.relative_paths.is_empty() {
-        vec![absolute(prefix, "lib/node")]
+        vec![lexical_absolute(prefix, "lib/node")]
     } else {
         strings
             .relative_paths
             .iter()
-            .map(|rel| absolute(prefix, rel))
+            .map(|rel| lexical_absolute(prefix, rel))
             .collect()
     };
     if let Some(home) = home(cx) {
-        globals.push(absolute(&home, ".node_modules"));
-        globals.push(absolute(&home, ".node_libraries"));
+        globals.push(lexical_absolute(&home, ".node_modules"));
+        globals.push(lexical_absolute(&home, ".node_libraries"));
     }
     for folder in &globals {
         plan.add_resolved(tree, folder, why("global module folder"));
     }
     let node_path = cx.config.var("NODE_PATH").unwrap_or_default();
     for folder in node_path.split(':').filter(|f| !f.is_empty()) {
-        let folder = absolute(cx.workdir, folder);
+        let folder = lexical_absolute(cx.workdir, folder);
         // `NODE_PATH=/usr/lib` would keep a whole system folder.
         if is_system_folder(&folder) {
             say(format!(
@@ -496,7 +497,7 @@ fn find_script(cx: &Context<'_>, path: &str) -> Option<String> {
         .flatten()
         .and_then(|bytes| package_main(&bytes));
     if let Some(main) = main {
-        let main = absolute(path.trim_start_matches('/'), &main);
+        let main = lexical_absolute(path.trim_start_matches('/'), &main);
         if let Some(file) = with_extensions(tree, &main) {
             return Some(file);
         }
@@ -599,7 +600,7 @@ fn add_module(
         return true; // built into node
     }
     if module.starts_with('/') || module.starts_with("./") || module.starts_with("../") {
-        let Some(file) = find_script(cx, &absolute(cx.workdir, module)) else {
+        let Some(file) = find_script(cx, &lexical_absolute(cx.workdir, module)) else {
             return false;
         };
         add_app(cx, node, argument, &file, plan);
