@@ -588,7 +588,7 @@ fn exists(tree: &FileTree, path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::interp::testimage::{F, image, kept, run};
+    use crate::interp::testimage::{F, assert_outcome, image, run};
 
     fn words(w: &[&str]) -> Vec<String> {
         w.iter().map(|s| s.to_string()).collect()
@@ -960,28 +960,14 @@ mod tests {
         for case in cases {
             let flat = image(&case.files);
             let (plan, undecided) = run(&flat, case.env, case.workdir, case.argv, add);
-            let kept = kept(&plan);
-            for path in &case.keep {
-                assert!(kept.contains(path), "{}: {path} not kept", case.name);
-                assert!(!plan.explain(path).is_empty(), "{}: {path}", case.name);
-            }
-            for path in &case.drop {
-                assert!(!kept.contains(path), "{}: {path} kept", case.name);
-            }
-            let said: Vec<String> = undecided.iter().map(|u| u.to_string()).collect();
-            assert_eq!(
-                said.is_empty(),
-                case.undecided.is_empty(),
-                "{}: {said:?}",
-                case.name
+            assert_outcome(
+                case.name,
+                &plan,
+                &undecided,
+                &case.keep,
+                &case.drop,
+                case.undecided,
             );
-            for words in case.undecided {
-                assert!(
-                    said.iter().any(|s| s.contains(words)),
-                    "{}: {said:?}",
-                    case.name
-                );
-            }
         }
     }
 }

@@ -688,7 +688,7 @@ fn is_dir(tree: &FileTree, path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::interp::testimage::{F, image, kept, run, with_finding};
+    use crate::interp::testimage::{F, assert_outcome, image, run, with_finding};
 
     fn words(w: &[&str]) -> Vec<String> {
         w.iter().map(|s| s.to_string()).collect()
@@ -1016,36 +1016,14 @@ mod tests {
                 with_finding(&mut flat, path, Box::new(strings));
             }
             let (plan, undecided) = run(&flat, case.env, case.workdir, case.argv, add);
-            let kept = kept(&plan);
-            for path in case.keep {
-                assert!(
-                    kept.iter().any(|k| k == path),
-                    "{}: {path} not kept",
-                    case.name
-                );
-                assert!(!plan.explain(path).is_empty(), "{}: {path}", case.name);
-            }
-            for path in case.drop {
-                assert!(
-                    !kept.iter().any(|k| k == path),
-                    "{}: {path} kept",
-                    case.name
-                );
-            }
-            let said: Vec<String> = undecided.iter().map(|u| u.to_string()).collect();
-            assert_eq!(
-                said.is_empty(),
-                case.undecided.is_empty(),
-                "{}: {said:?}",
-                case.name
+            assert_outcome(
+                case.name,
+                &plan,
+                &undecided,
+                case.keep,
+                case.drop,
+                case.undecided,
             );
-            for words in case.undecided {
-                assert!(
-                    said.iter().any(|s| s.contains(words)),
-                    "{}: {said:?}",
-                    case.name
-                );
-            }
         }
     }
 }

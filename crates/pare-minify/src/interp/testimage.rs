@@ -146,7 +146,27 @@ pub(crate) fn run(
     (plan, undecided)
 }
 
-/// The paths `plan` keeps, relative to nothing: as `--explain` lists them.
-pub(crate) fn kept(plan: &Plan) -> Vec<String> {
-    plan.keep.keys().cloned().collect()
+/// Checks a rule's outcome against a table row named `name`: every path
+/// of `keep` kept with a reason, none of `drop` kept, and something left
+/// undecided exactly when `undecided` lists words, each said.
+pub(crate) fn assert_outcome<S: AsRef<str>>(
+    name: &str,
+    plan: &Plan,
+    undecided: &[Undecided],
+    keep: &[S],
+    drop: &[S],
+    expected: &[&str],
+) {
+    for path in keep.iter().map(AsRef::as_ref) {
+        assert!(plan.keep.contains_key(path), "{name}: {path} not kept");
+        assert!(!plan.explain(path).is_empty(), "{name}: {path}");
+    }
+    for path in drop.iter().map(AsRef::as_ref) {
+        assert!(!plan.keep.contains_key(path), "{name}: {path} kept");
+    }
+    let said: Vec<String> = undecided.iter().map(|u| u.to_string()).collect();
+    assert_eq!(said.is_empty(), expected.is_empty(), "{name}: {said:?}");
+    for words in expected {
+        assert!(said.iter().any(|s| s.contains(words)), "{name}: {said:?}");
+    }
 }

@@ -518,28 +518,43 @@ impl ServedImage {
     /// retried for 30 s until one comes (Docker's proxy accepts before
     /// the server listens); panics with the container's logs if none does.
     pub fn get(&self, path: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let attempt = TcpStream::connect(("127.0.0.1", self.port)).and_then(|mut s| {
-                s.set_read_timeout(Some(Duration::from_secs(10)))?;
-                write!(
-                    s,
-                    "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-                )?;
-                let mut text = String::new();
-                s.read_to_string(&mut text)?;
-                Ok(text)
-            });
-            match attempt {
-                Ok(text) if !text.is_empty() => return text,
-                _ if Instant::now() > deadline => {
-                    panic!(
-                        "no answer to GET {path}; the container said:\n{}",
-                        self.logs()
-                    )
-                }
-                _ => std::thread::sleep(Duration::from_millis(100)),
-            }
+        http_answer(self.port, path).unwrap_or_else(|| {
+            panic!(
+                "no answer to GET {path}; the container said:\n{}",
+                self.logs()
+            )
+        })
+    }
+
+    /// The `--explain` line of `path`, which must be kept.
+    pub fn explained(&self, path: &str) -> &str {
+        self.explained
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(path))
+            .unwrap_or_else(|| panic!("{path} was not kept:\n{}", self.explained))
+    }
+}
+
+/// The whole answer (status line, headers, body) to `GET path` on a
+/// loopback port, retried for 30 s until one comes (Docker's proxy
+/// accepts, and resets, before the server listens); None if none does.
+pub fn http_answer(port: u16, path: &str) -> Option<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let attempt = TcpStream::connect(("127.0.0.1", port)).and_then(|mut s| {
+            s.set_read_timeout(Some(Duration::from_secs(10)))?;
+            write!(
+                s,
+                "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            )?;
+            let mut text = String::new();
+            s.read_to_string(&mut text)?;
+            Ok(text)
+        });
+        match attempt {
+            Ok(text) if !text.is_empty() => return Some(text),
+            _ if Instant::now() > deadline => return None,
+            _ => std::thread::sleep(Duration::from_millis(100)),
         }
     }
 }

@@ -3,10 +3,6 @@
 //! the script and what the script runs by themselves. The oracle is the
 //! source image: run side by side, both must give the same answer.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
-
 use crate::common::*;
 use crate::require;
 
@@ -38,27 +34,9 @@ fn original_answer(image: &str, container_port: u16, path: &str) -> String {
     body(&answer(port, path)).to_string()
 }
 
-/// The whole answer to `GET path` on a loopback port, retried for 30 s
-/// (Docker's proxy accepts, and resets, before the server listens).
+/// The whole answer to `GET path` on a loopback port.
 fn answer(port: u16, path: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let attempt = TcpStream::connect(("127.0.0.1", port)).and_then(|mut s| {
-            s.set_read_timeout(Some(Duration::from_secs(10)))?;
-            write!(
-                s,
-                "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-            )?;
-            let mut text = String::new();
-            s.read_to_string(&mut text)?;
-            Ok(text)
-        });
-        match attempt {
-            Ok(text) if !text.is_empty() => return text,
-            _ if Instant::now() > deadline => panic!("no answer to GET {path} on {port}"),
-            _ => std::thread::sleep(Duration::from_millis(200)),
-        }
-    }
+    http_answer(port, path).unwrap_or_else(|| panic!("no answer to GET {path} on {port}"))
 }
 
 /// The body of a whole HTTP answer.
@@ -80,15 +58,6 @@ fn assert_smaller(image: &str, served: &ServedImage) {
     );
 }
 
-/// The `--explain` line of `path`.
-fn explained<'a>(served: &'a ServedImage, path: &str) -> &'a str {
-    served
-        .explained
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some(path))
-        .unwrap_or_else(|| panic!("{path} was not kept:\n{}", served.explained))
-}
-
 #[test]
 fn static_python_app_with_ssl_sqlite_and_zoneinfo_answers_as_the_source() {
     let served = require!(serve_static_minified(
@@ -99,7 +68,7 @@ fn static_python_app_with_ssl_sqlite_and_zoneinfo_answers_as_the_source() {
         &[],
     ));
     let minified = served.get("/interp");
-    let line = explained(&served, "/usr/lib/python3.11/os.py");
+    let line = served.explained("/usr/lib/python3.11/os.py");
     assert!(line.contains("standard library (prefix /usr)"), "{line}");
     assert_eq!(body(&minified), original_answer("python", 8080, "/interp"));
     // What the app reads must really be there, not errors in both.
@@ -118,7 +87,7 @@ fn static_python_from_source_layout_finds_its_prefix_in_usr_local() {
         &[],
     ));
     let minified = served.get("/interp");
-    let line = explained(&served, "/usr/local/lib/python3.11/os.py");
+    let line = served.explained("/usr/local/lib/python3.11/os.py");
     assert!(
         line.contains("standard library (prefix /usr/local)"),
         "{line}"
@@ -140,7 +109,7 @@ fn static_perl_app_keeps_the_program_its_script_runs() {
         &[],
     ));
     let minified = served.get("/");
-    let line = explained(&served, "/usr/bin/id");
+    let line = served.explained("/usr/bin/id");
     assert!(line.contains("run by /app/app.pl as `id`"), "{line}");
     assert!(
         !served.explained.contains("/bin/sh"),

@@ -14,15 +14,6 @@ fn sizes(image: &str, served: &ServedImage) {
     eprintln!("{image}: {before} -> {} bytes", served.bytes);
 }
 
-/// The `--explain` line of `path`, which must be kept.
-fn explained<'a>(served: &'a ServedImage, path: &str) -> &'a str {
-    served
-        .explained
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some(path))
-        .unwrap_or_else(|| panic!("{path} was not kept:\n{}", served.explained))
-}
-
 #[test]
 fn static_node_app_finds_its_externalised_builtins_and_full_icu() {
     // Debian's node: libnode loads acorn, undici and cjs-module-lexer from
@@ -39,12 +30,12 @@ fn static_node_app_finds_its_externalised_builtins_and_full_icu() {
     assert!(answer.contains(" 200 "), "{answer}");
     assert!(answer.contains("März"), "{answer}");
     assert!(answer.contains("2024年3月1日金曜日"), "{answer}");
-    let builtin = explained(&served, "/usr/share/nodejs/acorn/dist/acorn.js");
+    let builtin = served.explained("/usr/share/nodejs/acorn/dist/acorn.js");
     assert!(
         builtin.contains("externalised built-in module"),
         "{builtin}"
     );
-    let script = explained(&served, "/app/server.js");
+    let script = served.explained("/app/server.js");
     assert!(
         script.contains("named by the argument /app/server.js"),
         "{script}"
@@ -82,11 +73,11 @@ fn static_java_app_run_with_a_class_path_answers() {
     );
     assert!(answer.contains("month: März\n"), "{answer}");
     let home = "/usr/lib/jvm/java-17-openjdk-amd64";
-    let vm = explained(&served, &format!("{home}/lib/server/libjvm.so"));
+    let vm = served.explained(&format!("{home}/lib/server/libjvm.so"));
     assert!(vm.contains("the VM lib/jvm.cfg chooses (server)"), "{vm}");
-    let security = explained(&served, "/etc/java-17-openjdk/security/java.security");
+    let security = served.explained("/etc/java-17-openjdk/security/java.security");
     assert!(security.contains("in the JRE home"), "{security}");
-    let class = explained(&served, "/app/Main.class");
+    let class = served.explained("/app/Main.class");
     assert!(class.contains("named by the argument -cp /app"), "{class}");
     sizes("java", &served);
 }
