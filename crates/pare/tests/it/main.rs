@@ -14,5 +14,6 @@ mod inspect;
 mod minify;
 mod sandbox;
 mod sbom;
+mod sbom_minified;
 mod trace_images;
 mod traced;
