@@ -324,7 +324,7 @@ pub fn dpkg_status_d(
             _ => None,
         })
         .collect();
-    // name → (paragraphs, md5sums lines), in the order first met.
+    // name → (its kept paragraphs, their kept md5sums lines), by name.
     let mut entries: BTreeMap<&str, (Vec<u8>, String)> = BTreeMap::new();
     for record in db.packages() {
         let owned = record.owned_files(&flat.tree);

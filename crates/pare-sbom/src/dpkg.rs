@@ -756,6 +756,61 @@ Version: 2\n\nPackage: b\nStatus: install ok installed\n\nPackage: c\nArchitectu
     }
 
     #[test]
+    fn the_files_of_every_database_layout_are_captured() {
+        for (path, want) in [
+            ("var/lib/dpkg/status", true),
+            ("usr/lib/dpkg/status", true),
+            ("var/lib/dpkg/status-old", false),
+            ("var/lib/dpkg/status.d/libc6", true),
+            ("var/lib/dpkg/status.d/libc6.md5sums", true),
+            ("usr/lib/dpkg/status.d/libc6", true),
+            ("var/lib/dpkg/status.dx/libc6", false),
+            ("var/lib/dpkg/info/libc6:amd64.list", true),
+            ("usr/lib/dpkg/info/libc6.md5sums", true),
+            ("var/lib/dpkg/info/libc6.postinst", false),
+            ("usr/share/doc/libc6/copyright", true),
+            ("usr/share/doc/libc6/examples/copyright", false),
+        ] {
+            assert_eq!(wants(path), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn a_database_under_usr_lib_is_read_as_syft_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let info = root.join("usr/lib/dpkg/info");
+        std::fs::create_dir_all(&info).unwrap();
+        std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+        std::fs::write(root.join("usr/bin/true"), "x").unwrap();
+        std::fs::write(
+            root.join(LAYOUTS[1].status),
+            "Package: coreutils\nStatus: install ok installed\nVersion: 9.1-1\n",
+        )
+        .unwrap();
+        std::fs::write(info.join("coreutils.md5sums"), "d41d  usr/bin/true\n").unwrap();
+        let reference = ImageRef::Dir { path: root };
+        let flat = Source::open(&reference, &Platform::default())
+            .unwrap()
+            .flatten_with(crate::flatten_options())
+            .unwrap();
+        let catalog = crate::catalog(&flat);
+        let found: Vec<(&str, &str, &[String])> = catalog
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.found_at.as_str(), p.files.as_slice()))
+            .collect();
+        assert_eq!(
+            found,
+            [(
+                "coreutils",
+                "/usr/lib/dpkg/status",
+                &["/usr/bin/true".to_string()][..]
+            )]
+        );
+    }
+
+    #[test]
     fn a_status_d_root_is_read_with_the_md5sums_beside_each_file() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
