@@ -6,7 +6,7 @@
 //! `**/lib/dpkg/status.d/*`): `var/lib/dpkg/status` (and the same under
 //! `usr/lib/dpkg`), one paragraph a package; distroless images' `status.d/`
 //! beside it instead, each file one or more paragraphs, with the package's
-//! `HASH  PATH` lines in `status.d/FILE.md5sums`; for `status`, the owned
+//! `HASH  PATH` lines in `status.d/NAME[:ARCH].md5sums`; for `status`, the owned
 //! files in `info/NAME[:ARCH].md5sums` and `info/NAME[:ARCH].list`. Licenses
 //! come from `usr/share/doc/*/copyright`.
 //!
@@ -397,7 +397,14 @@ impl Database {
                 };
                 let mut records = parse(&file, origin, &bytes, &mut db.problems);
                 for record in records.iter_mut().filter(|r| r.is_package()) {
-                    let beside = (origin == Origin::StatusD).then(|| format!("{file}.md5sums"));
+                    // Beside a status.d entry by package name, as Syft
+                    // looks (a file may hold several packages).
+                    let beside = match origin {
+                        Origin::StatusD => {
+                            info_files(layout.status_d, &record.name, &record.arch, "md5sums")
+                        }
+                        Origin::Status => Vec::new(),
+                    };
                     let sums = beside.into_iter().chain(info_files(
                         layout.info,
                         &record.name,
@@ -824,11 +831,13 @@ Version: 2\n\nPackage: b\nStatus: install ok installed\n\nPackage: c\nArchitectu
         )
         .unwrap();
         std::fs::write(status_d.join("coreutils.md5sums"), "d41d  usr/bin/true\n").unwrap();
+        // Two packages in one file: each has its own md5sums, by name.
         std::fs::write(
             status_d.join("two"),
             "Package: libc6\nVersion: 2.36\n\nPackage: tzdata\nVersion: 2024a\n",
         )
         .unwrap();
+        std::fs::write(status_d.join("libc6.md5sums"), "beef  usr/lib/libc.so.6\n").unwrap();
         let reference = ImageRef::Dir { path: root };
         let flat = Source::open(&reference, &Platform::default())
             .unwrap()
@@ -848,7 +857,11 @@ Version: 2\n\nPackage: b\nStatus: install ok installed\n\nPackage: c\nArchitectu
                     "var/lib/dpkg/status.d/coreutils",
                     vec!["/usr/bin/true".to_string()]
                 ),
-                ("libc6", "var/lib/dpkg/status.d/two", vec![]),
+                (
+                    "libc6",
+                    "var/lib/dpkg/status.d/two",
+                    vec!["/usr/lib/libc.so.6".to_string()]
+                ),
                 ("tzdata", "var/lib/dpkg/status.d/two", vec![]),
             ]
         );
