@@ -1,24 +1,28 @@
 //! Package metadata for what survived, the way distroless images carry it,
 //! so Syft, Grype and Trivy still see what is inside a minified image: for
-//! every Debian package that owns a kept file, its own paragraph of
-//! `var/lib/dpkg/status` as `var/lib/dpkg/status.d/<name>` and its md5sums
-//! reduced to the kept files as `status.d/<name>.md5sums`. Packages with no
-//! kept file disappear. Alpine's `lib/apk/db/installed` is reduced the same
-//! way: the packages that own kept files, each listing only those files.
+//! every Debian package that owns a kept file, its own paragraph (from
+//! `status` or a `status.d` entry, copied byte for byte) as
+//! `var/lib/dpkg/status.d/<name>` and its md5sums reduced to the kept files
+//! as `status.d/<name>.md5sums`. Packages with no kept file disappear.
+//! Alpine's `lib/apk/db/installed` is reduced the same way: the packages
+//! that own kept files, each listing only those files.
 //! An rpm database becomes an `rpmdb.sqlite` holding the headers of the
 //! packages that own kept files: a sqlite source with every other
 //! package's rows deleted from every table, a Berkeley DB `Packages`
 //! (which nothing here can write) rewritten as sqlite beside it, with the
 //! `Name` and `Basenames` indexes `rpm -q` and `rpm -qf` use.
+//!
+//! Every database is read through `pare-sbom`'s model of it, the one `pare
+//! sbom` catalogs with: what is a package, and which files it owns, is
+//! decided there, so the reduction and the SBOM of its result agree.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use pare_image::Flattened;
 use pare_image::tree::NodeKind;
-use pare_sbom::{control, dpkg};
+use pare_sbom::{apk, dpkg};
 
-const STATUS: &str = "var/lib/dpkg/status";
-pub const STATUS_D: &str = "var/lib/dpkg/status.d";
+pub use pare_sbom::dpkg::STATUS_D;
 
 /// A file to add to the new image: its path (relative) and bytes.
 pub type NewFile = (String, Vec<u8>);
@@ -54,67 +58,19 @@ fn resolves_to_kept(flat: &Flattened, kept: &BTreeSet<String>, path: &str) -> bo
 
 /// `lib/apk/db/installed` reduced to the packages owning kept files, each
 /// with only its kept files (`F:` folders holding them, their `M:` lines,
-/// the `R:` files with their `a:` and `Z:` lines). `None` without a
-/// database or when no package owns a kept file.
+/// the `R:` files with their `a:` and `Z:` lines), every other line as it
+/// was. `None` without a database or when no package owns a kept file.
 pub fn apk_installed(flat: &Flattened, kept: &BTreeSet<String>) -> Option<NewFile> {
-    let db = flat.read(pare_sbom::apk::INSTALLED).ok().flatten()?;
-    let db = String::from_utf8_lossy(&db).into_owned();
+    let db = flat.read(apk::INSTALLED).ok().flatten()?;
+    let db = String::from_utf8_lossy(&db);
     let mut out = String::new();
-    for paragraph in db.split("\n\n") {
-        let mut head = Vec::new();
-        let mut folders: Vec<(String, Vec<&str>)> = Vec::new();
-        // (folder index, lines of one R: entry)
-        let mut files: Vec<(usize, Vec<&str>)> = Vec::new();
-        // Lines after `F:` describe the folder until the first `R:`;
-        // after an `R:`, they describe that file.
-        let mut describing_file = false;
-        for line in paragraph.lines() {
-            let Some((key, value)) = line.split_once(':') else {
-                continue;
-            };
-            match (key, folders.last_mut(), files.last_mut()) {
-                ("F", _, _) => {
-                    folders.push((value.to_string(), vec![line]));
-                    describing_file = false;
-                }
-                ("R", _, _) => {
-                    files.push((folders.len().wrapping_sub(1), vec![line]));
-                    describing_file = true;
-                }
-                ("a" | "Z", _, Some(file)) if describing_file => file.1.push(line),
-                ("M" | "a" | "Z", Some(folder), _) if !describing_file => folder.1.push(line),
-                _ => head.push(line),
-            }
+    for record in apk::parse_records(&db).iter().filter(|r| r.is_package()) {
+        if let Some(reduced) = record.reduced(|path| resolves_to_kept(flat, kept, path)) {
+            out.push_str(&reduced);
+            out.push_str("\n\n");
         }
-        let kept_files: Vec<&(usize, Vec<&str>)> = files
-            .iter()
-            .filter(|(folder, lines)| {
-                let name = lines[0].trim_start_matches("R:");
-                let path = match folders.get(*folder) {
-                    Some((dir, _)) => format!("{dir}/{name}"),
-                    None => name.to_string(),
-                };
-                resolves_to_kept(flat, kept, &path)
-            })
-            .collect();
-        if kept_files.is_empty() || head.is_empty() {
-            continue;
-        }
-        let mut lines: Vec<&str> = head;
-        let mut last_folder = None;
-        for (folder, file_lines) in kept_files {
-            if last_folder != Some(*folder) {
-                if let Some((_, folder_lines)) = folders.get(*folder) {
-                    lines.extend(folder_lines);
-                }
-                last_folder = Some(*folder);
-            }
-            lines.extend(file_lines);
-        }
-        out.push_str(&lines.join("\n"));
-        out.push_str("\n\n");
     }
-    (!out.is_empty()).then(|| (pare_sbom::apk::INSTALLED.to_string(), out.into_bytes()))
+    (!out.is_empty()).then(|| (apk::INSTALLED.to_string(), out.into_bytes()))
 }
 
 /// rpm's index tables (rpm's `sqlite.c` creates the same); keys of the
@@ -147,10 +103,11 @@ pub fn rpm_databases(flat: &Flattened, kept: &BTreeSet<String>) -> (Vec<NewFile>
     let mut files = Vec::new();
     let mut warnings = Vec::new();
     let owns_kept = |blob: &[u8]| {
-        rpm::parse_header(blob)
-            .ok()
-            .filter(|h| h.name != "gpg-pubkey")
-            .is_some_and(|h| h.files.iter().any(|f| resolves_to_kept(flat, kept, f)))
+        rpm::is_header(blob)
+            && rpm::parse_header(blob)
+                .ok()
+                .filter(rpm::Header::is_package)
+                .is_some_and(|h| h.files.iter().any(|f| resolves_to_kept(flat, kept, f)))
     };
     for path in rpm::SQLITE_PATHS {
         let Ok(Some(bytes)) = flat.read(path) else {
@@ -171,10 +128,7 @@ pub fn rpm_databases(flat: &Flattened, kept: &BTreeSet<String>) -> (Vec<NewFile>
             continue; // the sqlite database beside it is what rpm reads
         }
         let kept_blobs: Vec<Vec<u8>> = match rpm::values(&bytes) {
-            Ok(blobs) => blobs
-                .into_iter()
-                .filter(|b| b.len() > 8 && owns_kept(b))
-                .collect(),
+            Ok(blobs) => blobs.into_iter().filter(|b| owns_kept(b)).collect(),
             Err(e) => {
                 warnings.push(LeftOut::new(path, e.to_string()));
                 continue;
@@ -322,99 +276,87 @@ fn status_d_path(name: &str, suffix: &str) -> Option<String> {
     Some(format!("{STATUS_D}/{name}{suffix}"))
 }
 
+/// Whether `path` (absolute, as a package lists it) is a kept file of the
+/// new image: itself, or through symlinks in its parents (merged /usr),
+/// its last component not followed (a package owning the link
+/// `libfoo.so -> libfoo.so.1` does not own the library). A symlink to a
+/// folder is a folder to dpkg (`/lib` on a merged-/usr system is listed by
+/// every library package) and never counts.
+fn is_kept_file(flat: &Flattened, kept: &BTreeSet<String>, path: &str) -> bool {
+    if kept.contains(path) && !is_link_to_folder(flat, path) {
+        return true;
+    }
+    let Ok(real) = flat.tree.resolve(path.trim_start_matches('/'), false) else {
+        return false;
+    };
+    kept.contains(&format!("/{real}")) && !is_link_to_folder(flat, &real)
+}
+
+fn is_link_to_folder(flat: &Flattened, path: &str) -> bool {
+    let rel = path.trim_start_matches('/');
+    flat.tree
+        .get(rel)
+        .is_some_and(|n| matches!(n.kind, NodeKind::Symlink(_)))
+        && flat
+            .tree
+            .resolve(rel, true)
+            .ok()
+            .and_then(|real| flat.tree.get(&real).map(|n| n.is_dir()))
+            .unwrap_or(false)
+}
+
 /// `status.d` entries for the packages that own a kept path, and warnings
 /// for records skipped (a package name that cannot be a file name).
-/// `kept` holds absolute paths of the new image; a package's file counts
-/// when the path dpkg lists resolves (merged /usr) to a kept path.
+/// `kept` holds absolute paths of the new image. Packages are what
+/// [`dpkg::Database`] says they are, from `status` or `status.d` alike;
+/// a name found more than once (Multi-Arch: same, or in two databases)
+/// gets one entry holding each kept paragraph.
 pub fn dpkg_status_d(
     flat: &Flattened,
     kept: &BTreeSet<String>,
 ) -> (Vec<NewFile>, Vec<dpkg::InvalidName>) {
-    let mut warnings = Vec::new();
-    let Ok(Some(status)) = flat.read(STATUS) else {
-        return (Vec::new(), warnings);
-    };
-    let status = String::from_utf8_lossy(&status).into_owned();
-    let lines: Vec<&str> = status.lines().collect();
-    let resolves_to_kept = |path: &str| resolves_to_kept(flat, kept, path);
-    let mut out = Vec::new();
-    for paragraph in control::parse(&status) {
-        let (Some(names), Some(state)) = (
-            dpkg::checked_names(&paragraph, STATUS),
-            paragraph.get("Status"),
-        ) else {
-            continue;
-        };
-        let (name, arch) = match names {
-            Ok(names) => names,
-            Err(invalid) => {
-                if state.ends_with(" installed") {
-                    warnings.push(invalid);
-                }
-                continue;
-            }
-        };
-        if !state.ends_with(" installed") {
+    let db = dpkg::Database::read(flat);
+    let warnings = db
+        .problems
+        .iter()
+        .filter_map(|p| match p {
+            dpkg::Problem::InvalidName(invalid) => Some(invalid.clone()),
+            _ => None,
+        })
+        .collect();
+    // name → (its kept paragraphs, their kept md5sums lines), by name.
+    let mut entries: BTreeMap<&str, (Vec<u8>, String)> = BTreeMap::new();
+    for record in db.packages() {
+        let owned = record.owned_files(&flat.tree);
+        if !owned.iter().any(|path| is_kept_file(flat, kept, path)) {
             continue;
         }
-        let md5sums = dpkg::info_files(name, arch, "md5sums")
-            .iter()
-            .find_map(|p| flat.read(p).ok().flatten())
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default();
-        let kept_lines: Vec<&str> = md5sums
-            .lines()
-            .filter(|line| {
-                line.split_once("  ")
-                    .is_some_and(|(_, path)| resolves_to_kept(path))
-            })
-            .collect();
-        // A package whose only kept path is a symlink (redis-server owns
-        // just /usr/bin/redis-server -> redis-check-rdb) still survives:
-        // its .list names every path it installed, links included.
-        let owns_kept_link = || {
-            dpkg::info_files(name, arch, "list")
-                .iter()
-                .find_map(|p| flat.read(p).ok().flatten())
-                .is_some_and(|list| {
-                    String::from_utf8_lossy(&list).lines().any(|path| {
-                        // A link to a folder is a folder to dpkg (`/lib` on a
-                        // merged-/usr system is listed by every library package).
-                        let rel = path.trim_start_matches('/');
-                        let Ok(link) = flat.tree.resolve(rel, false) else {
-                            return false;
-                        };
-                        let is_link = flat
-                            .tree
-                            .get(&link)
-                            .is_some_and(|n| matches!(n.kind, NodeKind::Symlink(_)));
-                        let to_folder = flat
-                            .tree
-                            .resolve(&link, true)
-                            .ok()
-                            .and_then(|real| flat.tree.get(&real).map(|n| n.is_dir()))
-                            .unwrap_or(false);
-                        is_link && !to_folder && kept.contains(&format!("/{link}"))
-                    })
-                })
-        };
-        if kept_lines.is_empty() && !owns_kept_link() {
-            continue;
+        let (paragraphs, sums) = entries.entry(&record.name).or_default();
+        if !paragraphs.is_empty() {
+            paragraphs.push(b'\n');
         }
         // The paragraph exactly as dpkg wrote it.
-        let start = paragraph.line.saturating_sub(1);
-        let text: Vec<&str> = lines[start..]
-            .iter()
-            .take_while(|l| !l.trim().is_empty())
-            .copied()
-            .collect();
-        let (Some(entry), Some(sums)) = (status_d_path(name, ""), status_d_path(name, ".md5sums"))
+        paragraphs.extend_from_slice(&record.text);
+        if !record.text.ends_with(b"\n") {
+            paragraphs.push(b'\n');
+        }
+        for (line, path) in record.md5sums.iter().flat_map(dpkg::Listing::md5sums) {
+            if is_kept_file(flat, kept, &format!("/{path}")) {
+                sums.push_str(line);
+                sums.push('\n');
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (name, (paragraphs, sums)) in entries {
+        let (Some(entry), Some(sums_path)) =
+            (status_d_path(name, ""), status_d_path(name, ".md5sums"))
         else {
-            continue; // unreachable: checked_names accepted the name
+            continue; // unreachable: the model accepted the name
         };
-        out.push((entry, format!("{}\n", text.join("\n")).into_bytes()));
-        if !kept_lines.is_empty() {
-            out.push((sums, format!("{}\n", kept_lines.join("\n")).into_bytes()));
+        out.push((entry, paragraphs));
+        if !sums.is_empty() {
+            out.push((sums_path, sums.into_bytes()));
         }
     }
     (out, warnings)
@@ -427,10 +369,24 @@ mod tests {
 
     /// A root folder holding `files` (relative path, bytes), flattened.
     fn root_with(dir: &std::path::Path, files: &[(&str, &[u8])]) -> Flattened {
+        root_with_links(dir, files, &[])
+    }
+
+    /// [`root_with`], and `links` (relative path, target).
+    fn root_with_links(
+        dir: &std::path::Path,
+        files: &[(&str, &[u8])],
+        links: &[(&str, &str)],
+    ) -> Flattened {
         for (path, bytes) in files {
             let at = dir.join(path);
             std::fs::create_dir_all(at.parent().unwrap()).unwrap();
             std::fs::write(at, bytes).unwrap();
+        }
+        for (path, target) in links {
+            let at = dir.join(path);
+            std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+            std::os::unix::fs::symlink(target, at).unwrap();
         }
         let reference = ImageRef::Dir {
             path: dir.to_path_buf(),
@@ -446,6 +402,193 @@ mod tests {
         let name = "syft__pkg__cataloger__alpine__testdata__multiple-1__lib__apk__db__installed";
         let path = pare_testkit::test_data(&format!("package-dbs/{name}"));
         std::fs::read(path).unwrap()
+    }
+
+    /// One case of [`dpkg_status_d`]: a root, what is kept, what is written.
+    struct DpkgCase {
+        name: &'static str,
+        files: &'static [(&'static str, &'static str)],
+        links: &'static [(&'static str, &'static str)],
+        kept: &'static [&'static str],
+        want: &'static [(&'static str, &'static str)],
+    }
+
+    #[test]
+    fn dpkg_owners_of_kept_files_are_carried_verbatim() {
+        const SD: &str = "var/lib/dpkg/status.d";
+        let cases = [
+            DpkgCase {
+                name: "distroless source: status.d entry and md5sums carried, byte for byte",
+                files: &[
+                    (
+                        "var/lib/dpkg/status.d/coreutils",
+                        "Package: coreutils\nVersion: 9.1-1\nX-Odd:  kept  as is \n",
+                    ),
+                    (
+                        "var/lib/dpkg/status.d/coreutils.md5sums",
+                        "aa  usr/bin/true\nbb  usr/bin/false\n",
+                    ),
+                    (
+                        "var/lib/dpkg/status.d/tzdata",
+                        "Package: tzdata\nVersion: 2024a-0\n",
+                    ),
+                    (
+                        "var/lib/dpkg/status.d/tzdata.md5sums",
+                        "cc  usr/share/zoneinfo/UTC\n",
+                    ),
+                    ("usr/bin/true", "t"),
+                    ("usr/bin/false", "f"),
+                    ("usr/share/zoneinfo/UTC", "z"),
+                ],
+                links: &[],
+                kept: &["/usr/bin/true"],
+                want: &[
+                    (
+                        "coreutils",
+                        "Package: coreutils\nVersion: 9.1-1\nX-Odd:  kept  as is \n",
+                    ),
+                    ("coreutils.md5sums", "aa  usr/bin/true\n"),
+                ],
+            },
+            DpkgCase {
+                name: "status source: the installed owner only, removed packages never",
+                files: &[
+                    (
+                        "var/lib/dpkg/status",
+                        "Package: old\nStatus: deinstall ok config-files\nVersion: 1\n\n\
+                         Package: coreutils\nStatus: install ok installed\nVersion: 9.1-1\n",
+                    ),
+                    ("var/lib/dpkg/info/old.md5sums", "aa  usr/bin/true\n"),
+                    ("var/lib/dpkg/info/coreutils.md5sums", "aa  usr/bin/true\n"),
+                    ("usr/bin/true", "t"),
+                ],
+                links: &[],
+                kept: &["/usr/bin/true"],
+                want: &[
+                    (
+                        "coreutils",
+                        "Package: coreutils\nStatus: install ok installed\nVersion: 9.1-1\n",
+                    ),
+                    ("coreutils.md5sums", "aa  usr/bin/true\n"),
+                ],
+            },
+            DpkgCase {
+                name: "a package owning only a kept link survives, without md5sums",
+                files: &[
+                    (
+                        "var/lib/dpkg/status",
+                        "Package: redis-server\nVersion: 7\n\nPackage: redis-tools\nVersion: 7\n",
+                    ),
+                    (
+                        "var/lib/dpkg/info/redis-server.list",
+                        "/usr\n/usr/bin\n/usr/bin/redis-server\n",
+                    ),
+                    (
+                        "var/lib/dpkg/info/redis-tools.md5sums",
+                        "aa  usr/bin/redis-check-rdb\n",
+                    ),
+                    ("usr/bin/redis-check-rdb", "r"),
+                ],
+                links: &[("usr/bin/redis-server", "redis-check-rdb")],
+                kept: &["/usr/bin/redis-server", "/usr/bin/redis-check-rdb"],
+                want: &[
+                    ("redis-server", "Package: redis-server\nVersion: 7\n"),
+                    ("redis-tools", "Package: redis-tools\nVersion: 7\n"),
+                    ("redis-tools.md5sums", "aa  usr/bin/redis-check-rdb\n"),
+                ],
+            },
+            DpkgCase {
+                name: "a link to a kept library does not carry its -dev package",
+                files: &[
+                    (
+                        "var/lib/dpkg/status",
+                        "Package: libfoo1\nVersion: 1\n\nPackage: libfoo-dev\nVersion: 1\n",
+                    ),
+                    (
+                        "var/lib/dpkg/info/libfoo1.md5sums",
+                        "aa  usr/lib/libfoo.so.1\n",
+                    ),
+                    ("var/lib/dpkg/info/libfoo-dev.list", "/usr/lib/libfoo.so\n"),
+                    ("usr/lib/libfoo.so.1", "l"),
+                ],
+                links: &[("usr/lib/libfoo.so", "libfoo.so.1")],
+                kept: &["/usr/lib/libfoo.so.1"],
+                want: &[
+                    ("libfoo1", "Package: libfoo1\nVersion: 1\n"),
+                    ("libfoo1.md5sums", "aa  usr/lib/libfoo.so.1\n"),
+                ],
+            },
+            DpkgCase {
+                name: "merged /usr: a path listed under /lib is kept under /usr/lib; the /lib link owns nothing",
+                files: &[
+                    (
+                        "var/lib/dpkg/status",
+                        "Package: libc6\nVersion: 2.36\n\nPackage: base\nVersion: 1\n",
+                    ),
+                    ("var/lib/dpkg/info/libc6.md5sums", "aa  lib/x/libc.so.6\n"),
+                    ("var/lib/dpkg/info/base.list", "/lib\n"),
+                    ("usr/lib/x/libc.so.6", "c"),
+                ],
+                links: &[("lib", "usr/lib")],
+                kept: &["/lib", "/usr/lib/x/libc.so.6"],
+                want: &[
+                    ("libc6", "Package: libc6\nVersion: 2.36\n"),
+                    ("libc6.md5sums", "aa  lib/x/libc.so.6\n"),
+                ],
+            },
+            DpkgCase {
+                name: "one name twice (Multi-Arch: same) gives one entry with both paragraphs",
+                files: &[
+                    (
+                        "var/lib/dpkg/status",
+                        "Package: libc6\nArchitecture: amd64\nVersion: 2.36\n\n\
+                         Package: libc6\nArchitecture: i386\nVersion: 2.36",
+                    ),
+                    (
+                        "var/lib/dpkg/info/libc6:amd64.md5sums",
+                        "aa  usr/lib/x86_64/libc.so.6\n",
+                    ),
+                    (
+                        "var/lib/dpkg/info/libc6:i386.md5sums",
+                        "bb  usr/lib/i386/libc.so.6\n",
+                    ),
+                    ("usr/lib/x86_64/libc.so.6", "6"),
+                    ("usr/lib/i386/libc.so.6", "3"),
+                ],
+                links: &[],
+                kept: &["/usr/lib/x86_64/libc.so.6", "/usr/lib/i386/libc.so.6"],
+                want: &[
+                    (
+                        "libc6",
+                        "Package: libc6\nArchitecture: amd64\nVersion: 2.36\n\n\
+                         Package: libc6\nArchitecture: i386\nVersion: 2.36\n",
+                    ),
+                    (
+                        "libc6.md5sums",
+                        "aa  usr/lib/x86_64/libc.so.6\nbb  usr/lib/i386/libc.so.6\n",
+                    ),
+                ],
+            },
+        ];
+        for case in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let files: Vec<(&str, &[u8])> =
+                case.files.iter().map(|(p, t)| (*p, t.as_bytes())).collect();
+            let flat = root_with_links(dir.path(), &files, case.links);
+            let kept: BTreeSet<String> = case.kept.iter().map(|p| p.to_string()).collect();
+            let (written, warnings) = dpkg_status_d(&flat, &kept);
+            assert!(warnings.is_empty(), "{}: {warnings:?}", case.name);
+            let got: Vec<(String, String)> = written
+                .into_iter()
+                .map(|(p, b)| (p, String::from_utf8(b).unwrap()))
+                .collect();
+            let want: Vec<(String, String)> = case
+                .want
+                .iter()
+                .map(|(n, t)| (format!("{SD}/{n}"), t.to_string()))
+                .collect();
+            assert_eq!(got, want, "{}", case.name);
+        }
     }
 
     #[test]
@@ -564,7 +707,7 @@ Version: 1
         assert!(!text.contains("Q17yJ3JFNypA4mxhJJr0ou6CzsJVI="));
         // The reduced database still parses, as Syft and pare sbom read it.
         let mut warnings = Vec::new();
-        let parsed = pare_sbom::apk::parse(&text, None, &mut warnings);
+        let parsed = apk::parse(&text, None, &mut warnings);
         assert_eq!(parsed.len(), 1);
         assert_eq!(parsed[0].name, "musl");
         assert!(warnings.is_empty(), "{warnings:?}");

@@ -190,67 +190,57 @@ pub fn data_paths(
     out
 }
 
-/// The packages of dpkg's `status` that are installed, with their `.list`.
+/// The installed dpkg packages, as pare-sbom's one model of the
+/// database reads them (`status`, `status.d`, under `var/lib` or
+/// `usr/lib`): what `pare sbom` lists is what this rule sees.
 pub fn installed_dpkg(flat: &pare_image::Flattened) -> Vec<Installed> {
-    use pare_sbom::{control, dpkg};
-    let Ok(Some(status)) = flat.read("var/lib/dpkg/status") else {
-        return Vec::new();
-    };
-    let status = String::from_utf8_lossy(&status);
-    let mut out = Vec::new();
-    for paragraph in control::parse(&status) {
-        let Some(Ok((name, arch))) = dpkg::checked_names(&paragraph, "var/lib/dpkg/status") else {
-            continue;
-        };
-        if !paragraph
-            .get("Status")
-            .is_some_and(|s| s.ends_with(" installed"))
-        {
-            continue;
-        }
-        let listed = dpkg::info_files(name, arch, "list")
-            .iter()
-            .find_map(|p| flat.read(p).ok().flatten())
-            .map(|b| {
-                String::from_utf8_lossy(&b)
-                    .lines()
-                    .map(|l| l.trim().to_string())
-                    .filter(|l| l.starts_with('/'))
-                    .collect()
-            })
-            .unwrap_or_default();
-        // `Source: name (version)` when the versions differ.
-        let source = paragraph
-            .get("Source")
-            .and_then(|s| s.split_whitespace().next())
-            .unwrap_or(name)
-            .to_string();
-        let depends = ["Pre-Depends", "Depends"]
-            .iter()
-            .filter_map(|f| paragraph.get(f))
-            .flat_map(|d| d.split([',', '|']))
-            .filter_map(|d| d.split_whitespace().next())
-            .map(|d| d.split(':').next().unwrap_or(d).to_string())
-            .collect();
-        let conffiles = paragraph
-            .get("Conffiles")
-            .map(|c| {
-                c.lines()
-                    .filter_map(|l| l.split_whitespace().next())
-                    .filter(|p| p.starts_with('/'))
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
-        out.push(Installed {
-            name: name.to_string(),
-            source,
-            depends,
-            listed,
-            conffiles,
-        });
-    }
-    out
+    let database = pare_sbom::dpkg::Database::read(flat);
+    database
+        .packages()
+        .map(|record| {
+            let paragraph = &record.paragraph;
+            // `Source: name (version)` when the versions differ.
+            let source = paragraph
+                .get("Source")
+                .and_then(|s| s.split_whitespace().next())
+                .unwrap_or(&record.name)
+                .to_string();
+            let depends = ["Pre-Depends", "Depends"]
+                .iter()
+                .filter_map(|f| paragraph.get(f))
+                .flat_map(|d| d.split([',', '|']))
+                .filter_map(|d| d.split_whitespace().next())
+                .map(|d| d.split(':').next().unwrap_or(d).to_string())
+                .collect();
+            let conffiles = paragraph
+                .get("Conffiles")
+                .map(|c| {
+                    c.lines()
+                        .filter_map(|l| l.split_whitespace().next())
+                        .filter(|p| p.starts_with('/'))
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            // Distroless entries have no `.list`: their md5sums name files.
+            let listed = match &record.list {
+                Some(list) => list.paths().map(str::to_string).collect(),
+                None => record
+                    .md5sums
+                    .iter()
+                    .flat_map(|m| m.md5sums())
+                    .map(|(_, path)| format!("/{path}"))
+                    .collect(),
+            };
+            Installed {
+                name: record.name.clone(),
+                source,
+                depends,
+                listed,
+                conffiles,
+            }
+        })
+        .collect()
 }
 
 /// Keeps the data of the packages that own `programs` (and their

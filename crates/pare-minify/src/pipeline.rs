@@ -307,7 +307,13 @@ pub fn write(
     };
     let (new_files, warnings, accounts) = generated_files(flat, &kept.tree, &keep, &wanted);
     let scratch = tempfile::tempdir().map_err(MinifyError::Scratch)?;
-    let status_mtime = flat.tree.get("var/lib/dpkg/status").map_or(0, |n| n.mtime);
+    // The files pare writes are as old as the database they come from
+    // (`status`, or a distroless source's `status.d`).
+    let status_mtime = pare_sbom::dpkg::LAYOUTS
+        .iter()
+        .flat_map(|l| [l.status, l.status_d])
+        .find_map(|p| flat.tree.get(p))
+        .map_or(0, |n| n.mtime);
     let files: Vec<NewFile> = new_files.iter().map(|(f, _)| f.clone()).collect();
     add_new_files(&mut kept.tree, flat, &files, scratch.path(), status_mtime)
         .map_err(MinifyError::NewFiles)?;

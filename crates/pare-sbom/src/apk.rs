@@ -1,5 +1,13 @@
-//! Alpine packages: `lib/apk/db/installed` (one paragraph a package of
-//! one-letter fields; `F:` names a folder, the `R:` lines after it its files).
+//! Alpine packages: `lib/apk/db/installed`, one lossless model used by the
+//! cataloger here and by minify's reduction.
+//!
+//! The database is one record a package, records separated by a blank
+//! line, each line `K:value` with a one-character key. Package fields come
+//! first; `F:` starts a folder (its `M:`, `a:` and `Z:` lines follow), `R:`
+//! a file in it (its own `a:` and `Z:` lines follow). A [`Record`] keeps
+//! every line in order, each with the part of the package it describes, so
+//! a reduced record is the original with the lines of dropped files and
+//! folders left out, nothing rewritten.
 
 use pare_image::Flattened;
 
@@ -11,6 +19,168 @@ pub const INSTALLED: &str = "lib/apk/db/installed";
 
 pub fn wants(path: &str) -> bool {
     path == INSTALLED
+}
+
+/// The part of a record a line describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// The package itself (`P:`, `V:`, `D:`, …).
+    Package,
+    /// The folder of [`Record::folders`] at this index (`F:`, `M:`, …).
+    Folder(usize),
+    /// The file of [`Record::files`] at this index (`R:`, `a:`, `Z:`).
+    File(usize),
+    /// Neither a field nor blank: kept here, never written back.
+    Junk,
+}
+
+/// One line of a record, as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub text: String,
+    pub owner: Owner,
+}
+
+impl Line {
+    /// The key and value of a field line (the key may be any character).
+    fn field(&self) -> Option<(char, &str)> {
+        let mut chars = self.text.chars();
+        match (chars.next(), chars.next()) {
+            (Some(key), Some(':')) => Some((key, &self.text[key.len_utf8() + 1..])),
+            _ => None,
+        }
+    }
+}
+
+/// A file a package installed: its folder (an index of
+/// [`Record::folders`]; none before the first `F:`) and name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct File {
+    pub folder: Option<usize>,
+    pub name: String,
+}
+
+/// One package record, losslessly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// 1-based place of the record in the database.
+    pub index: usize,
+    /// Every non-blank line, in order.
+    pub lines: Vec<Line>,
+    /// The `F:` folders, relative to the root.
+    pub folders: Vec<String>,
+    pub files: Vec<File>,
+}
+
+impl Record {
+    /// The first field with `key`.
+    pub fn get(&self, key: char) -> Option<&str> {
+        self.lines
+            .iter()
+            .filter_map(Line::field)
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// A package: a record with a name and a version (`P:` and `V:`).
+    pub fn is_package(&self) -> bool {
+        self.get('P').is_some() && self.get('V').is_some()
+    }
+
+    /// The path of file `file` relative to the root.
+    pub fn path(&self, file: &File) -> String {
+        match file.folder.and_then(|f| self.folders.get(f)) {
+            Some(folder) if !folder.is_empty() => format!("{folder}/{}", file.name),
+            _ => file.name.clone(),
+        }
+    }
+
+    /// Lines that are neither fields nor blank.
+    pub fn junk(&self) -> usize {
+        self.lines.iter().filter(|l| l.owner == Owner::Junk).count()
+    }
+
+    /// The record with only the files whose path (relative) `keep`
+    /// accepts and the folders holding them, every other line as it was,
+    /// in its place; `None` when no file is kept.
+    pub fn reduced(&self, keep: impl Fn(&str) -> bool) -> Option<String> {
+        let kept: Vec<bool> = self.files.iter().map(|f| keep(&self.path(f))).collect();
+        if !kept.contains(&true) {
+            return None;
+        }
+        let folders: std::collections::HashSet<usize> = self
+            .files
+            .iter()
+            .zip(&kept)
+            .filter(|(_, kept)| **kept)
+            .filter_map(|(f, _)| f.folder)
+            .collect();
+        let lines: Vec<&str> = self
+            .lines
+            .iter()
+            .filter(|l| match l.owner {
+                Owner::Package => true,
+                Owner::Folder(i) => folders.contains(&i),
+                Owner::File(j) => kept[j],
+                Owner::Junk => false,
+            })
+            .map(|l| l.text.as_str())
+            .collect();
+        Some(lines.join("\n"))
+    }
+}
+
+/// Every record of an installed database; never fails (a record without
+/// a name or version is left for the caller to report, see
+/// [`Record::is_package`]).
+pub fn parse_records(text: &str) -> Vec<Record> {
+    let mut records = Vec::new();
+    for (index, block) in text.split("\n\n").enumerate() {
+        if block.trim().is_empty() {
+            continue;
+        }
+        let mut record = Record {
+            index: index + 1,
+            lines: Vec::new(),
+            folders: Vec::new(),
+            files: Vec::new(),
+        };
+        let mut folder = None;
+        let mut file = None;
+        for text in block.lines().filter(|l| !l.trim().is_empty()) {
+            let mut line = Line {
+                text: text.to_string(),
+                owner: Owner::Junk,
+            };
+            line.owner = match line.field() {
+                None => Owner::Junk,
+                Some(('F', value)) => {
+                    record.folders.push(value.to_string());
+                    folder = Some(record.folders.len() - 1);
+                    file = None;
+                    Owner::Folder(record.folders.len() - 1)
+                }
+                Some(('R', value)) => {
+                    record.files.push(File {
+                        folder,
+                        name: value.to_string(),
+                    });
+                    file = Some(record.files.len() - 1);
+                    Owner::File(record.files.len() - 1)
+                }
+                Some(('a' | 'Z', _)) => match (file, folder) {
+                    (Some(j), _) => Owner::File(j),
+                    (None, Some(i)) => Owner::Folder(i),
+                    (None, None) => Owner::Package,
+                },
+                Some(('M', _)) => folder.map_or(Owner::Package, Owner::Folder),
+                Some(_) => Owner::Package,
+            };
+            record.lines.push(line);
+        }
+        records.push(record);
+    }
+    records
 }
 
 pub fn catalog(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog) {
@@ -28,44 +198,26 @@ pub fn catalog(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog) {
     );
 }
 
-/// Parses an installed database; bad paragraphs become warnings.
+/// The packages of an installed database; records that are not packages
+/// become warnings.
 pub fn parse(text: &str, distro: Option<&Distro>, warnings: &mut Vec<String>) -> Vec<Package> {
     let mut packages = Vec::new();
-    for (index, block) in text.split("\n\n").enumerate() {
-        if block.trim().is_empty() {
-            continue;
-        }
-        let mut fields: Vec<(char, &str)> = Vec::new();
-        let mut junk = 0;
-        for line in block.lines() {
-            let mut chars = line.chars();
-            match (chars.next(), chars.next()) {
-                // The key may be any character, ASCII or not.
-                (Some(key), Some(':')) => fields.push((key, &line[key.len_utf8() + 1..])),
-                _ if line.trim().is_empty() => {}
-                _ => junk += 1,
-            }
-        }
-        let get = |k: char| fields.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
-        let (Some(name), Some(version)) = (get('P'), get('V')) else {
+    for record in parse_records(text) {
+        let (Some(name), Some(version)) = (record.get('P'), record.get('V')) else {
             warnings.push(format!(
-                "/{INSTALLED}: entry {} has no P:/V: fields ({junk} unreadable lines); skipped",
-                index + 1
+                "/{INSTALLED}: entry {} has no P:/V: fields ({} unreadable lines); skipped",
+                record.index,
+                record.junk()
             ));
             continue;
         };
-        let mut files = Vec::new();
-        let mut folder = "";
-        for (key, value) in &fields {
-            match key {
-                'F' => folder = value,
-                'R' if folder.is_empty() => files.push(format!("/{value}")),
-                'R' => files.push(format!("/{folder}/{value}")),
-                _ => {}
-            }
-        }
-        let arch = get('A').map(str::to_string);
-        let origin = get('o').filter(|o| *o != name).unwrap_or("");
+        let files = record
+            .files
+            .iter()
+            .map(|f| format!("/{}", record.path(f)))
+            .collect();
+        let arch = record.get('A').map(str::to_string);
+        let origin = record.get('o').filter(|o| *o != name).unwrap_or("");
         let purl = purl::build(
             "apk",
             Some(distro.map_or("alpine", |d| d.id.as_str())),
@@ -83,8 +235,11 @@ pub fn parse(text: &str, distro: Option<&Distro>, warnings: &mut Vec<String>) ->
             kind: PackageType::Apk,
             purl,
             cpes: purl::cpes(name, version),
-            licenses: get('L').map(|l| vec![l.to_string()]).unwrap_or_default(),
-            source: get('o').map(str::to_string),
+            licenses: record
+                .get('L')
+                .map(|l| vec![l.to_string()])
+                .unwrap_or_default(),
+            source: record.get('o').map(str::to_string),
             source_version: None,
             architecture: arch,
             files,
@@ -93,4 +248,78 @@ pub fn parse(text: &str, distro: Option<&Distro>, warnings: &mut Vec<String>) ->
         });
     }
     packages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_belong_to_the_package_folder_or_file_they_follow() {
+        use Owner::*;
+        for (name, record, want) in [
+            (
+                "package fields, a folder with its mode, files with theirs",
+                "P:x\nV:1\nF:usr/bin\nM:0:0:755\nR:a\na:0:0:755\nZ:Q1a=\nR:b\nZ:Q1b=",
+                &[
+                    Package,
+                    Package,
+                    Folder(0),
+                    Folder(0),
+                    File(0),
+                    File(0),
+                    File(0),
+                    File(1),
+                    File(1),
+                ][..],
+            ),
+            (
+                "a file before any folder lives at the root",
+                "P:x\nV:1\nR:top\nZ:Q1t=",
+                &[Package, Package, File(0), File(0)],
+            ),
+            (
+                "a new folder ends the last file's lines",
+                "P:x\nF:a\nR:f\nF:b\nZ:Q1d=\nM:0:0:700",
+                &[Package, Folder(0), File(0), Folder(1), Folder(1), Folder(1)],
+            ),
+            (
+                "junk is kept apart, any character may be a key",
+                "P:x\nnot a field\n\u{e9}:accent",
+                &[Package, Junk, Package],
+            ),
+        ] {
+            let records = parse_records(record);
+            assert_eq!(records.len(), 1, "{name}");
+            let owners: Vec<Owner> = records[0].lines.iter().map(|l| l.owner).collect();
+            assert_eq!(owners, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_reduced_record_is_the_original_without_the_dropped_files() {
+        let record = "P:x\nV:1\nF:usr/bin\nM:0:0:755\nR:a\nZ:Q1a=\nR:b\nZ:Q1b=\nF:etc\nR:c\nZ:Q1c=";
+        for (name, keep, want) in [
+            (
+                "one file of the first folder",
+                &["usr/bin/b"][..],
+                Some("P:x\nV:1\nF:usr/bin\nM:0:0:755\nR:b\nZ:Q1b="),
+            ),
+            (
+                "a file of each folder",
+                &["usr/bin/a", "etc/c"],
+                Some("P:x\nV:1\nF:usr/bin\nM:0:0:755\nR:a\nZ:Q1a=\nF:etc\nR:c\nZ:Q1c="),
+            ),
+            (
+                "only the second folder",
+                &["etc/c"],
+                Some("P:x\nV:1\nF:etc\nR:c\nZ:Q1c="),
+            ),
+            ("nothing kept", &["usr/bin/other"], None),
+        ] {
+            let records = parse_records(record);
+            let got = records[0].reduced(|p| keep.contains(&p));
+            assert_eq!(got.as_deref(), want, "{name}");
+        }
+    }
 }

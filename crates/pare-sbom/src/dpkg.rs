@@ -1,6 +1,19 @@
-//! Debian packages: `var/lib/dpkg/status`, distroless `status.d/` entries,
-//! owned files from `info/*.list` / `*.md5sums`, licenses from
-//! `usr/share/doc/*/copyright`.
+//! Debian packages: one lossless model of dpkg's database, read once and
+//! used by the cataloger here and by minify's reduction, so the two can
+//! never disagree on what is installed or which files a package owns.
+//!
+//! Where the database is (Syft reads `**/lib/dpkg/status` and
+//! `**/lib/dpkg/status.d/*`): `var/lib/dpkg/status` (and the same under
+//! `usr/lib/dpkg`), one paragraph a package; distroless images' `status.d/`
+//! beside it instead, each file one or more paragraphs, with the package's
+//! `HASH  PATH` lines in `status.d/NAME[:ARCH].md5sums`; for `status`, the owned
+//! files in `info/NAME[:ARCH].md5sums` and `info/NAME[:ARCH].list`. Licenses
+//! come from `usr/share/doc/*/copyright`.
+//!
+//! Lossless: a [`Record`] keeps its paragraph's bytes exactly as dpkg
+//! wrote them and its fields in order, and its listings as read, so minify
+//! copies the records it keeps verbatim. Whether a record is an installed
+//! package is decided in one place, [`Record::is_package`].
 //!
 //! Package and architecture names become file names (`info/NAME:ARCH.list`
 //! here, `status.d/NAME` in a minified image, on the host with
@@ -8,17 +21,44 @@
 //! read: a record with a name that could not be a file name is skipped
 //! with an [`InvalidName`] warning and never used.
 
+use std::collections::HashMap;
+use std::fmt;
+
 use pare_image::Flattened;
-use pare_image::tree::NodeKind;
+use pare_image::tree::{FileTree, NodeKind};
 
 use crate::control::{self, Paragraph};
 use crate::model::{Catalog, Distro, Package, PackageType};
 use crate::purl;
 use crate::read::{layer_of, read_text};
 
-const STATUS: &str = "var/lib/dpkg/status";
-const STATUS_D: &str = "var/lib/dpkg/status.d";
-const INFO: &str = "var/lib/dpkg/info";
+/// Where one dpkg database lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// The `status` file: every package dpkg knows, one paragraph each.
+    pub status: &'static str,
+    /// The distroless folder used instead: a file per package (or more).
+    pub status_d: &'static str,
+    /// `NAME[:ARCH].list` and `.md5sums` of the packages in `status`.
+    pub info: &'static str,
+}
+
+/// Every place a dpkg database is read from, Debian's first.
+pub const LAYOUTS: [Layout; 2] = [
+    Layout {
+        status: "var/lib/dpkg/status",
+        status_d: "var/lib/dpkg/status.d",
+        info: "var/lib/dpkg/info",
+    },
+    Layout {
+        status: "usr/lib/dpkg/status",
+        status_d: "usr/lib/dpkg/status.d",
+        info: "usr/lib/dpkg/info",
+    },
+];
+
+/// Where minify writes the records it keeps, as distroless images do.
+pub const STATUS_D: &str = LAYOUTS[0].status_d;
 
 /// Longest package or architecture name accepted: far above any real one
 /// (Debian's longest are under 80), and short enough that
@@ -116,105 +156,361 @@ pub fn checked_names<'a>(
     Some(Ok((name, arch)))
 }
 
-/// Whether the dpkg cataloger needs this file's bytes.
-pub fn wants(path: &str) -> bool {
-    path == STATUS
-        || path.starts_with("var/lib/dpkg/status.d/")
-        || (path.starts_with("var/lib/dpkg/info/")
-            && (path.ends_with(".list") || path.ends_with(".md5sums")))
-        || (path.starts_with("usr/share/doc/")
-            && path.ends_with("/copyright")
-            && path.matches('/').count() == 4)
+/// What kind of database file a record was read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A `status` file.
+    Status,
+    /// A file in a `status.d` folder.
+    StatusD,
 }
 
-pub fn catalog(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog) {
-    if let Some(text) = read_text(flat, STATUS, out) {
-        let history = status_history(flat);
-        for paragraph in control::parse(&text) {
-            if let Some(mut package) = package_from(&paragraph, STATUS, distro, out) {
-                package.files = owned_files(flat, &package, None, out);
-                package.licenses = licenses(flat, &package.name, out);
-                package.layer = history.first_layer(&package.name, &package.version);
-                out.packages.push(package);
+/// A file listing what a package installed, as read: `.md5sums` (`HASH
+/// PATH` lines, paths relative to the root) or `.list` (absolute paths).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listing {
+    /// Where it was read (relative to the root).
+    pub path: String,
+    pub text: String,
+}
+
+impl Listing {
+    /// Each `HASH  PATH` line of an `.md5sums` listing, as written, with
+    /// its path (relative, as listed).
+    pub fn md5sums(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.text
+            .lines()
+            .filter_map(|line| line.split_once("  ").map(|(_, path)| (line, path.trim())))
+    }
+
+    /// The absolute paths of a `.list` listing, as written (`/.` too).
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.text
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with('/') && l.len() > 1)
+    }
+}
+
+/// One paragraph of a dpkg database, losslessly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// The database file it was read from (relative to the root).
+    pub file: String,
+    pub origin: Origin,
+    /// Its fields in order, and the line where it starts.
+    pub paragraph: Paragraph,
+    /// The paragraph's bytes exactly as written (lines with their ends).
+    pub text: Vec<u8>,
+    /// `Package`, checked with [`check_name`].
+    pub name: String,
+    /// `Architecture` (empty when absent), checked with [`check_name`].
+    pub arch: String,
+    /// Its `.md5sums`, read for packages ([`Record::is_package`]) only.
+    pub md5sums: Option<Listing>,
+    /// Its `info/*.list`, read for packages only.
+    pub list: Option<Listing>,
+}
+
+impl Record {
+    /// Installed, by dpkg's status: deinstalled, half-installed and
+    /// config-files-only entries are not; distroless entries have no
+    /// `Status` and are.
+    pub fn is_installed(&self) -> bool {
+        is_installed(&self.paragraph)
+    }
+
+    /// `Version`, when not empty.
+    pub fn version(&self) -> Option<&str> {
+        self.paragraph.get("Version").filter(|v| !v.is_empty())
+    }
+
+    /// An installed package, listed in an SBOM and carried by minify: the
+    /// one rule both follow.
+    pub fn is_package(&self) -> bool {
+        self.is_installed() && self.version().is_some()
+    }
+
+    /// Files the package owns, absolute, sorted: every path of its md5sums
+    /// (regular files, as Syft lists them) and the non-folder paths of its
+    /// `.list` that are in `tree` (symlinks such as the loader's
+    /// `/lib64/ld-linux-x86-64.so.2`, conffiles).
+    pub fn owned_files(&self, tree: &FileTree) -> Vec<String> {
+        let mut files: Vec<String> = self
+            .md5sums
+            .iter()
+            .flat_map(Listing::md5sums)
+            .map(|(_, path)| format!("/{path}"))
+            .collect();
+        if let Some(list) = &self.list {
+            let entries: Vec<&str> = list.paths().collect();
+            // A path with others below it is a folder to dpkg, even where the
+            // image has a symlink there (merged /usr: `/lib -> usr/lib`).
+            let mut folders = std::collections::HashSet::new();
+            for entry in &entries {
+                let mut dir = *entry;
+                while let Some((parent, _)) = dir.rsplit_once('/') {
+                    if !folders.insert(parent) {
+                        break;
+                    }
+                    dir = parent;
+                }
             }
+            files.extend(
+                entries
+                    .into_iter()
+                    .filter(|l| !folders.contains(l))
+                    .filter(|l| {
+                        tree.resolve(&l[1..], false)
+                            .ok()
+                            .and_then(|p| tree.get(&p))
+                            .is_some_and(|n| !n.is_dir())
+                    })
+                    .map(str::to_string),
+            );
         }
-    }
-    // Distroless images keep one file per package instead of `status`.
-    let entries: Vec<String> = flat
-        .tree
-        .children(STATUS_D)
-        .filter(|(p, n)| matches!(n.kind, NodeKind::File(_)) && !p.ends_with(".md5sums"))
-        .map(|(p, _)| p.to_string())
-        .collect();
-    for path in entries {
-        let Some(text) = read_text(flat, &path, out) else {
-            continue;
-        };
-        for paragraph in control::parse(&text) {
-            if let Some(mut package) = package_from(&paragraph, &path, distro, out) {
-                let md5sums = format!("{path}.md5sums");
-                package.files = owned_files(flat, &package, Some(&md5sums), out);
-                package.licenses = licenses(flat, &package.name, out);
-                package.layer = layer_of(flat, &path);
-                out.packages.push(package);
-            }
-        }
+        files.sort();
+        files.dedup();
+        files
     }
 }
 
-/// The two names dpkg gives a package's `info/` file with extension `ext`
-/// (`list`, `md5sums`): plain, and with `:ARCH` for Multi-Arch: same.
-/// Empty when `name` or `arch` fails [`check_name`] (callers check names
-/// where they read them; this is the second line of defence).
-pub fn info_files(name: &str, arch: &str, ext: &str) -> Vec<String> {
-    if check_name(name).is_err() || (!arch.is_empty() && check_name(arch).is_err()) {
-        return Vec::new();
-    }
-    vec![
-        format!("{INFO}/{name}.{ext}"),
-        format!("{INFO}/{name}:{arch}.{ext}"),
-    ]
-}
-
-/// Installed, by dpkg's status (deinstalled, half-installed and
-/// config-files-only entries are not); distroless entries have no Status.
+/// Installed, by dpkg's status (see [`Record::is_installed`]).
 fn is_installed(p: &Paragraph) -> bool {
     p.get("Status")
         .is_none_or(|s| s.split_whitespace().last() == Some("installed"))
 }
 
-fn package_from(
-    p: &Paragraph,
-    path: &str,
-    distro: Option<&Distro>,
-    out: &mut Catalog,
-) -> Option<Package> {
-    let at = format!("/{path}:{}", p.line);
-    let name = match checked_names(p, path) {
-        None
-        | Some(Err(InvalidName {
-            problem: NameError::Empty,
-            field: "Package",
-            ..
-        })) => {
-            out.warnings
-                .push(format!("{at}: entry without a Package field skipped"));
-            return None;
+/// Something in a database that could not be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// A paragraph without a `Package` field.
+    NoPackage {
+        file: String,
+        line: usize,
+    },
+    InvalidName(InvalidName),
+    /// An installed package without a version: not a package.
+    NoVersion {
+        file: String,
+        line: usize,
+        name: String,
+    },
+    /// A database file or listing that could not be read.
+    Unreadable {
+        path: String,
+        error: String,
+    },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::NoPackage { file, line } => {
+                write!(f, "/{file}:{line}: entry without a Package field skipped")
+            }
+            Problem::InvalidName(invalid) => invalid.fmt(f),
+            Problem::NoVersion { file, line, name } => {
+                write!(f, "/{file}:{line}: package {name} has no Version; skipped")
+            }
+            Problem::Unreadable { path, error } => write!(f, "/{path}: {error}"),
         }
-        Some(Err(invalid)) => {
-            out.warnings.push(invalid.to_string());
-            return None;
-        }
-        Some(Ok((name, _))) => name,
-    };
-    if !is_installed(p) {
-        return None;
     }
-    let Some(version) = p.get("Version").filter(|v| !v.is_empty()) else {
-        out.warnings
-            .push(format!("{at}: package {name} has no Version; skipped"));
-        return None;
-    };
+}
+
+/// The records of one database file's bytes (`file` names it in
+/// problems), listings not yet attached. Never fails: what cannot be used
+/// becomes a [`Problem`].
+pub fn parse(file: &str, origin: Origin, bytes: &[u8], problems: &mut Vec<Problem>) -> Vec<Record> {
+    let mut records = Vec::new();
+    for paragraph in control::parse_bytes(bytes) {
+        let (name, arch) = match checked_names(&paragraph, file) {
+            None
+            | Some(Err(InvalidName {
+                problem: NameError::Empty,
+                field: "Package",
+                ..
+            })) => {
+                problems.push(Problem::NoPackage {
+                    file: file.to_string(),
+                    line: paragraph.line,
+                });
+                continue;
+            }
+            Some(Err(invalid)) => {
+                problems.push(Problem::InvalidName(invalid));
+                continue;
+            }
+            Some(Ok((name, arch))) => (name.to_string(), arch.to_string()),
+        };
+        let record = Record {
+            file: file.to_string(),
+            origin,
+            text: bytes[paragraph.span.clone()].to_vec(),
+            paragraph,
+            name,
+            arch,
+            md5sums: None,
+            list: None,
+        };
+        if record.is_installed() && record.version().is_none() {
+            problems.push(Problem::NoVersion {
+                file: file.to_string(),
+                line: record.paragraph.line,
+                name: record.name.clone(),
+            });
+        }
+        records.push(record);
+    }
+    records
+}
+
+/// Every dpkg database of an image (see the module docs).
+#[derive(Clone, Debug, Default)]
+pub struct Database {
+    /// Every record with usable names, in the order read.
+    pub records: Vec<Record>,
+    pub problems: Vec<Problem>,
+}
+
+impl Database {
+    /// Reads every database of [`LAYOUTS`], and the listings of each
+    /// package, from what the flattening captured (see [`wants`]).
+    pub fn read(flat: &Flattened) -> Database {
+        let mut db = Database::default();
+        for layout in LAYOUTS {
+            let mut files = Vec::new();
+            if flat.tree.get(layout.status).is_some() {
+                files.push((layout.status.to_string(), Origin::Status));
+            }
+            files.extend(
+                flat.tree
+                    .children(layout.status_d)
+                    .filter(|(p, n)| {
+                        matches!(n.kind, NodeKind::File(_)) && !p.ends_with(".md5sums")
+                    })
+                    .map(|(p, _)| (p, Origin::StatusD)),
+            );
+            for (file, origin) in files {
+                let Some(bytes) = db.bytes(flat, &file) else {
+                    continue;
+                };
+                let mut records = parse(&file, origin, &bytes, &mut db.problems);
+                for record in records.iter_mut().filter(|r| r.is_package()) {
+                    // Beside a status.d entry by package name, as Syft
+                    // looks (a file may hold several packages).
+                    let beside = match origin {
+                        Origin::StatusD => {
+                            info_files(layout.status_d, &record.name, &record.arch, "md5sums")
+                        }
+                        Origin::Status => Vec::new(),
+                    };
+                    let sums = beside.into_iter().chain(info_files(
+                        layout.info,
+                        &record.name,
+                        &record.arch,
+                        "md5sums",
+                    ));
+                    record.md5sums = db.listing(flat, sums);
+                    let lists = info_files(layout.info, &record.name, &record.arch, "list");
+                    record.list = db.listing(flat, lists.into_iter());
+                }
+                db.records.extend(records);
+            }
+        }
+        db
+    }
+
+    /// The records that are installed packages ([`Record::is_package`]).
+    pub fn packages(&self) -> impl Iterator<Item = &Record> {
+        self.records.iter().filter(|r| r.is_package())
+    }
+
+    /// The bytes of `path`; a read error becomes a problem.
+    fn bytes<'a>(&mut self, flat: &'a Flattened, path: &str) -> Option<std::borrow::Cow<'a, [u8]>> {
+        match flat.read(path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.problems.push(Problem::Unreadable {
+                    path: path.to_string(),
+                    error: e.to_string(),
+                });
+                None
+            }
+        }
+    }
+
+    /// The first of `candidates` in the image.
+    fn listing(
+        &mut self,
+        flat: &Flattened,
+        candidates: impl Iterator<Item = String>,
+    ) -> Option<Listing> {
+        for path in candidates {
+            if let Some(bytes) = self.bytes(flat, &path) {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                return Some(Listing { path, text });
+            }
+        }
+        None
+    }
+}
+
+/// Whether the dpkg cataloger needs this file's bytes.
+pub fn wants(path: &str) -> bool {
+    LAYOUTS.iter().any(|l| {
+        path == l.status
+            || path
+                .strip_prefix(l.status_d)
+                .is_some_and(|rest| rest.starts_with('/'))
+            || (path
+                .strip_prefix(l.info)
+                .is_some_and(|rest| rest.starts_with('/'))
+                && (path.ends_with(".list") || path.ends_with(".md5sums")))
+    }) || (path.starts_with("usr/share/doc/")
+        && path.ends_with("/copyright")
+        && path.matches('/').count() == 4)
+}
+
+pub fn catalog(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog) {
+    let db = Database::read(flat);
+    out.warnings
+        .extend(db.problems.iter().map(Problem::to_string));
+    let mut histories: HashMap<&str, StatusHistory> = HashMap::new();
+    for record in db.packages() {
+        let mut package = package_from(record, distro);
+        package.files = record.owned_files(&flat.tree);
+        package.licenses = licenses(flat, &package.name, out);
+        package.layer = match record.origin {
+            Origin::Status => histories
+                .entry(&record.file)
+                .or_insert_with(|| status_history(flat, &record.file))
+                .first_layer(&package.name, &package.version),
+            Origin::StatusD => layer_of(flat, &record.file),
+        };
+        out.packages.push(package);
+    }
+}
+
+/// The two names dpkg gives a package's file with extension `ext` (`list`,
+/// `md5sums`) in `info`: plain, and with `:ARCH` for Multi-Arch: same.
+/// Empty when `name` or `arch` fails [`check_name`] (callers check names
+/// where they read them; this is the second line of defence).
+pub fn info_files(info: &str, name: &str, arch: &str, ext: &str) -> Vec<String> {
+    if check_name(name).is_err() || (!arch.is_empty() && check_name(arch).is_err()) {
+        return Vec::new();
+    }
+    vec![
+        format!("{info}/{name}.{ext}"),
+        format!("{info}/{name}:{arch}.{ext}"),
+    ]
+}
+
+/// The catalog's package for a record that [`Record::is_package`].
+fn package_from(record: &Record, distro: Option<&Distro>) -> Package {
+    let p = &record.paragraph;
+    let name = record.name.as_str();
+    let version = record.version().unwrap_or_default();
     let architecture = p.get("Architecture").map(str::to_string);
     let (source, source_version) = match p.get("Source") {
         Some(source) => match source.split_once(' ') {
@@ -248,7 +544,7 @@ fn package_from(
             ("upstream", upstream),
         ],
     );
-    Some(Package {
+    Package {
         name: name.to_string(),
         version: version.to_string(),
         kind: PackageType::Deb,
@@ -259,69 +555,9 @@ fn package_from(
         source_version,
         architecture,
         files: Vec::new(),
-        found_at: format!("/{path}"),
+        found_at: format!("/{}", record.file),
         layer: None,
-    })
-}
-
-/// Files the package owns: every path of its md5sums (regular files, as
-/// Syft lists them) and the non-folder paths of its `.list` that are in the
-/// image (symlinks such as the loader's `/lib64/ld-linux-x86-64.so.2`).
-fn owned_files(
-    flat: &Flattened,
-    package: &Package,
-    md5sums: Option<&str>,
-    out: &mut Catalog,
-) -> Vec<String> {
-    let arch = package.architecture.as_deref().unwrap_or("");
-    let mut files = Vec::new();
-    let sums =
-        md5sums
-            .map(str::to_string)
-            .into_iter()
-            .chain(info_files(&package.name, arch, "md5sums"));
-    if let Some(text) = sums.into_iter().find_map(|s| read_text(flat, &s, out)) {
-        files.extend(
-            text.lines()
-                .filter_map(|l| l.split_once("  ").map(|(_, p)| format!("/{}", p.trim()))),
-        );
     }
-    let lists = info_files(&package.name, arch, "list");
-    if let Some(text) = lists.iter().find_map(|l| read_text(flat, l, out)) {
-        let entries: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| l.starts_with('/') && l.len() > 1)
-            .collect();
-        // A path with others below it is a folder to dpkg, even where the
-        // image has a symlink there (merged /usr: `/lib -> usr/lib`).
-        let mut folders = std::collections::HashSet::new();
-        for entry in &entries {
-            let mut dir = *entry;
-            while let Some((parent, _)) = dir.rsplit_once('/') {
-                if !folders.insert(parent) {
-                    break;
-                }
-                dir = parent;
-            }
-        }
-        files.extend(
-            entries
-                .into_iter()
-                .filter(|l| !folders.contains(l))
-                .filter(|l| {
-                    flat.tree
-                        .resolve(&l[1..], false)
-                        .ok()
-                        .and_then(|p| flat.tree.get(&p))
-                        .is_some_and(|n| !n.is_dir())
-                })
-                .map(str::to_string),
-        );
-    }
-    files.sort();
-    files.dedup();
-    files
 }
 
 /// Declared licenses from a machine-readable (DEP-5) copyright file.
@@ -345,18 +581,16 @@ struct StatusHistory {
     versions: Vec<(usize, std::collections::HashSet<(String, String)>)>,
 }
 
-fn status_history(flat: &Flattened) -> StatusHistory {
+fn status_history(flat: &Flattened, status: &str) -> StatusHistory {
     let versions = flat
-        .versions(STATUS)
+        .versions(status)
         .into_iter()
         .map(|c| {
-            let text = String::from_utf8_lossy(&c.bytes);
-            let set = control::parse(&text)
-                .iter()
-                .filter(|p| is_installed(p))
-                .filter_map(|p| {
-                    Some((p.get("Package")?.to_string(), p.get("Version")?.to_string()))
-                })
+            let set = parse(status, Origin::Status, &c.bytes, &mut Vec::new())
+                .into_iter()
+                .filter(Record::is_package)
+                .filter_map(|r| Some((r.version()?.to_string(), r.name)))
+                .map(|(version, name)| (name, version))
                 .collect();
             (c.layer, set)
         })
@@ -420,6 +654,223 @@ mod tests {
     }
 
     #[test]
+    fn which_records_are_packages_is_decided_once() {
+        for (name, paragraph, installed, package) in [
+            (
+                "installed",
+                "Package: a\nStatus: install ok installed\nVersion: 1\n",
+                true,
+                true,
+            ),
+            (
+                "distroless: no Status",
+                "Package: a\nVersion: 1\n",
+                true,
+                true,
+            ),
+            (
+                "removed, config files left",
+                "Package: a\nStatus: deinstall ok config-files\nVersion: 1\n",
+                false,
+                false,
+            ),
+            (
+                "half-installed",
+                "Package: a\nStatus: install reinstreq half-installed\nVersion: 1\n",
+                false,
+                false,
+            ),
+            (
+                "not installed",
+                "Package: a\nStatus: purge ok not-installed\n",
+                false,
+                false,
+            ),
+            (
+                "installed without a version",
+                "Package: a\nStatus: install ok installed\n",
+                true,
+                false,
+            ),
+            ("empty version", "Package: a\nVersion:\n", true, false),
+        ] {
+            let records = parse("s", Origin::Status, paragraph.as_bytes(), &mut Vec::new());
+            assert_eq!(records.len(), 1, "{name}");
+            assert_eq!(records[0].is_installed(), installed, "{name}");
+            assert_eq!(records[0].is_package(), package, "{name}");
+        }
+    }
+
+    #[test]
+    fn records_keep_their_bytes_and_problems_say_where() {
+        let db = b"Package: a\r\nVersion: 1\r\nDescription: caf\xe9\r\n more\r\n\r\n\
+Version: 2\n\nPackage: b\nStatus: install ok installed\n\nPackage: c\nArchitecture: a/b\n";
+        let mut problems = Vec::new();
+        let records = parse(
+            "var/lib/dpkg/status.d/x",
+            Origin::StatusD,
+            db,
+            &mut problems,
+        );
+        let texts: Vec<&[u8]> = records.iter().map(|r| r.text.as_slice()).collect();
+        assert_eq!(
+            texts,
+            [
+                &b"Package: a\r\nVersion: 1\r\nDescription: caf\xe9\r\n more\r\n"[..],
+                b"Package: b\nStatus: install ok installed\n",
+            ]
+        );
+        let fields: Vec<&str> = records[0]
+            .paragraph
+            .fields
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(fields, ["Package", "Version", "Description"]);
+        let problems: Vec<String> = problems.iter().map(Problem::to_string).collect();
+        assert_eq!(
+            problems,
+            [
+                "/var/lib/dpkg/status.d/x:6: entry without a Package field skipped",
+                "/var/lib/dpkg/status.d/x:8: package b has no Version; skipped",
+                "/var/lib/dpkg/status.d/x:11: Architecture \"a/b\" holds '/'; record skipped",
+            ]
+        );
+    }
+
+    #[test]
+    fn listings_give_lines_and_paths_as_written() {
+        let sums = Listing {
+            path: "s.md5sums".into(),
+            text: "d41d  usr/bin/true\nno separator\n0cc1  usr/share/a b\n".into(),
+        };
+        let lines: Vec<(&str, &str)> = sums.md5sums().collect();
+        assert_eq!(
+            lines,
+            [
+                ("d41d  usr/bin/true", "usr/bin/true"),
+                ("0cc1  usr/share/a b", "usr/share/a b")
+            ]
+        );
+        let list = Listing {
+            path: "x.list".into(),
+            text: "/.\n/usr\n/usr/bin/true\nrelative\n".into(),
+        };
+        assert_eq!(
+            list.paths().collect::<Vec<_>>(),
+            ["/.", "/usr", "/usr/bin/true"]
+        );
+    }
+
+    #[test]
+    fn the_files_of_every_database_layout_are_captured() {
+        for (path, want) in [
+            ("var/lib/dpkg/status", true),
+            ("usr/lib/dpkg/status", true),
+            ("var/lib/dpkg/status-old", false),
+            ("var/lib/dpkg/status.d/libc6", true),
+            ("var/lib/dpkg/status.d/libc6.md5sums", true),
+            ("usr/lib/dpkg/status.d/libc6", true),
+            ("var/lib/dpkg/status.dx/libc6", false),
+            ("var/lib/dpkg/info/libc6:amd64.list", true),
+            ("usr/lib/dpkg/info/libc6.md5sums", true),
+            ("var/lib/dpkg/info/libc6.postinst", false),
+            ("usr/share/doc/libc6/copyright", true),
+            ("usr/share/doc/libc6/examples/copyright", false),
+        ] {
+            assert_eq!(wants(path), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn a_database_under_usr_lib_is_read_as_syft_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let info = root.join("usr/lib/dpkg/info");
+        std::fs::create_dir_all(&info).unwrap();
+        std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+        std::fs::write(root.join("usr/bin/true"), "x").unwrap();
+        std::fs::write(
+            root.join(LAYOUTS[1].status),
+            "Package: coreutils\nStatus: install ok installed\nVersion: 9.1-1\n",
+        )
+        .unwrap();
+        std::fs::write(info.join("coreutils.md5sums"), "d41d  usr/bin/true\n").unwrap();
+        let reference = ImageRef::Dir { path: root };
+        let flat = Source::open(&reference, &Platform::default())
+            .unwrap()
+            .flatten_with(crate::flatten_options())
+            .unwrap();
+        let catalog = crate::catalog(&flat);
+        let found: Vec<(&str, &str, &[String])> = catalog
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.found_at.as_str(), p.files.as_slice()))
+            .collect();
+        assert_eq!(
+            found,
+            [(
+                "coreutils",
+                "/usr/lib/dpkg/status",
+                &["/usr/bin/true".to_string()][..]
+            )]
+        );
+    }
+
+    #[test]
+    fn a_status_d_root_is_read_with_the_md5sums_beside_each_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let status_d = root.join(STATUS_D);
+        std::fs::create_dir_all(&status_d).unwrap();
+        std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+        std::fs::write(root.join("usr/bin/true"), "x").unwrap();
+        std::fs::write(
+            status_d.join("coreutils"),
+            "Package: coreutils\nVersion: 9.1-1\nArchitecture: amd64\n",
+        )
+        .unwrap();
+        std::fs::write(status_d.join("coreutils.md5sums"), "d41d  usr/bin/true\n").unwrap();
+        // Two packages in one file: each has its own md5sums, by name.
+        std::fs::write(
+            status_d.join("two"),
+            "Package: libc6\nVersion: 2.36\n\nPackage: tzdata\nVersion: 2024a\n",
+        )
+        .unwrap();
+        std::fs::write(status_d.join("libc6.md5sums"), "beef  usr/lib/libc.so.6\n").unwrap();
+        let reference = ImageRef::Dir { path: root };
+        let flat = Source::open(&reference, &Platform::default())
+            .unwrap()
+            .flatten_with(crate::flatten_options())
+            .unwrap();
+        let db = Database::read(&flat);
+        assert!(db.problems.is_empty(), "{:?}", db.problems);
+        let found: Vec<(&str, &str, Vec<String>)> = db
+            .packages()
+            .map(|r| (r.name.as_str(), r.file.as_str(), r.owned_files(&flat.tree)))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "coreutils",
+                    "var/lib/dpkg/status.d/coreutils",
+                    vec!["/usr/bin/true".to_string()]
+                ),
+                (
+                    "libc6",
+                    "var/lib/dpkg/status.d/two",
+                    vec!["/usr/lib/libc.so.6".to_string()]
+                ),
+                ("tzdata", "var/lib/dpkg/status.d/two", vec![]),
+            ]
+        );
+        let catalog = crate::catalog(&flat);
+        let names: Vec<&str> = catalog.packages.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["coreutils", "libc6", "tzdata"]);
+    }
+
+    #[test]
     fn records_with_hostile_names_are_skipped_with_a_warning() {
         let status = "\
 Package: ../../../../../../tmp/pwned
@@ -444,7 +895,7 @@ Version: 1
         let root = dir.path().join("root");
         let info = root.join("var/lib/dpkg/info");
         std::fs::create_dir_all(&info).unwrap();
-        std::fs::write(root.join(STATUS), status).unwrap();
+        std::fs::write(root.join(LAYOUTS[0].status), status).unwrap();
         std::fs::write(info.join("libc6:amd64.list"), "/lib/libc.so.6\n").unwrap();
         let reference = ImageRef::Dir { path: root };
         let flat = Source::open(&reference, &Platform::default())

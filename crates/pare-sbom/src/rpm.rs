@@ -55,8 +55,7 @@ pub fn catalog(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog) {
         let layer = layer_of(flat, path);
         match read_values(&bytes) {
             Ok(blobs) => {
-                // Record 0 holds rpm's 4-byte instance counter, not a header.
-                for (i, blob) in blobs.iter().enumerate().filter(|(_, b)| b.len() > 8) {
+                for (i, blob) in blobs.iter().enumerate().filter(|(_, b)| is_header(b)) {
                     match parse_header(blob) {
                         Ok(header) => {
                             if let Some(mut p) = header.into_package(path, distro) {
@@ -71,6 +70,12 @@ pub fn catalog(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog) {
             Err(e) => out.warnings.push(format!("/{path}: {e}")),
         }
     }
+}
+
+/// Whether a database value is a package header: record 0 of a Berkeley
+/// DB holds rpm's 4-byte instance counter instead.
+pub fn is_header(blob: &[u8]) -> bool {
+    blob.len() > 8
 }
 
 /// How long SQLite may work on one database from an image.
@@ -390,9 +395,14 @@ fn strings_at(store: &[u8], mut offset: usize, n: usize) -> Result<Vec<String>, 
 }
 
 impl Header {
+    /// A package, listed in an SBOM and carried by minify: `gpg-pubkey`
+    /// entries are keys, not software (Syft skips them too).
+    pub fn is_package(&self) -> bool {
+        self.name != "gpg-pubkey"
+    }
+
     fn into_package(self, path: &str, distro: Option<&Distro>) -> Option<Package> {
-        // gpg-pubkey entries are keys, not software (Syft skips them too).
-        if self.name == "gpg-pubkey" {
+        if !self.is_package() {
             return None;
         }
         let version = match self.epoch {

@@ -14,6 +14,7 @@ mod inspect;
 mod minify;
 mod sandbox;
 mod sbom;
+mod sbom_minified;
 mod static_interpreters;
 mod static_runtimes;
 mod trace_images;

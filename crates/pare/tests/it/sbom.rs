@@ -7,7 +7,7 @@ use crate::common::*;
 use crate::require;
 
 /// Package types pare catalogs today.
-const SUPPORTED: &[&str] = &[
+pub(crate) const SUPPORTED: &[&str] = &[
     "deb",
     "apk",
     "rpm",
@@ -22,7 +22,7 @@ const SUPPORTED: &[&str] = &[
 /// BusyBox binary as other programs (`gzip 1.0` via `/bin/gzip`); pare
 /// deliberately does not (README, "Differences from Syft"). Those reports
 /// are the binary packages, other than busybox, located at a BusyBox.
-fn is_busybox_misreport(artifact: &serde_json::Value) -> bool {
+pub(crate) fn is_busybox_misreport(artifact: &serde_json::Value) -> bool {
     artifact["type"] == "binary"
         && artifact["name"] != "busybox"
         && artifact["locations"].as_array().is_some_and(|l| {
@@ -31,7 +31,10 @@ fn is_busybox_misreport(artifact: &serde_json::Value) -> bool {
         })
 }
 
-fn triples(packages: &serde_json::Value, kind_key: &str) -> BTreeSet<(String, String, String)> {
+pub(crate) fn triples(
+    packages: &serde_json::Value,
+    kind_key: &str,
+) -> BTreeSet<(String, String, String)> {
     packages
         .as_array()
         .unwrap()
