@@ -6,10 +6,10 @@
 # for BENCHMARKS.md.
 #
 #   bench/workloads.sh [NAME[:ENTRYPOINT]...]
-#   (default: python pylocal perl node java nginx ctext cplugins redis-gosu)
+#   (default: python pylocal perl node java nginx ctext cplugins)
 source "$(dirname "$0")/common.sh"
 require hyperfine
-WORKLOADS=("${@:-python pylocal perl node java nginx ctext cplugins redis-gosu}")
+WORKLOADS=("${@:-python pylocal perl node java nginx ctext cplugins}")
 read -r -a WORKLOADS <<<"${WORKLOADS[*]}"
 
 echo "| workload | size before → after | files before → after | archive before → after | time |"
