@@ -983,3 +983,38 @@ fn static_minify_of_nginx_keeps_its_package_data_and_the_user_its_configuration_
         assert!(!explained.contains(&format!("\n{gone}")), "{gone} kept");
     }
 }
+
+#[test]
+fn package_data_is_kept_for_a_server_or_when_asked() {
+    // The lambda image exposes no port: its interpreter's package data
+    // (python3.11's /etc/python3.11) is kept only with the flag.
+    let archive = require!(test_image("lambda"));
+    let work = tempfile::tempdir().unwrap();
+    let explain = |flags: &[&str]| {
+        let out = work.path().join("min");
+        let _ = std::fs::remove_dir_all(&out);
+        let mut args = vec!["--explain"];
+        args.extend_from_slice(flags);
+        minify(
+            archive.to_str().unwrap(),
+            &format!("oci:{}:x", out.display()),
+            &args,
+        )
+    };
+    let package_data = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.contains("data of package"))
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(package_data(&explain(&[])), Vec::<String>::new());
+    let kept = package_data(&explain(&["--include-package-data"]));
+    assert!(kept.iter().any(|p| p == "/etc/python3.11"), "{kept:?}");
+    // Never what other programs read, nor documentation.
+    for path in &kept {
+        assert!(
+            !path.starts_with("/usr/share/doc") && !path.starts_with("/usr/lib/binfmt.d"),
+            "{path}"
+        );
+    }
+}
