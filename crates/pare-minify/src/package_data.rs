@@ -251,6 +251,49 @@ pub fn installed_dpkg(flat: &pare_image::Flattened) -> Vec<Installed> {
         .collect()
 }
 
+/// The installed packages of every database the image has (dpkg, apk).
+pub fn installed(flat: &pare_image::Flattened) -> Vec<Installed> {
+    let mut all = installed_dpkg(flat);
+    if let Ok(Some(db)) = flat.read(pare_sbom::apk::INSTALLED) {
+        all.extend(installed_apk(&String::from_utf8_lossy(&db)));
+    }
+    all
+}
+
+/// The packages of Alpine's `lib/apk/db/installed`, as pare-sbom's model
+/// reads it: `o:` is the origin (source) package, `D:` the dependencies
+/// (versions and `so:`/`cmd:` provides dropped), `F:` folders and `R:`
+/// files what it lists. apk has no conffiles: its data is its folders.
+pub fn installed_apk(text: &str) -> Vec<Installed> {
+    pare_sbom::apk::parse_records(text)
+        .iter()
+        .filter(|record| record.is_package())
+        .map(|record| {
+            let name = record.get('P').unwrap_or_default().to_string();
+            let mut listed: Vec<String> = record.folders.iter().map(|f| format!("/{f}")).collect();
+            listed.extend(record.files.iter().map(|f| format!("/{}", record.path(f))));
+            Installed {
+                source: record.get('o').unwrap_or(&name).to_string(),
+                depends: record
+                    .get('D')
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .filter(|d| !d.contains(':') && !d.starts_with('!'))
+                    .map(|d| {
+                        d.split(['<', '>', '=', '~'])
+                            .next()
+                            .unwrap_or(d)
+                            .to_string()
+                    })
+                    .collect(),
+                name,
+                listed,
+                conffiles: Vec::new(),
+            }
+        })
+        .collect()
+}
+
 /// Keeps the data of the packages that own `programs` (and their
 /// same-source dependencies), each path with its package and program,
 /// then what their configuration files name (see [`named_paths`]).
@@ -492,6 +535,34 @@ mod tests {
                 &[],
             ),
         ]
+    }
+
+    #[test]
+    fn alpine_packages_list_their_folders_origin_and_dependencies() {
+        let db = "C:Q1abc=\nP:nginx\nV:1.24.0-r15\no:nginx\n\
+            D:so:libc.musl-x86_64.so.1 nginx-common>=1.24 pcre2 !nginx-mod\n\
+            F:usr/sbin\nR:nginx\nF:etc/nginx\nR:nginx.conf\nF:var/lib/nginx\n\n\
+            P:nginx-common\nV:1.24.0-r15\no:nginx\nF:usr/share/nginx/html\nR:index.html\n\n\
+            P:broken\n";
+        let got = installed_apk(db);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].name, "nginx");
+        assert_eq!(got[0].source, "nginx");
+        assert_eq!(got[0].depends, ["nginx-common", "pcre2"]);
+        assert_eq!(
+            got[0].listed,
+            [
+                "/usr/sbin",
+                "/etc/nginx",
+                "/var/lib/nginx",
+                "/usr/sbin/nginx",
+                "/etc/nginx/nginx.conf"
+            ]
+        );
+        assert_eq!(
+            got[1].listed,
+            ["/usr/share/nginx/html", "/usr/share/nginx/html/index.html"]
+        );
     }
 
     #[test]

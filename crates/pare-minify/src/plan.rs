@@ -405,7 +405,7 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
     rules::add_ca_certificates(&flat.tree, &mut plan);
     rules::add_time_zones(&flat.tree, config.var("TZ"), request.include_tz, &mut plan);
     if is_static && (request.include_package_data || !config.exposed_ports.is_empty()) {
-        let installed = crate::package_data::installed_dpkg(flat);
+        let installed = crate::package_data::installed(flat);
         let programs: Vec<String> = invocations.iter().map(|i| i.real.clone()).collect();
         crate::package_data::add_package_data(&flat.tree, &installed, &programs, &read, &mut plan);
     }
