@@ -219,12 +219,7 @@ pub fn add_gconv(
     env: &[String],
     plan: &mut Plan,
 ) {
-    let Some(libc) = plan
-        .keep
-        .keys()
-        .find(|p| pare_image::paths::file_name(p) == "libc.so.6")
-        .cloned()
-    else {
+    let Some(libc) = plan.kept_glibc() else {
         return;
     };
     // Programs only: libraries import iconv_open for what programs rarely

@@ -289,6 +289,15 @@ impl Plan {
         plain
     }
 
+    /// The kept glibc `libc.so.6`, if any: what loads NSS modules and
+    /// gconv converters by name.
+    pub fn kept_glibc(&self) -> Option<String> {
+        self.keep
+            .keys()
+            .find(|p| pare_image::paths::file_name(p) == "libc.so.6")
+            .cloned()
+    }
+
     /// The kept paths.
     pub fn paths(&self) -> BTreeSet<String> {
         self.keep.keys().cloned().collect()

@@ -59,12 +59,7 @@ pub fn nss_services(text: &str) -> Vec<(String, Vec<String>)> {
 /// (`files` and `dns` are built into glibc ≥ 2.34, which still ships
 /// stub modules; a module the image lacks is skipped, as glibc does.)
 pub fn add_nss_modules(flat: &Flattened, loader: &Loader<'_>, plan: &mut Plan) {
-    let Some(libc) = plan
-        .keep
-        .keys()
-        .find(|p| pare_image::paths::file_name(p) == "libc.so.6")
-        .cloned()
-    else {
+    let Some(libc) = plan.kept_glibc() else {
         return;
     };
     let Ok(Some(conf)) = flat.read(NSSWITCH) else {
