@@ -251,13 +251,83 @@ pub fn installed_dpkg(flat: &pare_image::Flattened) -> Vec<Installed> {
         .collect()
 }
 
-/// The installed packages of every database the image has (dpkg, apk).
+/// The installed packages of every database the image has (dpkg, apk,
+/// rpm).
 pub fn installed(flat: &pare_image::Flattened) -> Vec<Installed> {
     let mut all = installed_dpkg(flat);
     if let Ok(Some(db)) = flat.read(pare_sbom::apk::INSTALLED) {
         all.extend(installed_apk(&String::from_utf8_lossy(&db)));
     }
+    all.extend(installed_rpm(&rpm_headers(flat)));
     all
+}
+
+/// The package headers of the image's rpm database (sqlite first, as rpm
+/// reads it; else Berkeley DB), through pare-sbom's readers and rules.
+fn rpm_headers(flat: &pare_image::Flattened) -> Vec<pare_sbom::rpm::Header> {
+    use pare_sbom::rpm;
+    let sqlite = rpm::SQLITE_PATHS.iter().map(|p| {
+        (
+            *p,
+            rpm::sqlite_values as fn(&[u8]) -> Result<Vec<Vec<u8>>, String>,
+        )
+    });
+    let bdb = rpm::BDB_PATHS
+        .iter()
+        .map(|p| (*p, rpm::values as fn(&[u8]) -> Result<Vec<Vec<u8>>, String>));
+    for (path, read_values) in sqlite.chain(bdb) {
+        let Ok(Some(bytes)) = flat.read(path) else {
+            continue;
+        };
+        let Ok(blobs) = read_values(&bytes) else {
+            continue;
+        };
+        return blobs
+            .iter()
+            .filter(|b| rpm::is_header(b))
+            .filter_map(|b| rpm::parse_header(b).ok())
+            .filter(rpm::Header::is_package)
+            .collect();
+    }
+    Vec::new()
+}
+
+/// The source package's name in an rpm's `SOURCERPM`
+/// (`nginx-1.20.1-14.el9.src.rpm` → `nginx`): version and release are
+/// the last two dash-separated words.
+pub fn rpm_source_name(source_rpm: &str) -> Option<&str> {
+    let stem = source_rpm
+        .strip_suffix(".src.rpm")
+        .or_else(|| source_rpm.strip_suffix(".nosrc.rpm"))?;
+    let (rest, _release) = stem.rsplit_once('-')?;
+    let (name, _version) = rest.rsplit_once('-')?;
+    (!name.is_empty()).then_some(name)
+}
+
+/// rpm packages as [`Installed`]: the headers list every path (folders
+/// too), and no package names (rpm requires capabilities), so a package's
+/// dependencies here are the other packages built from its source rpm
+/// (`nginx-core` and `nginx-filesystem` from `nginx`).
+pub fn installed_rpm(headers: &[pare_sbom::rpm::Header]) -> Vec<Installed> {
+    let source = |h: &pare_sbom::rpm::Header| {
+        rpm_source_name(&h.source_rpm)
+            .unwrap_or(&h.name)
+            .to_string()
+    };
+    headers
+        .iter()
+        .map(|h| Installed {
+            name: h.name.clone(),
+            source: source(h),
+            depends: headers
+                .iter()
+                .filter(|o| o.name != h.name && source(o) == source(h))
+                .map(|o| o.name.clone())
+                .collect(),
+            listed: h.files.clone(),
+            conffiles: Vec::new(),
+        })
+        .collect()
 }
 
 /// The packages of Alpine's `lib/apk/db/installed`, as pare-sbom's model
@@ -563,6 +633,50 @@ mod tests {
             got[1].listed,
             ["/usr/share/nginx/html", "/usr/share/nginx/html/index.html"]
         );
+    }
+
+    #[test]
+    fn rpm_packages_are_related_by_their_source_rpm() {
+        for (rpm, want) in [
+            ("nginx-1.20.1-14.el9_2.1.src.rpm", Some("nginx")),
+            ("python3.11-3.11.5-1.el9.src.rpm", Some("python3.11")),
+            ("glibc-2.34-60.el9.nosrc.rpm", Some("glibc")),
+            ("nginx.src.rpm", None),
+            ("", None),
+        ] {
+            assert_eq!(rpm_source_name(rpm), want, "{rpm}");
+        }
+        let header = |name: &str, source: &str, files: &[&str]| pare_sbom::rpm::Header {
+            name: name.into(),
+            version: "1".into(),
+            release: "1".into(),
+            epoch: None,
+            arch: "x86_64".into(),
+            license: String::new(),
+            source_rpm: source.into(),
+            files: files.iter().map(|f| f.to_string()).collect(),
+        };
+        let got = installed_rpm(&[
+            header(
+                "nginx-core",
+                "nginx-1.20.1-14.el9.src.rpm",
+                &["/usr/sbin/nginx"],
+            ),
+            header(
+                "nginx-filesystem",
+                "nginx-1.20.1-14.el9.src.rpm",
+                &["/etc/nginx", "/etc/nginx/conf.d"],
+            ),
+            header(
+                "glibc",
+                "glibc-2.34-60.el9.src.rpm",
+                &["/usr/lib64/libc.so.6"],
+            ),
+        ]);
+        assert_eq!(got[0].depends, ["nginx-filesystem"]);
+        assert_eq!(got[0].source, "nginx");
+        assert!(got[2].depends.is_empty());
+        assert_eq!(got[1].listed, ["/etc/nginx", "/etc/nginx/conf.d"]);
     }
 
     #[test]
