@@ -34,8 +34,9 @@ pub struct ElfInfo {
 
 /// glibc functions that load files by name at run time: `iconv_open`
 /// loads gconv modules (`gconv-modules` names them), `setlocale` and
-/// `newlocale` read locale data.
-pub const WATCHED_SYMBOLS: &[&str] = &["iconv_open", "setlocale", "newlocale"];
+/// `newlocale` read locale data, `dlopen` loads libraries (plugins) the
+/// loader finds by name.
+pub const WATCHED_SYMBOLS: &[&str] = &["iconv_open", "setlocale", "newlocale", "dlopen"];
 
 /// The result of looking at a prefix of a file.
 #[derive(Clone, Debug, PartialEq, Eq)]

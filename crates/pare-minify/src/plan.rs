@@ -357,7 +357,7 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
             .collect()
     };
     let conf_dirs = pare_elf::ldconf::conf_dirs(&read, &list);
-    let loader = Loader::new(&root, cache, library_path, conf_dirs);
+    let loader = Loader::new(&root, cache, library_path, conf_dirs.clone());
     let closure = loader.closure(&programs);
 
     let mut plan = Plan {
@@ -419,6 +419,7 @@ pub fn plan(flat: &Flattened, config: &RunConfig, request: &Request) -> Result<P
         crate::package_data::add_package_data(&flat.tree, &installed, &programs, &read, &mut plan);
     }
     if is_static {
+        rules::add_plugin_folders(&flat.tree, &root, &loader, &conf_dirs, &mut plan);
         let locales = crate::locale::add_locales(&flat.tree, &root, &config.env, &mut plan);
         plan.undecided.extend(locales);
         crate::locale::add_gconv(&flat.tree, &root, &loader, &config.env, &mut plan);

@@ -80,6 +80,76 @@ pub fn add_nss_modules(flat: &Flattened, loader: &Loader<'_>, plan: &mut Plan) {
     }
 }
 
+/// Whether `dir` is one of the folders every glibc system searches (the
+/// loader's defaults and the multiarch folders `libc6` itself lists):
+/// libraries there are found by `DT_NEEDED` like any other, not
+/// registered for plugins.
+fn is_system_library_folder(dir: &str) -> bool {
+    let dir = dir.trim_end_matches('/');
+    matches!(
+        dir,
+        "/lib" | "/usr/lib" | "/lib64" | "/usr/lib64" | "/lib32" | "/usr/lib32"
+    ) || ["/lib/", "/usr/lib/", "/usr/local/lib/"]
+        .iter()
+        .any(|base| {
+            dir.strip_prefix(base)
+                .is_some_and(|triplet| triplet.ends_with("-linux-gnu") && !triplet.contains('/'))
+        })
+}
+
+/// Libraries in a folder the image's loader configuration adds
+/// (`/etc/ld.so.conf.d/greet.conf` → `/usr/local/lib/greet`), when a kept
+/// program imports `dlopen`: an administrator registered that folder so
+/// programs find its libraries by name (plugins), which no `DT_NEEDED`
+/// shows. Each is kept with what it loads, and the loader's cache with
+/// them. Only the folder's own shared objects, as `ldconfig` reads it.
+pub fn add_plugin_folders(
+    tree: &FileTree,
+    root: &dyn pare_elf::search::Root,
+    loader: &Loader<'_>,
+    conf_dirs: &[String],
+    plan: &mut Plan,
+) {
+    let caller = plan.keep.keys().find(|path| {
+        root.elf(path).is_some_and(|info| {
+            info.soname.is_none() && info.watched_symbols.iter().any(|s| s == "dlopen")
+        })
+    });
+    let Some(program) = caller.cloned() else {
+        return;
+    };
+    let mut plugins = Vec::new();
+    for dir in conf_dirs.iter().filter(|d| !is_system_library_folder(d)) {
+        let Ok(real) = tree.resolve(dir.trim_start_matches('/'), true) else {
+            continue;
+        };
+        let children: Vec<String> = tree.children(&real).map(|(p, _)| format!("/{p}")).collect();
+        for path in children {
+            let name = pare_image::paths::file_name(&path);
+            if !name.contains(".so") {
+                continue;
+            }
+            // A link (`libgreet.so.1 -> libgreet.so.1.0`) keeps its target.
+            let Some((object, _)) = root.resolve(&path) else {
+                continue;
+            };
+            if root.elf(&object).is_some() {
+                let why = Why::Rule(Rule::Plugin {
+                    folder: dir.clone(),
+                    program: program.clone(),
+                });
+                plan.add_resolved(tree, &path, why);
+                plugins.push(object);
+            }
+        }
+    }
+    if !plugins.is_empty() {
+        plan.add_loaded(&loader.closure(&plugins));
+        // dlopen finds them by name through the cache ldconfig wrote.
+        plan.add_resolved(tree, "/etc/ld.so.cache", Why::Rule(Rule::LoaderCache));
+    }
+}
+
 /// The OS's identity, so scanners still know the distribution.
 pub fn add_os_release(tree: &FileTree, plan: &mut Plan) {
     for release in ["etc/os-release", "usr/lib/os-release"] {
@@ -399,6 +469,22 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(names_in_config(text, &everyone), set(want), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn plugin_folders_are_those_an_administrator_added() {
+        for (dir, system) in [
+            ("/usr/lib/x86_64-linux-gnu", true),
+            ("/lib/aarch64-linux-gnu/", true),
+            ("/usr/local/lib/x86_64-linux-gnu", true),
+            ("/usr/lib64", true),
+            ("/usr/local/lib", false),
+            ("/usr/local/lib/greet", false),
+            ("/opt/app/plugins", false),
+            ("/usr/lib/x86_64-linux-gnu/plugins", false),
+        ] {
+            assert_eq!(is_system_library_folder(dir), system, "{dir}");
         }
     }
 

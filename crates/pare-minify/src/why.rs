@@ -64,6 +64,9 @@ pub enum Rule {
     /// its own rules (`what`: "standard library (sys.prefix /usr)",
     /// "@INC", "JRE home", …).
     InterpreterLibrary { interpreter: String, what: String },
+    /// A library in `folder`, which the loader's configuration adds, kept
+    /// because `program` imports `dlopen` (a plugin found by name).
+    Plugin { folder: String, program: String },
     /// A folder every program may assume (`/tmp`, `/run`), kept empty.
     Skeleton,
     /// The locale `name` that the environment's `variable` names.
@@ -197,6 +200,10 @@ impl fmt::Display for Rule {
                 write!(f, "{what} of {interpreter}")
             }
             Rule::Skeleton => f.write_str("a folder programs expect, kept empty"),
+            Rule::Plugin { folder, program } => write!(
+                f,
+                "in {folder}, which the loader's configuration adds, for dlopen in {program}"
+            ),
             Rule::Locale { name, variable } => {
                 write!(
                     f,
