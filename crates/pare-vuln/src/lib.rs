@@ -1,0 +1,7 @@
+//! # pare-vuln
+//!
+//! Known vulnerabilities, offline. This crate starts with what matching
+//! stands on: [`version`] ordering for each ecosystem, each a function
+//! over `&str` tested against its upstream's own vectors.
+
+pub mod version;
