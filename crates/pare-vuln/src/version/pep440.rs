@@ -289,9 +289,10 @@ pub fn parse(input: &str) -> Result<Version, Error> {
         input: input.to_owned(),
         reason,
     };
-    // `packaging` strips with a Unicode `\s`; `str::trim` uses Unicode
-    // White_Space, which covers the same characters a version file holds.
-    let s = input.trim();
+    // `packaging` calls Python's `str.strip()`, whose whitespace is Unicode
+    // White_Space (what `char::is_whitespace` tests) plus the ASCII
+    // separators U+001C..U+001F.
+    let s = input.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c));
     if !s.is_ascii() {
         // Everything after trimming must be ASCII: `packaging` rejects
         // non-ASCII digits and letters (its pattern is ASCII-only).
@@ -728,5 +729,7 @@ mod tests {
         assert_eq!(compare("lolwat", "99999!9"), Ordering::Greater);
         assert_eq!(compare("abc", "abd"), Ordering::Less);
         assert_eq!(compare("", "0"), Ordering::Greater);
+        // Python's strip() also removes the ASCII separators U+001C..U+001F.
+        assert_eq!(compare("\u{1f}1.0\u{1c}", "1.0"), Ordering::Equal);
     }
 }
