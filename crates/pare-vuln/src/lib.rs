@@ -4,4 +4,5 @@
 //! stands on: [`version`] ordering for each ecosystem, each a function
 //! over `&str` tested against its upstream's own vectors.
 
+pub mod debian;
 pub mod version;
