@@ -958,4 +958,39 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        /// Arbitrary bytes, and arbitrary record-shaped JSON, never panic the
+        /// parser, and whatever parses never panics the verdict.
+        #[test]
+        fn no_panics_on_hostile_input(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+            kind in "[a-z-]{0,12}",
+            release in proptest::option::of("[a-z]{0,8}"),
+            version in "\\PC{0,12}",
+            severity in "\\PC{0,8}",
+            installed in "\\PC{0,12}",
+            query_release in "[a-z]{0,8}",
+        ) {
+            let _ = parse_cve(&bytes);
+            let _ = parse_dsa(&bytes);
+            let line = serde_json::json!({
+                "Type": "package", "Release": release, "Package": "p",
+                "Kind": kind, "Version": version, "Severity": severity,
+            });
+            let cve = serde_json::json!({
+                "Header": {"ID": "CVE-1"},
+                "Annotations": [line.clone(), {"Type": "xref", "Bugs": ["DSA-1"]}],
+            });
+            let dsa = serde_json::json!({
+                "Header": {"ID": "DSA-1"},
+                "Annotations": [{"Type": "xref", "Bugs": ["CVE-1"]}, line],
+            });
+            let cve = serde_json::to_vec(&cve).unwrap_or_default();
+            let dsa = serde_json::to_vec(&dsa).unwrap_or_default();
+            if let (Ok(c), Ok(d)) = (parse_cve(&cve), parse_dsa(&dsa)) {
+                let _ = verdict(&c, [&d], "p", &installed, &query_release);
+            }
+        }
+    }
 }
