@@ -15,12 +15,9 @@
 //! Ecosystem orderings: `PyPI` (PEP 440), `npm` and `crates.io` (SemVer),
 //! `Go` (Go module semver, OSV's versions without the `v`), `Alpine:vX.Y`
 //! (apk), `Debian:N` and `Ubuntu:…` (dpkg), `Red Hat`, `Rocky Linux`,
-//! `AlmaLinux` (rpm). **`Maven` ranges are not evaluated** (see
-//! [`Unsupported`]): Maven's `ComparableVersion` has qualifier rules
-//! (`alpha` < `beta` < `milestone` < `rc` < `snapshot` < `""` < `sp`, with
-//! aliases and list padding) that a quick approximation would get wrong in
-//! exactly the edge cases advisories use; Maven records still match through
-//! their exact `versions[]` lists.
+//! `AlmaLinux` (rpm), `Maven` ([`maven::compare`], Maven 3.6's
+//! `ComparableVersion`). Other ecosystems are [`Unsupported`] for ranges and
+//! match through their exact `versions[]` lists only.
 
 use std::cmp::Ordering;
 
@@ -305,13 +302,7 @@ pub fn ordering(ecosystem: &str) -> Result<fn(&str, &str) -> Ordering, Unsupport
         "Alpine" => version::apk::compare,
         "Debian" | "Ubuntu" => version::dpkg::compare,
         "Red Hat" | "Rocky Linux" | "AlmaLinux" => version::rpm::compare,
-        "Maven" => {
-            return Err(Unsupported {
-                ecosystem: ecosystem.to_owned(),
-                reason: "Maven ComparableVersion ordering is not implemented; only exact \
-                         versions[] entries match",
-            });
-        }
+        "Maven" => maven::compare,
         _ => {
             return Err(Unsupported {
                 ecosystem: ecosystem.to_owned(),
@@ -337,6 +328,7 @@ fn orderable(ecosystem: &str, version: &str) -> bool {
             };
             version::golang::parse(&v).is_ok()
         }
+        "Maven" => !version.trim().is_empty() && version.len() <= maven::MAX_LEN,
         _ => !version.trim().is_empty(),
     }
 }
@@ -462,7 +454,7 @@ pub fn affects(advisory: &Advisory, ecosystem: &str, name: &str, version: &str) 
 /// Evaluates one range: `None` if `version` is not affected by it, else
 /// `Some(fixed)` with the smallest `fixed` event above `version`.
 fn evaluate<'a>(range: &'a Range, version: &str, cmp: Compare) -> Option<Option<&'a str>> {
-    let mut events: Vec<EventKind<'a>> = range.events.iter().filter_map(Event::kind).collect();
+    let events: Vec<EventKind<'a>> = range.events.iter().filter_map(Event::kind).collect();
     let key = |e: &EventKind<'a>| match *e {
         EventKind::Introduced(v)
         | EventKind::Fixed(v)
@@ -482,8 +474,9 @@ fn evaluate<'a>(range: &'a Range, version: &str, cmp: Compare) -> Option<Option<
         return None;
     }
     // "0" sorts before everything; the sort is stable so ties keep the
-    // record's order.
-    events.sort_by(|a, b| match (key(a), key(b)) {
+    // record's order. Not `sort_by`: it may panic when a comparator is not
+    // a total order, and Maven's own is not (see `maven`).
+    let events = merge_sort(events, &|a, b| match (key(a), key(b)) {
         ("0", "0") => Ordering::Equal,
         ("0", _) => Ordering::Less,
         (_, "0") => Ordering::Greater,
@@ -521,6 +514,31 @@ fn evaluate<'a>(range: &'a Range, version: &str, cmp: Compare) -> Option<Option<
         })
         .min_by(|a, b| cmp(a, b));
     Some(fixed)
+}
+
+/// A stable merge sort that never panics, whatever the comparator does
+/// (a comparator that is not a total order just yields some permutation).
+fn merge_sort<T: Copy>(items: Vec<T>, compare: &dyn Fn(&T, &T) -> Ordering) -> Vec<T> {
+    if items.len() <= 1 {
+        return items;
+    }
+    let mut left = items;
+    let right = left.split_off(left.len() / 2);
+    let (left, right) = (merge_sort(left, compare), merge_sort(right, compare));
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let (mut i, mut j) = (0, 0);
+    while i < left.len() && j < right.len() {
+        if compare(&right[j], &left[i]).is_lt() {
+            out.push(right[j]);
+            j += 1;
+        } else {
+            out.push(left[i]);
+            i += 1;
+        }
+    }
+    out.extend_from_slice(&left[i..]);
+    out.extend_from_slice(&right[j..]);
+    out
 }
 
 fn smallest_fix_above<'a>(
@@ -1080,7 +1098,7 @@ references: [{type: WEB, url: "https://example.invalid"}]
                 "0.9",
                 None,
             ),
-            // Maven: ranges unsupported, versions[] exact
+            // Maven: ComparableVersion order, versions[] exact
             (
                 "Maven",
                 "org.x:y",
@@ -1089,7 +1107,7 @@ references: [{type: WEB, url: "https://example.invalid"}]
                 "Maven",
                 "org.x:y",
                 "1.0",
-                Some(None),
+                Some(Some("2.0")),
             ),
             (
                 "Maven",
@@ -1099,7 +1117,47 @@ references: [{type: WEB, url: "https://example.invalid"}]
                 "Maven",
                 "org.x:y",
                 "1.5",
+                Some(Some("2.0")),
+            ),
+            (
+                "Maven",
+                "org.x:y",
+                eco(r#"{"introduced":"0"},{"fixed":"2.0"}"#),
+                "",
+                "Maven",
+                "org.x:y",
+                "2.0-SNAPSHOT",
+                Some(Some("2.0")),
+            ),
+            (
+                "Maven",
+                "org.x:y",
+                eco(r#"{"introduced":"0"},{"fixed":"2.0"}"#),
+                "",
+                "Maven",
+                "org.x:y",
+                "2.0.0",
                 None,
+            ),
+            (
+                "Maven",
+                "org.x:y",
+                eco(r#"{"introduced":"0"},{"fixed":"2.0"}"#),
+                "",
+                "Maven",
+                "org.x:y",
+                "2.0-sp1",
+                None,
+            ),
+            (
+                "Maven",
+                "org.x:y",
+                eco(r#"{"introduced":"0"},{"fixed":"2.0"}"#),
+                "",
+                "Maven",
+                "org.x:y",
+                "2.0-rc1",
+                Some(Some("2.0")),
             ),
             // GIT ranges never match
             (
@@ -1126,6 +1184,24 @@ references: [{type: WEB, url: "https://example.invalid"}]
     }
 
     #[test]
+    fn merge_sort_is_stable_and_survives_bad_comparators() {
+        let v: Vec<(u8, char)> = vec![(2, 'a'), (1, 'b'), (2, 'c'), (1, 'd'), (0, 'e')];
+        let sorted = merge_sort(v.clone(), &|a, b| a.0.cmp(&b.0));
+        assert_eq!(sorted, [(0, 'e'), (1, 'b'), (1, 'd'), (2, 'a'), (2, 'c')]);
+        // A comparator that is no order at all: a permutation, no panic.
+        let weird = merge_sort((0..1000u32).collect(), &|a, b| {
+            if (a ^ b) % 3 == 0 {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            }
+        });
+        let mut back = weird.clone();
+        back.sort_unstable();
+        assert_eq!(back, (0..1000).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn withdrawn_never_matches() {
         let mut a = parse(
             record("PyPI", "p", &eco(r#"{"introduced":"0"}"#), "").as_bytes(),
@@ -1141,9 +1217,9 @@ references: [{type: WEB, url: "https://example.invalid"}]
     fn ordering_reports_unsupported() {
         assert!(ordering("PyPI").is_ok());
         assert!(ordering("Debian:12").is_ok());
-        let e = ordering("Maven").unwrap_err();
-        assert!(e.to_string().contains("Maven"), "{e}");
-        assert!(ordering("Nonesuch").is_err());
+        assert!(ordering("Maven").is_ok());
+        let e = ordering("Nonesuch").unwrap_err();
+        assert!(e.to_string().contains("Nonesuch"), "{e}");
     }
 
     #[test]
@@ -1161,5 +1237,314 @@ references: [{type: WEB, url: "https://example.invalid"}]
         assert_eq!(Format::from_path(Path::new("a.yml")), Some(Format::Yaml));
         assert_eq!(Format::from_path(Path::new("a.json")), Some(Format::Json));
         assert_eq!(Format::from_path(Path::new("a")), None);
+    }
+}
+
+/// Maven's version order, as `org.apache.maven.artifact.versioning.
+/// ComparableVersion` (Maven 3.6) defines it: items split at `.`, `-` and
+/// digit/letter transitions, a `-` or a transition opening a sub-list;
+/// numbers compared as numbers; qualifiers `alpha` < `beta` < `milestone` <
+/// `rc` < `snapshot` < `""` (release; `ga`, `final`) < `sp` < any other
+/// (lexically); `a1`/`b1`/`m1` mean alpha/beta/milestone 1, `cr` means `rc`;
+/// trailing zeros and release qualifiers of each list are dropped, so
+/// `1` = `1.0` = `1-0` = `1-ga`. Case-insensitive. Only ASCII digits are
+/// digits (Java also takes other Unicode digits).
+///
+/// Strings over [`maven::MAX_LEN`] bytes are not parsed (nesting would be
+/// unbounded): they sort before every other version and bytewise among
+/// themselves, so the order stays total.
+pub mod maven {
+    use std::cmp::Ordering;
+
+    /// Longest version string ordered as a Maven version.
+    pub const MAX_LEN: usize = 256;
+
+    const QUALIFIERS: [&str; 7] = ["alpha", "beta", "milestone", "rc", "snapshot", "", "sp"];
+
+    #[derive(Debug)]
+    enum Item {
+        /// Digits without leading zeros ("" is 0).
+        Int(String),
+        /// A qualifier after aliasing.
+        Str(String),
+        List(Vec<Item>),
+    }
+
+    fn comparable(q: &str) -> String {
+        match QUALIFIERS.iter().position(|x| *x == q) {
+            Some(i) => i.to_string(),
+            None => format!("{}-{q}", QUALIFIERS.len()),
+        }
+    }
+
+    fn is_null(item: &Item) -> bool {
+        match item {
+            Item::Int(d) => d.is_empty(),
+            Item::Str(s) => s.is_empty(),
+            Item::List(l) => l.is_empty(),
+        }
+    }
+
+    fn parse_item(digit: bool, buf: &str, followed_by_digit: bool) -> Item {
+        if digit {
+            return Item::Int(buf.trim_start_matches('0').to_owned());
+        }
+        let expanded = match (followed_by_digit, buf) {
+            (true, "a") => "alpha",
+            (true, "b") => "beta",
+            (true, "m") => "milestone",
+            (_, "ga" | "final") => "",
+            (_, "cr") => "rc",
+            (_, other) => other,
+        };
+        Item::Str(expanded.to_owned())
+    }
+
+    fn normalize(list: &mut Vec<Item>) {
+        let mut i = list.len();
+        while i > 0 {
+            i -= 1;
+            if is_null(&list[i]) {
+                list.remove(i);
+            } else if !matches!(list[i], Item::List(_)) {
+                break;
+            }
+        }
+    }
+
+    fn parse(version: &str) -> Item {
+        let v: Vec<char> = version.to_lowercase().chars().collect();
+        // The lists form a chain: each new list is appended to the current
+        // one and becomes current, so keep them flat and nest at the end.
+        let mut chain: Vec<Vec<Item>> = vec![Vec::new()];
+        let mut digit = false;
+        let mut start = 0;
+        let text = |a: usize, b: usize| v[a..b].iter().collect::<String>();
+        for (i, &c) in v.iter().enumerate() {
+            let current = chain.len() - 1;
+            if c == '.' || c == '-' {
+                let item = if i == start {
+                    Item::Int(String::new())
+                } else {
+                    parse_item(digit, &text(start, i), false)
+                };
+                chain[current].push(item);
+                start = i + 1;
+                if c == '-' {
+                    chain.push(Vec::new());
+                }
+            } else if c.is_ascii_digit() {
+                if !digit && i > start {
+                    chain[current].push(parse_item(false, &text(start, i), true));
+                    start = i;
+                    chain.push(Vec::new());
+                }
+                digit = true;
+            } else {
+                if digit && i > start {
+                    chain[current].push(parse_item(true, &text(start, i), false));
+                    start = i;
+                    chain.push(Vec::new());
+                }
+                digit = false;
+            }
+        }
+        if v.len() > start {
+            let last = chain.len() - 1;
+            chain[last].push(parse_item(digit, &text(start, v.len()), false));
+        }
+        let mut inner: Option<Vec<Item>> = None;
+        while let Some(mut list) = chain.pop() {
+            if let Some(child) = inner.take() {
+                list.push(Item::List(child));
+            }
+            normalize(&mut list);
+            inner = Some(list);
+        }
+        Item::List(inner.unwrap_or_default())
+    }
+
+    fn cmp_num(a: &str, b: &str) -> Ordering {
+        a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+    }
+
+    fn cmp(a: &Item, b: Option<&Item>) -> Ordering {
+        match (a, b) {
+            (Item::Int(d), None) => {
+                if d.is_empty() {
+                    Ordering::Equal
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (Item::Int(x), Some(Item::Int(y))) => cmp_num(x, y),
+            (Item::Int(_), Some(_)) => Ordering::Greater,
+            (Item::Str(s), None) => comparable(s).as_str().cmp("5"),
+            (Item::Str(_), Some(Item::Int(_) | Item::List(_))) => Ordering::Less,
+            (Item::Str(s), Some(Item::Str(t))) => comparable(s).cmp(&comparable(t)),
+            (Item::List(l), None) => l.first().map_or(Ordering::Equal, |f| cmp(f, None)),
+            (Item::List(_), Some(Item::Int(_))) => Ordering::Less,
+            (Item::List(_), Some(Item::Str(_))) => Ordering::Greater,
+            (Item::List(l), Some(Item::List(r))) => {
+                for i in 0..l.len().max(r.len()) {
+                    let o = match (l.get(i), r.get(i)) {
+                        (Some(x), y) => cmp(x, y),
+                        (None, Some(y)) => cmp(y, None).reverse(),
+                        (None, None) => Ordering::Equal,
+                    };
+                    if o.is_ne() {
+                        return o;
+                    }
+                }
+                Ordering::Equal
+            }
+        }
+    }
+
+    /// Compares two Maven versions. Never panics.
+    pub fn compare(a: &str, b: &str) -> Ordering {
+        match (a.len() > MAX_LEN, b.len() > MAX_LEN) {
+            (false, false) => cmp(&parse(a), Some(&parse(b))),
+            (true, false) => Ordering::Less,
+            (false, true) => Ordering::Greater,
+            (true, true) => a.cmp(b),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::compare;
+
+        // apache/maven maven-artifact ComparableVersionTest.java @
+        // 09d64bdf5ceb55dcda36356a04f3723e6440b65e (Apache-2.0): each list
+        // strictly increasing, and the equalities — less six that pinned
+        // Maven 3.0's rule that a digit/letter transition equals `.`
+        // (`1a` == `1.a`); since Maven 3.6 a transition opens a sub-list
+        // like `-` does (`1a` == `1-a`, kept), which is what is implemented.
+        const QUALIFIER_ORDER: &[&str] = &[
+            "1-alpha2snapshot",
+            "1-alpha2",
+            "1-alpha-123",
+            "1-beta-2",
+            "1-beta123",
+            "1-m2",
+            "1-m11",
+            "1-rc",
+            "1-cr2",
+            "1-rc123",
+            "1-SNAPSHOT",
+            "1",
+            "1-sp",
+            "1-sp2",
+            "1-sp123",
+            "1-abc",
+            "1-def",
+            "1-pom-1",
+            "1-1-snapshot",
+            "1-1",
+            "1-2",
+            "1-123",
+        ];
+        const NUMBER_ORDER: &[&str] = &[
+            "2.0", "2-1", "2.0.a", "2.0.0.a", "2.0.2", "2.0.123", "2.1.0", "2.1-a", "2.1b",
+            "2.1-c", "2.1-1", "2.1.0.1", "2.2", "2.123", "11.a2", "11.a11", "11.b2", "11.b11",
+            "11.m2", "11.m11", "11", "11.a", "11b", "11c", "11m",
+        ];
+        const EQUAL: &[(&str, &str)] = &[
+            ("1", "1"),
+            ("1", "1.0"),
+            ("1", "1.0.0"),
+            ("1.0", "1.0.0"),
+            ("1", "1-0"),
+            ("1", "1.0-0"),
+            ("1.0", "1.0-0"),
+            ("1a", "1-a"),
+            ("1a", "1.0-a"),
+            ("1a", "1.0.0-a"),
+            ("1x", "1-x"),
+            ("1x", "1.0-x"),
+            ("1x", "1.0.0-x"),
+            ("1ga", "1"),
+            ("1final", "1"),
+            ("1cr", "1rc"),
+            ("1a1", "1alpha1"),
+            ("1b2", "1beta2"),
+            ("1m3", "1milestone3"),
+            ("1X", "1x"),
+            ("1A", "1a"),
+            ("1B", "1b"),
+            ("1M", "1m"),
+            ("1Ga", "1"),
+            ("1GA", "1"),
+            ("1Final", "1"),
+            ("1FinaL", "1"),
+            ("1FINAL", "1"),
+            ("1Cr", "1Rc"),
+            ("1cR", "1rC"),
+            ("1m3", "1Milestone3"),
+            ("1m3", "1MileStone3"),
+            ("1m3", "1MILESTONE3"),
+            (
+                "1-abcdefghijklmnopqrstuvwxyz",
+                "1-ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            ),
+        ];
+        const LESS: &[(&str, &str)] = &[
+            ("1", "2"),
+            ("1.5", "2"),
+            ("1", "2.5"),
+            ("1.0", "1.1"),
+            ("1.1", "1.2"),
+            ("1.0.0", "1.1"),
+            ("1.0.1", "1.1"),
+            ("1.1", "1.2.0"),
+            ("1.0-alpha-1", "1.0"),
+            ("1.0-alpha-1", "1.0-alpha-2"),
+            ("1.0-alpha-1", "1.0-beta-1"),
+            ("1.0-beta-1", "1.0-SNAPSHOT"),
+            ("1.0-SNAPSHOT", "1.0"),
+            ("1.0-alpha-1-SNAPSHOT", "1.0-alpha-1"),
+            ("1.0", "1.0-1"),
+            ("1.0-1", "1.0-2"),
+            ("1.0.0", "1.0-1"),
+            ("2.0-1", "2.0.1"),
+            ("2.0.1-klm", "2.0.1-lmn"),
+            ("2.0.1", "2.0.1-xyz"),
+            ("2.0.1", "2.0.1-123"),
+            ("2.0.1-xyz", "2.0.1-123"),
+            // beyond the upstream file: big numbers, leading zeros
+            ("9", "12345678901234567890"),
+            ("1.007", "1.8"),
+        ];
+
+        #[test]
+        fn upstream_vectors() {
+            for list in [QUALIFIER_ORDER, NUMBER_ORDER] {
+                for (i, lo) in list.iter().enumerate() {
+                    for hi in &list[i + 1..] {
+                        assert!(compare(lo, hi).is_lt(), "{lo} < {hi}");
+                        assert!(compare(hi, lo).is_gt(), "{hi} > {lo}");
+                    }
+                }
+            }
+            for (a, b) in EQUAL {
+                assert!(compare(a, b).is_eq(), "{a} == {b}");
+                assert!(compare(b, a).is_eq(), "{b} == {a}");
+            }
+            for (a, b) in LESS {
+                assert!(compare(a, b).is_lt(), "{a} < {b}");
+                assert!(compare(b, a).is_gt(), "{b} > {a}");
+            }
+        }
+
+        #[test]
+        fn hostile_lengths_do_not_recurse_deeply() {
+            let long = "a1".repeat(100_000);
+            assert!(compare(&long, "1").is_lt());
+            assert!(compare(&long, &long).is_eq());
+            let nested = "-".repeat(super::MAX_LEN);
+            let _ = compare(&nested, "1");
+            let _ = compare("", "");
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! however malformed, may panic the parser, the matcher or the CVSS scorer.
 
 use pare_vuln::cvss;
-use pare_vuln::osv::{self, Format};
+use pare_vuln::osv::{self, Format, maven};
 use proptest::prelude::*;
 
 const ECOSYSTEMS: &[&str] = &[
@@ -36,6 +36,20 @@ proptest! {
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         let _ = osv::parse(&bytes, Format::Json);
         let _ = osv::parse(&bytes, Format::Yaml);
+    }
+
+    /// Maven order: reflexive and antisymmetric on any input. Not
+    /// transitive, and not tested for it: Maven's own ComparableVersion,
+    /// which this ports faithfully, is not (`5ga.snapshot` == `5` <
+    /// `5.alphaalpha` < `5ga.snapshot`, because a sub-list compares with
+    /// "nothing" by its first item only but beats any qualifier).
+    #[test]
+    fn maven_order_is_reflexive_and_antisymmetric(
+        a in "[0-9a-zA-Z.-]{0,10}|[0-9]{1,2}([.-]?(alpha|beta|rc|sp|ga|final|snapshot|[0-9]{1,2}|[a-z]{1,2})){0,6}",
+        b in "[0-9a-zA-Z.-]{0,10}|[0-9]{1,2}([.-]?(alpha|beta|rc|sp|ga|final|snapshot|[0-9]{1,2}|[a-z]{1,2})){0,6}",
+    ) {
+        prop_assert!(maven::compare(&a, &a).is_eq());
+        prop_assert_eq!(maven::compare(&a, &b), maven::compare(&b, &a).reverse());
     }
 
     #[test]
