@@ -4,5 +4,7 @@
 //! stands on: [`version`] ordering for each ecosystem, each a function
 //! over `&str` tested against its upstream's own vectors.
 
+pub mod cvss;
 pub mod debian;
+pub mod osv;
 pub mod version;
