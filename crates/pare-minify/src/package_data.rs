@@ -436,10 +436,7 @@ pub fn add_package_data(
 /// `/var/www/html` is made by its install script). Globs are left out.
 pub fn named_paths(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for line in text.lines().map(str::trim_start) {
-        if line.starts_with('#') || line.starts_with(';') || line.starts_with("//") {
-            continue;
-        }
+    for line in crate::rules::configuration_lines(text) {
         let words = line
             .split(|c: char| c.is_whitespace() || matches!(c, '=' | '"' | '\'' | ',' | '(' | ')'));
         for word in words {

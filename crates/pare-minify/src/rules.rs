@@ -305,13 +305,20 @@ pub fn names_in_config(text: &str, candidates: &BTreeSet<String>) -> BTreeSet<St
     // `/` stays inside a word: `bin` in `/usr/bin` or `audio` in
     // `audio/mpeg` names no user.
     let is_word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '$' | '/');
-    text.lines()
-        .map(str::trim_start)
-        .filter(|l| !l.starts_with('#') && !l.starts_with(';') && !l.starts_with("//"))
+    configuration_lines(text)
         .flat_map(|l| l.split(|c: char| !is_word(c)))
         .filter(|w| candidates.contains(*w))
         .map(str::to_string)
         .collect()
+}
+
+/// The lines of a configuration file outside comments (`#`, `;`, `//`
+/// at the start of a line, after indentation), each without its
+/// indentation: what the rules reading configuration look at.
+pub fn configuration_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .map(str::trim_start)
+        .filter(|l| !l.starts_with('#') && !l.starts_with(';') && !l.starts_with("//"))
 }
 
 /// Configuration files whose words can name a user: regular files under
