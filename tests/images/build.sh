@@ -40,9 +40,13 @@
 #   perl.tar        + perl, a core-modules web server answering with the
 #                   output of `id`, a program the script runs by name
 #                   (port 8089)
+# For pare scan:
+#   pyold.tar       + python3 and deliberately old urllib3, jinja2 and
+#                   requests from PyPI wheels in /usr/local/lib/python3.11/
+#                   dist-packages (known advisories; port 8090)
 # Needs root, debootstrap and a running Docker Engine; apps.tar also needs
 # Go with Debian's golang-github-pkg-errors-dev, and cargo-auditable;
-# lambda.tar the system python3 with pip (python3-pip); cplugins.tar and
+# lambda.tar and pyold.tar the system python3 with pip (python3-pip); cplugins.tar and
 # ctext.tar gcc, libc6-dev and make (the host is bookworm: its glibc is the
 # image's); java.tar javac 17 or later (openjdk-17-jdk-headless).
 set -euo pipefail
@@ -51,7 +55,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="${PARE_TEST_IMAGES:-/var/cache/pare-test-images/v1}"
 REBUILD=0
 [[ "${1:-}" == "--rebuild" ]] && REBUILD=1
-IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins ctext java pylocal perl)
+IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins ctext java pylocal perl pyold)
 
 missing=()
 for name in "${IMAGES[@]}"; do
@@ -71,7 +75,7 @@ for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null || { echo "build.sh: $tool is required" >&2; exit 1; }
 done
 [[ $(id -u) == 0 ]] || { echo "build.sh: must run as root (debootstrap, chroot)" >&2; exit 1; }
-if [[ " ${missing[*]} " == *" lambda "* ]] && ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
+if [[ " ${missing[*]} " == *" lambda "* || " ${missing[*]} " == *" pyold "* ]] && ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
     echo "build.sh: /usr/bin/python3 with pip is required (python3-pip)" >&2; exit 1
 fi
 
@@ -125,6 +129,26 @@ if [[ " ${missing[*]} " == *" debian "* ]]; then
     docker save pare-test/debian:bookworm -o "$OUT/debian.tar.partial"
     mv "$OUT/debian.tar.partial" "$OUT/debian.tar"
 fi
+
+# pip_target DIR REQUIREMENTS [PIP ARG]...: wheels only, for the image's
+# python (3.11 on x86_64), into DIR. pip runs with a clean environment and no
+# config file; the index and CA bundle are this machine's pip's, the bundle
+# copied into the work folder for the install and removed after it.
+pip_target() {
+    local target="$1" requirements="$2"; shift 2
+    local index cert
+    index="${PIP_INDEX_URL:-$(python3 -m pip config get global.index-url 2>/dev/null || true)}"
+    cert="${PIP_CERT:-$(python3 -m pip config get global.cert 2>/dev/null || true)}"
+    cert="${cert:-/etc/ssl/certs/ca-certificates.crt}"
+    cp "$cert" "$WORK/pip-ca.crt"
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin PIP_CONFIG_FILE=/dev/null \
+        /usr/bin/python3 -m pip install -q --no-cache-dir --no-compile \
+        --disable-pip-version-check --root-user-action=ignore \
+        --cert "$WORK/pip-ca.crt" ${index:+--index-url "$index"} \
+        --only-binary=:all: --implementation cp --python-version 3.11 \
+        --platform manylinux2014_x86_64 --target "$target" -r "$requirements" "$@"
+    rm -f "$WORK/pip-ca.crt"
+}
 
 build_app() { # build_app NAME PACKAGE...
     local name="$1"; shift
@@ -183,21 +207,7 @@ for name in "${missing[@]}"; do
             # pinned in requirements.txt, from wheels only (--only-binary:
             # nothing is compiled, so no compiler to remove) for the image's
             # python, 3.11 on x86_64.
-            # pip runs with a clean environment and no config file; the index
-            # and CA bundle are this machine's pip's, the bundle copied into
-            # the work folder for the install and removed after it.
-            index="${PIP_INDEX_URL:-$(python3 -m pip config get global.index-url 2>/dev/null || true)}"
-            cert="${PIP_CERT:-$(python3 -m pip config get global.cert 2>/dev/null || true)}"
-            cert="${cert:-/etc/ssl/certs/ca-certificates.crt}"
-            cp "$cert" "$WORK/pip-ca.crt"
-            env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin PIP_CONFIG_FILE=/dev/null \
-                /usr/bin/python3 -m pip install -q --no-cache-dir --no-compile \
-                --disable-pip-version-check --root-user-action=ignore \
-                --cert "$WORK/pip-ca.crt" ${index:+--index-url "$index"} \
-                --only-binary=:all: --implementation cp --python-version 3.11 \
-                --platform manylinux2014_x86_64 --target "$WORK/ctx-lambda/task" \
-                -r "$HERE/lambda/requirements.txt"
-            rm -f "$WORK/pip-ca.crt"
+            pip_target "$WORK/ctx-lambda/task" "$HERE/lambda/requirements.txt"
             build_app lambda python3 ;;
         cplugins)
             # Compiled on the host, a bookworm machine: the same glibc.
@@ -216,6 +226,10 @@ for name in "${missing[@]}"; do
             javac --release 17 -d "$WORK/ctx-java" "$HERE/java/Main.java"
             build_app java openjdk-17-jre-headless ;;
         pylocal) build_app pylocal python3 ;;
+        pyold)
+            mkdir -p "$WORK/ctx-pyold"
+            pip_target "$WORK/ctx-pyold/site" "$HERE/pyold/requirements.txt" --no-deps
+            build_app pyold python3 ;;
         perl) build_app perl perl ;;
         debian) ;;
     esac

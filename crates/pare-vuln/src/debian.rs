@@ -62,6 +62,26 @@ pub struct Entry {
     pub annotations: Vec<Annotation>,
 }
 
+impl Entry {
+    /// The source packages its `package` lines name (each once per line).
+    pub fn packages(&self) -> impl Iterator<Item = &str> {
+        self.annotations.iter().filter_map(|a| {
+            (a.kind_of_line == LineType::Package)
+                .then_some(a.package.as_deref())
+                .flatten()
+        })
+    }
+
+    /// The IDs its `xref` lines list: advisories in a CVE entry, CVEs in an
+    /// advisory.
+    pub fn xrefs(&self) -> impl Iterator<Item = &str> {
+        self.annotations
+            .iter()
+            .filter(|a| a.kind_of_line == LineType::Xref)
+            .flat_map(|a| a.bugs.iter().map(String::as_str))
+    }
+}
+
 /// The entry's header line.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Header {

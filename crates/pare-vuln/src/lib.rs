@@ -2,8 +2,11 @@
 //!
 //! Known vulnerabilities, offline. This crate starts with what matching
 //! stands on: [`version`] ordering for each ecosystem, each a function
-//! over `&str` tested against its upstream's own vectors.
+//! over `&str` tested against its upstream's own vectors, then the
+//! advisories (OSV records, the Debian security tracker), the
+//! [`advisories::Advisories`] seam that storage implements, and matching.
 
+pub mod advisories;
 pub mod cvss;
 pub mod debian;
 pub mod osv;
