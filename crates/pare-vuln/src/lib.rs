@@ -4,10 +4,15 @@
 //! stands on: [`version`] ordering for each ecosystem, each a function
 //! over `&str` tested against its upstream's own vectors, then the
 //! advisories (OSV records, the Debian security tracker), the
-//! [`advisories::Advisories`] seam that storage implements, and matching.
+//! [`advisories::Advisories`] seam that storage implements, matching a
+//! package catalog ([`scan`]), the rules that silence findings
+//! ([`ignore`]) and the reports of a scan ([`report`]).
 
 pub mod advisories;
 pub mod cvss;
 pub mod debian;
+pub mod ignore;
 pub mod osv;
+pub mod report;
+pub mod scan;
 pub mod version;
