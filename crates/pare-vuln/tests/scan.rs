@@ -498,7 +498,8 @@ fn severity_is_computed_from_cvss_v3_vectors() {
     let v4 = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N";
     let medium = "CVSS:3.1/AV:N/AC:L/PR:L/UI:R/S:U/C:L/I:L/A:N";
     // (record-level, affected-level, severity, score)
-    let cases: Vec<(Vec<(&str, &str)>, Vec<(&str, &str)>, Severity, Option<f64>)> = vec![
+    type Entries<'a> = Vec<(&'a str, &'a str)>;
+    let cases: Vec<(Entries, Entries, Severity, Option<f64>)> = vec![
         (
             vec![("CVSS_V3", CRITICAL)],
             vec![],
