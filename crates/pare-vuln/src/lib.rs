@@ -5,9 +5,13 @@
 //! over `&str` tested against its upstream's own vectors, then the
 //! advisories (OSV records, the Debian security tracker), the
 //! [`advisories::Advisories`] seam that storage implements, and matching.
+//! [`store`] keeps advisories in an SQLite database that [`update`] fills
+//! from osv.dev's exports and the Debian security tracker.
 
 pub mod advisories;
 pub mod cvss;
 pub mod debian;
 pub mod osv;
+pub mod store;
+pub mod update;
 pub mod version;
