@@ -282,7 +282,7 @@ fn remove_if_present(path: &Path) -> io::Result<()> {
 
 /// One attempt's failure: whether another attempt may succeed.
 struct Attempt {
-    error: UpdateError,
+    error: Box<UpdateError>,
     retry: bool,
 }
 
@@ -311,7 +311,7 @@ fn download(
             Ok(None) => return Ok((Outcome::NotModified, None)),
             Err(Attempt { error, retry }) => {
                 if !retry || attempts > options.retries {
-                    return Err(error);
+                    return Err(*error);
                 }
                 let factor = 1u32 << (attempts - 1).min(16);
                 std::thread::sleep(options.backoff.saturating_mul(factor));
@@ -329,20 +329,23 @@ fn attempt(
     options: &UpdateOptions,
 ) -> Result<Downloaded, Attempt> {
     let (name, url) = (&source.name, &source.url);
-    let fail = |error, retry| Attempt { error, retry };
+    let fail = |error, retry| Attempt {
+        error: Box::new(error),
+        retry,
+    };
     let io_at = |path: &Path, retry: bool| {
         let path = path.to_path_buf();
         move |source| Attempt {
-            error: UpdateError::Io { path, source },
+            error: Box::new(UpdateError::Io { path, source }),
             retry,
         }
     };
     let verify = |reason: String| Attempt {
-        error: UpdateError::Verify {
+        error: Box::new(UpdateError::Verify {
             name: name.clone(),
             url: url.clone(),
             reason,
-        },
+        }),
         retry: false,
     };
 

@@ -50,16 +50,18 @@ fn pypa_records() -> (Vec<PathBuf>, Vec<Advisory>) {
     (files, advisories)
 }
 
-/// Status without the import times, for comparing two imports.
-fn counts(
-    s: &Status,
-) -> (
+/// (osv records, by ecosystem, debian CVEs, debian advisories, sources
+/// without their import times)
+type Counts = (
     u64,
     Vec<(String, u64)>,
     u64,
     u64,
     Vec<(String, String, u64, String)>,
-) {
+);
+
+/// Status without the import times, for comparing two imports.
+fn counts(s: &Status) -> Counts {
     (
         s.osv_records,
         s.osv_by_ecosystem.clone(),

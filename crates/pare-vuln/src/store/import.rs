@@ -53,6 +53,9 @@ pub struct SourceSummary {
     pub sha256: String,
 }
 
+/// What [`walk_zip`] calls for each member.
+type OnMember<'a> = dyn FnMut(&str, &[u8]) -> Result<(), Fail> + 'a;
+
 /// An import failure before the file it concerns is known.
 enum Fail {
     Sql(rusqlite::Error),
@@ -235,7 +238,7 @@ impl Writer<'_> {
     fn put_debian(&mut self, entry: &debian::Entry) -> Result<(), Fail> {
         let id = &entry.header.id;
         let is_cve = id.starts_with("CVE-") || id.starts_with("TEMP-");
-        if !is_cve && !(id.starts_with("DSA-") || id.starts_with("DLA-")) {
+        if !(is_cve || id.starts_with("DSA-") || id.starts_with("DLA-")) {
             return Err(SourceProblem::Invalid(format!("tracker entry with ID {id:?}")).into());
         }
         let json = serde_json::to_string(entry)
@@ -413,7 +416,7 @@ fn member_kind(name: &str, bytes: &[u8]) -> Option<SourceKind> {
 /// Reads every member of a zip archive to its end (so the zip crate checks
 /// its CRC-32), within the member, size and path bounds, giving each file
 /// member's name and bytes to `f`. Errors carry the member's name.
-fn walk_zip(file: File, f: &mut dyn FnMut(&str, &[u8]) -> Result<(), Fail>) -> Result<(), Fail> {
+fn walk_zip(file: File, f: &mut OnMember<'_>) -> Result<(), Fail> {
     let mut zip = zip::ZipArchive::new(BufReader::new(file))?;
     if zip.len() > MAX_ZIP_MEMBERS {
         return Err(SourceProblem::TooManyMembers {
@@ -465,7 +468,7 @@ fn safe_member_path(name: &str) -> bool {
         && !name.contains('\0')
         && !name.starts_with('/')
         && !name.starts_with('\\')
-        && !name.as_bytes().get(1).is_some_and(|&c| c == b':')
+        && name.as_bytes().get(1).is_none_or(|&c| c != b':')
         && !name.split(['/', '\\']).any(|c| c == "..")
 }
 
@@ -511,7 +514,10 @@ impl<R: Read> Read for Hashing<R> {
 /// each file's relative path and digest.
 fn import_folder(w: &mut Writer<'_>, dir: &Path, db: &Path) -> Result<[u8; 32], StoreError> {
     let mut files = Vec::new();
-    collect(dir, 0, &mut files).map_err(|(path, f)| f.in_file(db, &path))?;
+    collect(dir, 0, &mut files).map_err(|b| {
+        let (path, f) = *b;
+        f.in_file(db, &path)
+    })?;
     let mut hasher = Sha256::new();
     for file in files {
         let (_, sha) = import_file(w, &file).map_err(|f| f.in_file(db, &file))?;
@@ -525,14 +531,14 @@ fn import_folder(w: &mut Writer<'_>, dir: &Path, db: &Path) -> Result<[u8; 32], 
 
 /// Record files under `dir`, sorted, not following symbolic links, skipping
 /// hidden entries and files of other extensions.
-fn collect(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), (PathBuf, Fail)> {
+fn collect(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), Box<(PathBuf, Fail)>> {
     if depth > MAX_FOLDER_DEPTH {
-        return Err((
+        return Err(Box::new((
             dir.to_path_buf(),
             SourceProblem::Invalid(format!("folder nested deeper than {MAX_FOLDER_DEPTH}")).into(),
-        ));
+        )));
     }
-    let at = |e: io::Error| (dir.to_path_buf(), Fail::from(e));
+    let at = |e: io::Error| Box::new((dir.to_path_buf(), Fail::from(e)));
     let mut entries = std::fs::read_dir(dir)
         .map_err(at)?
         .collect::<io::Result<Vec<_>>>()
@@ -550,13 +556,13 @@ fn collect(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), (Path
             collect(&path, depth + 1, out)?;
         } else if file_type.is_file() && has_record_extension(&path) {
             if out.len() >= MAX_FOLDER_FILES {
-                return Err((
+                return Err(Box::new((
                     dir.to_path_buf(),
                     SourceProblem::TooManyFiles {
                         max: MAX_FOLDER_FILES,
                     }
                     .into(),
-                ));
+                )));
             }
             out.push(path);
         }
