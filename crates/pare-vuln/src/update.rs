@@ -407,9 +407,10 @@ fn attempt(
             retry,
         )
     };
-    let append = match status {
+    // (append to the part, the part is already whole)
+    let (append, whole) = match status {
         304 if conditional => return Ok(None),
-        200 => false,
+        200 => (false, false),
         206 if ranged => {
             let start = header("content-range").and_then(|r| content_range(&r).map(|(s, _)| s));
             if start != Some(have) {
@@ -417,17 +418,29 @@ fn attempt(
                 let _ = fs::remove_file(&files.part);
                 return Err(status_error(true));
             }
-            true
+            (true, false)
         }
         416 if ranged => {
-            let _ = fs::remove_file(&files.part);
-            let _ = fs::remove_file(&files.part_meta);
-            return Err(status_error(true));
+            // `bytes */TOTAL` equal to the part: it is whole already (an
+            // earlier update stopped after it, before the import).
+            let total = header("content-range").and_then(|r| {
+                r.trim()
+                    .strip_prefix("bytes */")
+                    .and_then(|t| t.trim().parse::<u64>().ok())
+            });
+            if total != Some(have) {
+                let _ = fs::remove_file(&files.part);
+                let _ = fs::remove_file(&files.part_meta);
+                return Err(status_error(true));
+            }
+            (true, true)
         }
         500..=599 => return Err(status_error(true)),
         _ => return Err(status_error(false)),
     };
-    let expected_total = if append {
+    let expected_total = if whole {
+        Some(have)
+    } else if append {
         header("content-range").and_then(|r| content_range(&r).and_then(|(_, total)| total))
     } else {
         header("content-length").and_then(|l| l.trim().parse::<u64>().ok())
@@ -453,34 +466,36 @@ fn attempt(
         v
     };
 
-    let mut out = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .append(append)
-        .truncate(!append)
-        .open(&files.part)
-        .map_err(io_at(&files.part, false))?;
-    let limit = options
-        .max_bytes
-        .saturating_sub(if append { have } else { 0 });
-    let mut body = response
-        .into_body()
-        .into_with_config()
-        .limit(limit)
-        .reader();
-    let copied = copy(&mut body, &mut out);
-    out.flush().map_err(io_at(&files.part, false))?;
-    drop(out);
-    // A cut-off body keeps what arrived; the next attempt resumes it.
-    copied.map_err(|e| {
-        fail(
-            UpdateError::Io {
-                path: files.part.clone(),
-                source: e,
-            },
-            true,
-        )
-    })?;
+    if !whole {
+        let mut out = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(&files.part)
+            .map_err(io_at(&files.part, false))?;
+        let limit = options
+            .max_bytes
+            .saturating_sub(if append { have } else { 0 });
+        let mut body = response
+            .into_body()
+            .into_with_config()
+            .limit(limit)
+            .reader();
+        let copied = io::copy(&mut body, &mut out);
+        out.flush().map_err(io_at(&files.part, false))?;
+        drop(out);
+        // A cut-off body keeps what arrived; the next attempt resumes it.
+        copied.map_err(|e| {
+            fail(
+                UpdateError::Io {
+                    path: files.part.clone(),
+                    source: e,
+                },
+                true,
+            )
+        })?;
+    }
 
     let len = fs::metadata(&files.part)
         .map_err(io_at(&files.part, false))?
@@ -527,10 +542,6 @@ fn attempt(
         verify_zip(&files.part).map_err(|e| discard(e.to_string()))?;
     }
     Ok(Some((len, if append { have } else { 0 }, validators)))
-}
-
-fn copy(from: &mut impl Read, to: &mut impl Write) -> io::Result<u64> {
-    io::copy(from, to)
 }
 
 fn retryable(e: &ureq::Error) -> bool {

@@ -155,6 +155,9 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
                 .filter(|_| headers.get("if-range").is_none_or(|v| *v == r.etag));
             if headers.get("if-none-match") == Some(&r.etag) {
                 (304, head, vec![])
+            } else if range_start == Some(r.body.len()) {
+                head.push(format!("Content-Range: bytes */{}", r.body.len()));
+                (416, head, vec![])
             } else if let Some(start) = range_start.filter(|&s| s < r.body.len()) {
                 head.push(format!(
                     "Content-Range: bytes {start}-{}/{}",
@@ -177,6 +180,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
         200 => "OK",
         206 => "Partial Content",
         304 => "Not Modified",
+        416 => "Range Not Satisfiable",
         404 => "Not Found",
         _ => "Error",
     };
@@ -363,6 +367,36 @@ fn an_interrupted_download_resumes_with_a_range_request() {
             attempts: 1
         }
     );
+    assert_full_database(&s.db);
+}
+
+/// One source downloaded whole, another failing: nothing is imported; the
+/// next update finds the first part whole (416 with its length) instead of
+/// downloading it again.
+#[test]
+fn a_whole_part_left_by_a_failed_update_is_not_downloaded_again() {
+    let s = setup();
+    let before = status(&s.db);
+    s.server.fail(DUMP, &[Fault::Status(500)]);
+    let err = update(&s.db, &s.sources, &s.cache, &options(0)).unwrap_err();
+    assert!(
+        matches!(err, UpdateError::Status { status: 500, .. }),
+        "{err}"
+    );
+    assert_eq!(status(&s.db), before);
+    s.server.log();
+    let zip_len = osv_zip(&["urllib3", "jinja2"]).len() as u64;
+    let summary = update(&s.db, &s.sources, &s.cache, &options(0)).unwrap();
+    assert_eq!(
+        summary.sources[0].outcome,
+        Outcome::Downloaded {
+            bytes: zip_len,
+            resumed_from: zip_len,
+            attempts: 1
+        }
+    );
+    let zip_request = s.server.log().into_iter().find(|r| r.path == ZIP).unwrap();
+    assert_eq!(zip_request.status, 416);
     assert_full_database(&s.db);
 }
 
