@@ -1,7 +1,7 @@
 //! Before and after: size, files, packages and attack-surface findings of
 //! the source and of the written image, and (with `--explain`) every kept
 //! path with its reasons. The JSON shape is DESIGN.md's
-//! `{before:{size_bytes, files, packages, findings}, after:{…}, kept:[{path, reasons}]}`.
+//! `{before:{size_bytes, files, packages, findings, vulnerabilities?}, after:{…}, kept:[{path, reasons}]}`.
 
 use std::collections::BTreeMap;
 
@@ -19,12 +19,19 @@ pub struct Summary {
     pub packages: usize,
     /// Attack-surface findings (`pare audit`) by kind.
     pub findings: BTreeMap<String, usize>,
+    /// Known vulnerabilities (`pare scan`), when a database was given:
+    /// see [`add_vulnerabilities`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vulnerabilities: Option<pare_vuln::scan::Summary>,
+    /// The packages counted in `packages`, for the vulnerability scan.
+    #[serde(skip)]
+    pub catalog: pare_sbom::Catalog,
 }
 
 impl Summary {
     /// Measures a flattened image, flattened with [`flatten_options`].
     pub fn of(flat: &Flattened) -> Summary {
-        let packages = pare_sbom::catalog(flat).packages.len();
+        let catalog = pare_sbom::catalog(flat);
         let report = pare_audit::audit(flat, &pare_audit::Catalog::builtin());
         let findings = report
             .summary
@@ -34,8 +41,10 @@ impl Summary {
         Summary {
             size_bytes: flat.tree.regular_bytes(),
             files: flat.tree.non_dir_count(),
-            packages,
+            packages: catalog.packages.len(),
             findings,
+            vulnerabilities: None,
+            catalog,
         }
     }
 
@@ -51,6 +60,29 @@ pub fn flatten_options() -> pare_image::source::FlattenOptions {
     let mut options = pare_sbom::flatten_options();
     options.scanners.extend(pare_audit::scanners());
     options
+}
+
+/// The vulnerability scans of both sides (see [`add_vulnerabilities`]).
+pub struct VulnerabilityScans {
+    pub before: pare_vuln::scan::Scan,
+    pub after: pare_vuln::scan::Scan,
+}
+
+/// Scans the packages of the source and of the written image (read back
+/// from the destination, so what counts is what was written) and puts the
+/// counts in `before.vulnerabilities` and `after.vulnerabilities`. The
+/// minified image keeps the metadata of the packages it still holds, so its
+/// count is what a scanner sees, not zero by blindness.
+pub fn add_vulnerabilities(
+    report: &mut Report,
+    advisories: &dyn pare_vuln::advisories::Advisories,
+    options: &pare_vuln::scan::ScanOptions,
+) -> Result<VulnerabilityScans, pare_vuln::scan::ScanError> {
+    let before = pare_vuln::scan::scan(&report.before.catalog, advisories, options)?;
+    let after = pare_vuln::scan::scan(&report.after.catalog, advisories, options)?;
+    report.before.vulnerabilities = Some(before.summary);
+    report.after.vulnerabilities = Some(after.summary);
+    Ok(VulnerabilityScans { before, after })
 }
 
 /// A kept path and why.

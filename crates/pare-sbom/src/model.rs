@@ -110,7 +110,7 @@ impl Distro {
 }
 
 /// Everything the catalogers found.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Catalog {
     pub distro: Option<Distro>,
     pub packages: Vec<Package>,

@@ -21,9 +21,11 @@
 //! Lines of other releases (including `experimental`) never count.
 //! Versions compare with [`crate::version::dpkg::compare`], never as text.
 
+pub mod dump;
+
 use std::cmp::Ordering;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::version::dpkg;
 
@@ -54,11 +56,11 @@ pub enum ParseError {
 
 /// One tracker entry: a CVE (`CVE-…`, `TEMP-…`) or an advisory (`DSA-…`,
 /// `DLA-…`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Entry {
     #[serde(rename = "Header")]
     pub header: Header,
-    #[serde(rename = "Annotations", default)]
+    #[serde(rename = "Annotations", default, skip_serializing_if = "Vec::is_empty")]
     pub annotations: Vec<Annotation>,
 }
 
@@ -83,55 +85,63 @@ impl Entry {
 }
 
 /// The entry's header line.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Header {
     /// The header line as in the list file.
-    #[serde(rename = "Original", default)]
+    #[serde(rename = "Original", default, skip_serializing_if = "String::is_empty")]
     pub original: String,
     /// `CVE-YYYY-NNNN`, `DSA-NNNN-N`, …
     #[serde(rename = "ID")]
     pub id: String,
     /// The rest of the header line, when there is one.
-    #[serde(rename = "Description", default)]
+    #[serde(
+        rename = "Description",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub description: Option<String>,
 }
 
 /// One indented line of the entry.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Annotation {
     /// The trimmed line.
-    #[serde(rename = "Original", default)]
+    #[serde(rename = "Original", default, skip_serializing_if = "String::is_empty")]
     pub original: String,
     #[serde(rename = "Type")]
     pub kind_of_line: LineType,
     /// Codename of the release the line is about; `None` means unstable.
-    #[serde(rename = "Release", default)]
+    #[serde(rename = "Release", default, skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,
     /// Debian source package.
-    #[serde(rename = "Package", default)]
+    #[serde(rename = "Package", default, skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,
     /// Status, on `package` lines.
-    #[serde(rename = "Kind", default)]
+    #[serde(rename = "Kind", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
     /// Fixed version, on `fixed` lines.
-    #[serde(rename = "Version", default)]
+    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Free text: the reason of `no-dsa`, `not-affected`, … or a NOTE/TODO.
-    #[serde(rename = "Description", default)]
+    #[serde(
+        rename = "Description",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub description: Option<String>,
     /// `unimportant`, `low`, `medium` or `high`, when the line states it.
-    #[serde(rename = "Severity", default)]
+    #[serde(rename = "Severity", default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<String>,
-    #[serde(rename = "BugNo", default)]
+    #[serde(rename = "BugNo", default, skip_serializing_if = "Option::is_none")]
     pub bug_no: Option<i64>,
     /// On `xref` lines: the DSA/DLA IDs (CVE files) or CVE IDs (DSA files).
-    #[serde(rename = "Bugs", default)]
+    #[serde(rename = "Bugs", default, skip_serializing_if = "Vec::is_empty")]
     pub bugs: Vec<String>,
 }
 
 /// The annotation's `Type`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(from = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(from = "String", into = "String")]
 pub enum LineType {
     Package,
     Xref,
@@ -159,8 +169,8 @@ impl From<String> for LineType {
 }
 
 /// A `package` line's status (`Kind`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(from = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(from = "String", into = "String")]
 pub enum Kind {
     Fixed,
     Unfixed,
@@ -173,6 +183,39 @@ pub enum Kind {
     Itp,
     Undetermined,
     Other(String),
+}
+
+impl From<LineType> for String {
+    fn from(t: LineType) -> String {
+        match t {
+            LineType::Package => "package".into(),
+            LineType::Xref => "xref".into(),
+            LineType::Note => "NOTE".into(),
+            LineType::Todo => "TODO".into(),
+            LineType::Reserved => "RESERVED".into(),
+            LineType::Rejected => "REJECTED".into(),
+            LineType::NotForUs => "NOT-FOR-US".into(),
+            LineType::Other(s) => s,
+        }
+    }
+}
+
+impl From<Kind> for String {
+    fn from(k: Kind) -> String {
+        match k {
+            Kind::Fixed => "fixed".into(),
+            Kind::Unfixed => "unfixed".into(),
+            Kind::NotAffected => "not-affected".into(),
+            Kind::NoDsa => "no-dsa".into(),
+            Kind::Ignored => "ignored".into(),
+            Kind::Postponed => "postponed".into(),
+            Kind::Removed => "removed".into(),
+            Kind::EndOfLife => "end-of-life".into(),
+            Kind::Itp => "itp".into(),
+            Kind::Undetermined => "undetermined".into(),
+            Kind::Other(s) => s,
+        }
+    }
 }
 
 impl From<String> for Kind {

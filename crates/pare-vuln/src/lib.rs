@@ -6,7 +6,9 @@
 //! advisories (OSV records, the Debian security tracker), the
 //! [`advisories::Advisories`] seam that storage implements, matching a
 //! package catalog ([`scan`]), the rules that silence findings
-//! ([`ignore`]) and the reports of a scan ([`report`]).
+//! ([`ignore`]) and the reports of a scan ([`report`]). [`store`] keeps
+//! advisories in an SQLite database that [`update`] fills from osv.dev's
+//! exports and the Debian security tracker.
 
 pub mod advisories;
 pub mod cvss;
@@ -15,4 +17,6 @@ pub mod ignore;
 pub mod osv;
 pub mod report;
 pub mod scan;
+pub mod store;
+pub mod update;
 pub mod version;

@@ -21,7 +21,7 @@
 
 use std::cmp::Ordering;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::version;
 
@@ -77,40 +77,40 @@ pub enum OsvError {
 }
 
 /// One OSV record.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Advisory {
     /// E.g. `PYSEC-2021-108`, `GHSA-…`.
     pub id: String,
     /// Other IDs of the same vulnerability (CVE, GHSA, …).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
     /// RFC 3339 time of the last change (required by the schema; kept as
     /// text).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified: Option<String>,
     /// RFC 3339 time of publication.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published: Option<String>,
     /// Set when the record was withdrawn: it then never matches.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawn: Option<String>,
     /// One-line summary.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     /// Longer description (Markdown).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
     /// Severity vectors of the whole record.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub severity: Vec<Severity>,
     /// The affected packages.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub affected: Vec<Affected>,
 }
 
 /// A `severity[]` entry: `type` (`CVSS_V3`, `CVSS_V4`, `Ubuntu`, …) and
 /// `score` (a vector for the CVSS types; see [`crate::cvss::score`]).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Severity {
     /// `CVSS_V2`, `CVSS_V3`, `CVSS_V4`, `Ubuntu`.
     #[serde(rename = "type")]
@@ -120,36 +120,36 @@ pub struct Severity {
 }
 
 /// An `affected[]` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Affected {
     /// Which package.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package: Option<Package>,
     /// Severity of this package only.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub severity: Vec<Severity>,
     /// Version ranges.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ranges: Vec<Range>,
     /// Exact affected versions.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<String>,
 }
 
 /// `affected[].package`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Package {
     /// E.g. `PyPI`, `Debian:12`, `Alpine:v3.19`.
     pub ecosystem: String,
     /// The package's name in that ecosystem.
     pub name: String,
     /// Package URL, if given.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purl: Option<String>,
 }
 
 /// The kind of a range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 pub enum RangeType {
     /// Versions in the ecosystem's own order.
     #[serde(rename = "ECOSYSTEM")]
@@ -166,31 +166,31 @@ pub enum RangeType {
 }
 
 /// `affected[].ranges[]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Range {
     /// `ECOSYSTEM`, `SEMVER` or `GIT`.
     #[serde(rename = "type")]
     pub kind: RangeType,
     /// The events in the order given (evaluation sorts them).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<Event>,
 }
 
 /// One event; the schema requires exactly one key, which
 /// [`Event::kind`] checks.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
 pub struct Event {
     /// Start of an affected interval (`"0"`: from the beginning).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introduced: Option<String>,
     /// First unaffected version after an interval.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixed: Option<String>,
     /// Last affected version of an interval.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_affected: Option<String>,
     /// Upper bound of the range's evaluation.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<String>,
 }
 

@@ -65,6 +65,13 @@ impl Severity {
         }
     }
 
+    /// Parses a severity name, in any case (`high`, `High`).
+    pub fn parse(text: &str) -> Option<Severity> {
+        Severity::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
+    }
+
     /// From a CVSS v3 rating. A 0.0 score (rating None) is Negligible: the
     /// vector was assessed and found harmless, which is not "unknown".
     pub fn from_rating(r: cvss::Rating) -> Severity {

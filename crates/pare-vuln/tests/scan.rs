@@ -6,6 +6,7 @@ mod common;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
 use std::process::Command;
 
 use common::*;
@@ -358,55 +359,6 @@ fn python_catalog(packages: &[(&str, &str)]) -> Catalog {
     }
 }
 
-/// The oracle for the PyPI matches: Python's `packaging` (pip's vendored
-/// copy) evaluates every record's ranges and versions, reading the YAML
-/// itself.
-const ORACLE: &str = r#"
-import json, os, re, sys, yaml
-from pip._vendor.packaging.version import Version, InvalidVersion
-root, targets = sys.argv[1], json.loads(sys.argv[2])
-canon = lambda n: re.sub(r"[-_.]+", "-", n).lower()
-def ver(s):
-    try: return Version(str(s))
-    except InvalidVersion: return None
-out = {canon(n): {} for n in targets}
-for d in sorted(os.listdir(root)):
-    if not os.path.isdir(os.path.join(root, d)): continue
-    for f in sorted(os.listdir(os.path.join(root, d))):
-        rec = yaml.safe_load(open(os.path.join(root, d, f)))
-        if rec.get("withdrawn"): continue
-        for aff in rec.get("affected") or []:
-            pkg = aff.get("package") or {}
-            name = canon(pkg.get("name", ""))
-            if pkg.get("ecosystem") != "PyPI" or name not in out: continue
-            v = Version(targets[[t for t in targets if canon(t) == name][0]])
-            hit = any(ver(x) == v for x in aff.get("versions") or [])
-            fixes = []
-            for r in aff.get("ranges") or []:
-                if r.get("type") != "ECOSYSTEM": continue
-                evs = []
-                for e in r.get("events") or []:
-                    for k, x in e.items():
-                        pv = ver(x)
-                        if pv is not None: evs.append((pv, k))
-                evs.sort(key=lambda t: t[0])
-                state = False
-                for pv, k in evs:
-                    if k == "introduced" and v >= pv: state = True
-                    elif k == "fixed" and v >= pv: state = False
-                    elif k == "last_affected" and v > pv: state = False
-                if state:
-                    hit = True
-                    fixes += [pv for pv, k in evs if k == "fixed" and pv > v]
-            if hit:
-                prev = out[name].get(rec["id"])
-                fix = str(min(fixes)) if fixes else None
-                if prev is not None and fix is not None:
-                    fix = str(min(Version(prev), Version(fix)))
-                out[name][rec["id"]] = fix or prev
-print(json.dumps(out))
-"#;
-
 #[test]
 fn pypi_matches_agree_with_packaging_oracle() {
     let targets = [
@@ -425,12 +377,13 @@ fn pypi_matches_agree_with_packaging_oracle() {
         missing("python3 with PyYAML and pip");
         return;
     }
-    let target_json =
-        serde_json::to_string(&targets.iter().copied().collect::<BTreeMap<_, _>>()).unwrap();
+    // The repository's PyPI oracle (PyYAML and pip's vendored
+    // `packaging`), shared with the CLI's tests on the pyold image.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/tools/osv_pypi_oracle.py");
     let out = Command::new("python3")
-        .args(["-c", ORACLE])
-        .arg(crate_data("pypa-osv/vulns"))
-        .arg(&target_json)
+        .arg(script)
+        .arg(crate_data("pypa-osv"))
+        .args(targets.iter().map(|(n, v)| format!("{n}={v}")))
         .output()
         .unwrap();
     assert!(
@@ -438,10 +391,18 @@ fn pypi_matches_agree_with_packaging_oracle() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let oracle: BTreeMap<String, BTreeMap<String, Option<String>>> =
-        serde_json::from_slice(&out.stdout).unwrap();
+    // name → id → fixed version.
+    let mut oracle: BTreeMap<String, BTreeMap<String, Option<String>>> = BTreeMap::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let w: Vec<&str> = line.split(' ').collect();
+        let fixed = (w[2] != "-").then(|| w[2].to_string());
+        oracle
+            .entry(w[0].to_string())
+            .or_default()
+            .insert(w[1].to_string(), fixed);
+    }
     for (name, _) in targets {
-        let want = &oracle[&name.to_lowercase()];
+        let want = &oracle[name];
         assert!(!want.is_empty(), "{name}: the oracle found nothing");
         let mine: Vec<&Finding> = got.findings.iter().filter(|f| f.package == name).collect();
         // Every reported id is the oracle's, with the oracle's fix…

@@ -58,6 +58,105 @@ pub enum Command {
     /// exercise it, and list every path and system call it used.
     #[command(after_help = IMAGE_HELP)]
     Trace(TraceArgs),
+    /// Find the known vulnerabilities of an image's packages, offline, in
+    /// the local database (`pare db`).
+    #[command(after_help = SCAN_HELP)]
+    Scan(ScanArgs),
+    /// The local vulnerability database: import advisories, show what it
+    /// holds, update it from the public exports.
+    Db(DbArgs),
+}
+
+const SCAN_HELP: &str = "\
+SEVERITY: negligible, low, medium, high, critical
+
+The database is --db PATH, else $PARE_DB, else $XDG_CACHE_HOME/pare/vulnerabilities.db
+(~/.cache/pare/vulnerabilities.db). An ignore file (.pare-ignore.yaml in the current
+folder when present, else --ignore-file) lists findings to leave out, with a reason and
+an expiry date:
+  ignore:
+    - id: CVE-2023-4911
+      package: glibc            # optional: a package or source package name
+      reason: no setuid program is kept
+      expires: 2027-06-30       # optional: the rule stops applying that day
+Trivy's plain .trivyignore format (one ID a line, `exp:YYYY-MM-DD`) is read too.
+
+Exit status: 0 done, 1 error, 2 bad usage, 3 a finding at or above --fail-on.";
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The image to scan.
+    pub image: String,
+    /// The vulnerability database (see below for the default).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<std::path::PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+    pub format: ScanFormat,
+    /// Exit with status 3 when a finding of this severity or higher is
+    /// reported (after ignores).
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<pare_vuln::scan::Severity>,
+    /// Leave out vulnerabilities that have no fixed version yet.
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+    /// Rules of findings to leave out (YAML, or Trivy's plain format).
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<std::path::PathBuf>,
+    /// Write to FILE instead of stdout (atomically).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    Table,
+    Json,
+    Sarif,
+    /// The SBOM with a vulnerabilities section.
+    CyclonedxJson,
+}
+
+fn parse_severity(text: &str) -> Result<pare_vuln::scan::Severity, String> {
+    pare_vuln::scan::Severity::parse(text).ok_or_else(|| {
+        format!("unknown severity {text:?} (one of negligible, low, medium, high, critical)")
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The vulnerability database (default: $PARE_DB, else
+    /// $XDG_CACHE_HOME/pare/vulnerabilities.db).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<std::path::PathBuf>,
+    #[command(subcommand)]
+    pub action: DbAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbAction {
+    /// Import advisories: OSV records (JSON or YAML files, folders, osv.dev's
+    /// per-ecosystem zip exports) and Debian security tracker data (its
+    /// CVE/DSA list records, or its JSON dump). All sources or none: a bad
+    /// one leaves the database as it was.
+    Import {
+        /// Files, folders or zip archives.
+        #[arg(required = true, value_name = "SOURCE")]
+        sources: Vec<std::path::PathBuf>,
+    },
+    /// Show the sources, record counts and age of the database.
+    Status {
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
+    /// Download the public exports (osv.dev per ecosystem, the Debian
+    /// security tracker), resuming interrupted downloads, and import them.
+    Update {
+        /// Download NAME from URL instead of the public exports (repeat for
+        /// each; a mirror, or a test server).
+        #[arg(long, value_name = "NAME=URL")]
+        source: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -168,6 +267,14 @@ pub struct MinifyArgs {
     /// the report).
     #[arg(long)]
     pub explain: bool,
+    /// The vulnerability database to count known vulnerabilities before
+    /// and after with (default: `pare scan`'s, when it exists).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<std::path::PathBuf>,
+    /// Write an OpenVEX document: the vulnerabilities minification removed
+    /// (not_affected, component_not_present) and those it kept.
+    #[arg(long, value_name = "FILE")]
+    pub vex: Option<std::path::PathBuf>,
 }
 
 const AUDIT_HELP: &str = "\

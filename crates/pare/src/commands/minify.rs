@@ -33,6 +33,10 @@ pub fn run(args: MinifyArgs, options: &OpenOptions) -> Result<ExitCode> {
     let static_only = args.static_only;
     let verify = !args.no_verify;
     let seccomp = args.seccomp.clone();
+    // Opened first: a database named but missing is a usage error to see
+    // before a long minify, not after it.
+    let store = vulnerability_database(args.db.as_deref(), args.vex.is_some())?;
+    let vex = args.vex.clone();
     let request = MinifyRequest {
         source_name: args.image.clone(),
         destination: ImageRef::parse(&args.output)?,
@@ -57,7 +61,7 @@ pub fn run(args: MinifyArgs, options: &OpenOptions) -> Result<ExitCode> {
         traced: !static_only,
     };
     let source = super::open_source(&args.image, options)?;
-    let outcome = if static_only {
+    let mut outcome = if static_only {
         pare_minify::minify(&source, &request)?
     } else {
         let trace = TraceOptions {
@@ -102,6 +106,39 @@ pub fn run(args: MinifyArgs, options: &OpenOptions) -> Result<ExitCode> {
     }
     if let (Some(path), Some(dockerfile)) = (&args.dockerfile, &outcome.dockerfile) {
         write_dockerfile(path, dockerfile)?;
+    }
+    if let Some(store) = &store {
+        let options = pare_vuln::scan::ScanOptions {
+            ignore_unfixed: false,
+            ignore: super::scan::read_ignore_file(None)?,
+            today: pare_vuln::ignore::Date::today(),
+        };
+        let scans = pare_minify::report::add_vulnerabilities(&mut outcome.report, store, &options)
+            .context("counting known vulnerabilities")?;
+        super::scan::expired_rule_warnings(&scans.before);
+        if let Some(path) = &vex {
+            let source_digest = match &source {
+                pare_image::Source::Image(image) => Some(image.config_digest.to_string()),
+                pare_image::Source::Root { .. } => None,
+            };
+            let before = pare_sbom::cyclonedx::Subject {
+                name: &outcome.report.source,
+                digest: source_digest.as_deref(),
+            };
+            let after = pare_sbom::cyclonedx::Subject {
+                name: &outcome.report.destination,
+                digest: Some(&outcome.report.manifest_digest),
+            };
+            let document = pare_vuln::report::openvex(
+                &scans.before,
+                &scans.after,
+                &before,
+                &after,
+                "pare",
+                &pare_sbom::spdx::timestamp(),
+            );
+            output::write_file_atomically(path, output::json_text(&document)?.as_bytes())?;
+        }
     }
     let report = &outcome.report;
     if let Some(path) = &args.report {
@@ -243,6 +280,23 @@ fn probe_table(trace: &pare_minify::report::TraceSummary) -> String {
     text
 }
 
+/// The database to count vulnerabilities with: the one `--db` names (which
+/// must exist), else `pare scan`'s default when it exists; none otherwise,
+/// unless `--vex` needs one.
+fn vulnerability_database(
+    given: Option<&Path>,
+    required: bool,
+) -> Result<Option<pare_vuln::store::Store>> {
+    if given.is_some() || required {
+        return super::db::open_existing(given).map(Some);
+    }
+    let path = super::db::database_path(None)?;
+    if !path.exists() {
+        return Ok(None);
+    }
+    super::db::open_existing(Some(&path)).map(Some)
+}
+
 fn comparison_table(report: &Report) -> String {
     let (before, after) = (&report.before, &report.after);
     let mut rows = vec![
@@ -275,6 +329,23 @@ fn comparison_table(report: &Report) -> String {
                 count(before).to_string(),
                 count(after).to_string(),
             ]);
+        }
+    }
+    if let (Some(before), Some(after)) = (&before.vulnerabilities, &after.vulnerabilities) {
+        rows.push(vec![
+            "vulnerabilities".to_string(),
+            before.total.to_string(),
+            after.total.to_string(),
+        ]);
+        for severity in pare_vuln::scan::Severity::ALL.iter() {
+            let count = |s: &pare_vuln::scan::Summary| s.by_severity.get(*severity);
+            if count(before) + count(after) > 0 {
+                rows.push(vec![
+                    format!("  {}", severity.as_str().to_lowercase()),
+                    count(before).to_string(),
+                    count(after).to_string(),
+                ]);
+            }
         }
     }
     output::table(&["", "BEFORE", "AFTER"], &rows)

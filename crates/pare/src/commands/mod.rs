@@ -9,9 +9,11 @@ use crate::cli::{Cli, Command};
 
 mod audit;
 mod copy;
+mod db;
 mod inspect;
 mod minify;
 mod sbom;
+mod scan;
 mod trace;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -30,6 +32,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit(args) => audit::run(args, platform),
         Command::Minify(args) => minify::run(*args, platform),
         Command::Trace(args) => trace::run(args, platform),
+        Command::Scan(args) => scan::run(args, platform),
+        Command::Db(args) => db::run(args),
     }
 }
 

@@ -15,6 +15,7 @@ mod minify;
 mod sandbox;
 mod sbom;
 mod sbom_minified;
+mod scan;
 mod static_interpreters;
 mod static_runtimes;
 mod trace_images;
