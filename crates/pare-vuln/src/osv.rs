@@ -29,6 +29,18 @@ use crate::version;
 /// record is under 100 KiB; osv.dev's largest are a few MiB).
 pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
+/// A list that may be `null`: osv.dev's own converters write
+/// `"versions": null` (its Alpine records do), which the schema's "may be
+/// absent" covers in spirit; refusing the record would lose every range in
+/// it.
+fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
 /// The serialisation of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
@@ -82,7 +94,11 @@ pub struct Advisory {
     /// E.g. `PYSEC-2021-108`, `GHSA-…`.
     pub id: String,
     /// Other IDs of the same vulnerability (CVE, GHSA, …).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub aliases: Vec<String>,
     /// RFC 3339 time of the last change (required by the schema; kept as
     /// text).
@@ -101,10 +117,18 @@ pub struct Advisory {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
     /// Severity vectors of the whole record.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub severity: Vec<Severity>,
     /// The affected packages.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub affected: Vec<Affected>,
 }
 
@@ -126,13 +150,25 @@ pub struct Affected {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package: Option<Package>,
     /// Severity of this package only.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub severity: Vec<Severity>,
     /// Version ranges.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub ranges: Vec<Range>,
     /// Exact affected versions.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub versions: Vec<String>,
 }
 
@@ -172,7 +208,11 @@ pub struct Range {
     #[serde(rename = "type")]
     pub kind: RangeType,
     /// The events in the order given (evaluation sorts them).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub events: Vec<Event>,
 }
 

@@ -428,6 +428,43 @@ impl Purl {
     }
 }
 
+/// The semantic version the Go vulnerability database gives a toolchain
+/// tag (its `cmd/vulnreport` `semverForGoVersion`): `go1.20` → `1.20.0`,
+/// `go1.21rc2` → `1.21.0-rc.2`, `go1.19.8` → `1.19.8`. Releases before
+/// Go 1.21 were tagged without a `.0`, and OSV `SEMVER` ranges cannot place
+/// `1.20`; a GOEXPERIMENT suffix (`go1.20.1 X:boringcrypto`) is dropped.
+/// `None` for anything else (`devel …`).
+fn go_toolchain_semver(tag: &str) -> Option<String> {
+    let tag = tag.split_whitespace().next()?;
+    let rest = tag.strip_prefix("go")?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    // Split off a `beta`/`rc` pre-release.
+    let (release, pre) = match ["beta", "rc"]
+        .iter()
+        .find_map(|k| rest.find(k).map(|i| (i, *k)))
+    {
+        Some((i, kind)) => {
+            let n = &rest[i + kind.len()..];
+            if !digits(n) {
+                return None;
+            }
+            (&rest[..i], Some(format!("{kind}.{n}")))
+        }
+        None => (rest, None),
+    };
+    let parts: Vec<&str> = release.split('.').collect();
+    if !(2..=3).contains(&parts.len()) || !parts.iter().all(|p| digits(p)) {
+        return None;
+    }
+    let patch = parts.get(2).copied().unwrap_or("0");
+    let mut out = format!("{}.{}.{patch}", parts[0], parts[1]);
+    if let Some(pre) = pre {
+        out.push('-');
+        out.push_str(&pre);
+    }
+    Some(out)
+}
+
 /// Where one package is looked up: (OSV ecosystem, name, version).
 fn language_query(p: &Package) -> Option<(String, String, String)> {
     let purl = Purl::parse(&p.purl)?;
@@ -452,14 +489,15 @@ fn language_query(p: &Package) -> Option<(String, String, String)> {
             // Syft versions `go1.21.0`.
             let v = version.strip_prefix('v').unwrap_or(&version);
             let v = if name == "stdlib" {
-                v.strip_prefix("go").unwrap_or(v)
+                go_toolchain_semver(v)
+                    .unwrap_or_else(|| v.strip_prefix("go").unwrap_or(v).to_owned())
             } else {
-                v
+                v.to_owned()
             };
             if v.is_empty() || v.starts_with('(') {
                 return None; // "(devel)": no version to compare
             }
-            ("Go", name, v.to_owned())
+            ("Go", name, v)
         }
         _ => return None,
     };
@@ -765,7 +803,12 @@ pub fn scan(
                 let key = (eco.clone(), p.name.clone(), p.version.clone());
                 (cached_osv(&mut osv_cache, advisories, key)?, None)
             }
-            (PackageType::Deb | PackageType::Apk | PackageType::Rpm | PackageType::Binary, _) => {
+            // Binary packages are matched by their PURL like language
+            // packages: pare has no package type for Java archives, so a
+            // `pkg:maven/…` package is typed Binary; `pkg:generic/…` (what
+            // the binary classifiers give) has no ecosystem and stays
+            // unmatched below.
+            (PackageType::Deb | PackageType::Apk | PackageType::Rpm, _) => {
                 summary.packages_not_matched += 1;
                 continue;
             }
@@ -1040,6 +1083,28 @@ mod tests {
                     "pkg:golang/stdlib@go1.21.0",
                 ),
                 q("Go", "stdlib", "1.21.0"),
+            ),
+            (
+                pkg(T::GoModule, "stdlib", "go1.20", "pkg:golang/stdlib@go1.20"),
+                q("Go", "stdlib", "1.20.0"),
+            ),
+            (
+                pkg(
+                    T::GoModule,
+                    "stdlib",
+                    "go1.21rc2",
+                    "pkg:golang/stdlib@go1.21rc2",
+                ),
+                q("Go", "stdlib", "1.21.0-rc.2"),
+            ),
+            (
+                pkg(
+                    T::GoModule,
+                    "stdlib",
+                    "go1.20.1 X:boringcrypto",
+                    "pkg:golang/stdlib@go1.20.1",
+                ),
+                q("Go", "stdlib", "1.20.1"),
             ),
             (
                 pkg(

@@ -6,7 +6,9 @@
 //! the image's own `dpkg-query` (run by Docker) and its own python's
 //! `importlib.metadata`; Debian verdicts are derived in SOURCES.md's way
 //! with `dpkg --compare-versions`; PyPI ranges are evaluated with pip's
-//! vendored `packaging`.
+//! vendored `packaging`; the `apps` image's Go toolchain (`stdlib`) against
+//! real golang/vulndb records, with the Go oracle of pare-vuln's ecosystem
+//! tests (`golang.org/x/mod/semver`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -686,4 +688,108 @@ fn db_update_downloads_from_a_server_on_loopback_and_imports() {
     .unwrap();
     let expected = std::fs::read_dir(&pypa).unwrap().count() as u64;
     assert_eq!(status["osv_records"], expected);
+}
+
+/// The Go oracle of pare-vuln's ecosystem tests (`tests/oracles/osv_go.go`:
+/// the OSV range walk with the Go team's `golang.org/x/mod/semver`) run
+/// on one `stdlib` version: (record id, fixed version) of every record
+/// of `dir` affecting it.
+fn go_stdlib_oracle(dir: &Path, version: &str) -> Option<BTreeSet<(String, String)>> {
+    let x_mod = Path::new("/usr/share/gocode/src/golang.org/x/mod/semver/semver.go");
+    let go_ok = Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !go_ok || !x_mod.exists() {
+        missing("the Go toolchain with golang.org/x/mod (golang-golang-x-mod-dev)")?;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let program = tmp.path().join("osv_go.go");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../pare-vuln/tests/oracles/osv_go.go"),
+        &program,
+    )
+    .unwrap();
+    let mut child = Command::new("go")
+        .arg("run")
+        .arg(&program)
+        .arg(dir)
+        .env("GO111MODULE", "off")
+        .env("GOPATH", "/usr/share/gocode")
+        .env("GOPROXY", "off")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOFLAGS", "")
+        .env("GOCACHE", tmp.path().join("cache"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("stdlib\t{version}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "the Go oracle failed");
+    Some(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (f[2].to_string(), f[3].to_string())
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn go_binaries_of_the_apps_image_get_the_stdlib_records_the_go_oracle_names() {
+    let archive = require!(test_image("apps"));
+    let go = advisories("osv-ecosystems/Go");
+    let expected = require!(go_stdlib_oracle(&go, "go1.19.8"));
+    assert!(!expected.is_empty(), "the Go oracle found nothing");
+    let tmp = tempfile::tempdir().unwrap();
+    let db = reference_database(tmp.path());
+    pare_ok(&[
+        "db",
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        go.to_str().unwrap(),
+    ]);
+    let scan = scan_json(&db, archive.to_str().unwrap(), &[]);
+    // stdlib findings by the binary they were found in.
+    let mut by_path: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+    for f in scan["findings"].as_array().unwrap() {
+        if f["package"] != "stdlib" {
+            continue;
+        }
+        assert_eq!(f["installed_version"], "go1.19.8", "{f}");
+        let path = f["path"].as_str().expect("a path").to_string();
+        let fixed = f["fixed_version"].as_str().expect("a fixed version");
+        by_path
+            .entry(path)
+            .or_default()
+            .insert((f["id"].as_str().unwrap().to_string(), fixed.to_string()));
+    }
+    // Both Go programs of the image: the test's own and Debian's registry.
+    assert!(
+        by_path.contains_key("/usr/local/bin/pare-go-hello"),
+        "{by_path:?}"
+    );
+    assert!(
+        by_path.contains_key("/usr/bin/docker-registry"),
+        "{by_path:?}"
+    );
+    for (path, got) in &by_path {
+        assert_eq!(got, &expected, "{path}");
+    }
+    // The records chosen not to affect go1.19.8 (fixed in it, in 1.19.1,
+    // introduced in 1.21) stayed out.
+    for id in ["GO-2023-1705", "GO-2022-0988", "GO-2023-2044"] {
+        assert!(!expected.iter().any(|(i, _)| i == id), "{id}");
+    }
 }
