@@ -379,7 +379,7 @@ fn pypi_matches_agree_with_packaging_oracle() {
     }
     // The repository's PyPI oracle (PyYAML and pip's vendored
     // `packaging`), shared with the CLI's tests on the pyold image.
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/tools/osv_pypi_oracle.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracles/osv_pypi.py");
     let out = Command::new("python3")
         .arg(script)
         .arg(crate_data("pypa-osv"))

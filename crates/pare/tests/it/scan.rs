@@ -282,9 +282,10 @@ fn python_versions(tag: &str, names: &[&str]) -> BTreeMap<String, String> {
 }
 
 /// The PyPA records that affect each (name, version), by pip's vendored
-/// `packaging` (tests/tools/osv_pypi_oracle.py): name → IDs.
+/// `packaging` (crates/pare-vuln/tests/oracles/osv_pypi.py): name → IDs.
 fn pypi_oracle(installed: &BTreeMap<String, String>) -> BTreeMap<String, BTreeSet<String>> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/tools/osv_pypi_oracle.py");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../pare-vuln/tests/oracles/osv_pypi.py");
     let mut args = vec![
         script.to_str().unwrap().to_string(),
         advisories("pypa-osv").to_str().unwrap().to_string(),

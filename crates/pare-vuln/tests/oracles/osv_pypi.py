@@ -7,7 +7,7 @@ against. Independent of pare: PyYAML reads the records, pip's vendored
 schema's documented algorithm (ECOSYSTEM ranges: introduced/fixed/
 last_affected/limit events, sorted; plus the explicit `versions` list).
 
-usage: osv_pypi_oracle.py FOLDER NAME=VERSION...
+usage: osv_pypi.py FOLDER NAME=VERSION...
 """
 import pathlib
 import re
