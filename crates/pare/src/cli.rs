@@ -68,12 +68,14 @@ pub enum Command {
 }
 
 const SCAN_HELP: &str = "\
-SEVERITY: negligible, low, medium, high, critical
+SEVERITY: negligible, low, medium, high, critical, or unknown (any finding). A finding
+of Unknown severity (no CVSS v3 vector and no tracker urgency: most Debian tracker
+records) meets no other threshold, as in Grype.
 
 The database is --db PATH, else $PARE_DB, else $XDG_CACHE_HOME/pare/vulnerabilities.db
-(~/.cache/pare/vulnerabilities.db). An ignore file (.pare-ignore.yaml in the current
-folder when present, else --ignore-file) lists findings to leave out, with a reason and
-an expiry date:
+(~/.cache/pare/vulnerabilities.db). An ignore file (--ignore-file FILE, else
+.pare-ignore.yaml in the current folder when present) lists findings to leave out, with a
+reason and an expiry date:
   ignore:
     - id: CVE-2023-4911
       package: glibc            # optional: a package or source package name
@@ -119,7 +121,9 @@ pub enum ScanFormat {
 
 fn parse_severity(text: &str) -> Result<pare_vuln::scan::Severity, String> {
     pare_vuln::scan::Severity::parse(text).ok_or_else(|| {
-        format!("unknown severity {text:?} (one of negligible, low, medium, high, critical)")
+        format!(
+            "unknown severity {text:?} (one of negligible, low, medium, high, critical, unknown)"
+        )
     })
 }
 

@@ -36,6 +36,12 @@ pub fn run(args: MinifyArgs, options: &OpenOptions) -> Result<ExitCode> {
     // Opened first: a database named but missing is a usage error to see
     // before a long minify, not after it.
     let store = vulnerability_database(args.db.as_deref(), args.vex.is_some())?;
+    // Read before anything is written, so a bad rules file fails the run
+    // instead of leaving an image without its report.
+    let ignore = match &store {
+        Some(_) => super::scan::read_ignore_file(None)?,
+        None => None,
+    };
     let vex = args.vex.clone();
     let request = MinifyRequest {
         source_name: args.image.clone(),
@@ -110,7 +116,7 @@ pub fn run(args: MinifyArgs, options: &OpenOptions) -> Result<ExitCode> {
     if let Some(store) = &store {
         let options = pare_vuln::scan::ScanOptions {
             ignore_unfixed: false,
-            ignore: super::scan::read_ignore_file(None)?,
+            ignore,
             today: pare_vuln::ignore::Date::today(),
         };
         let scans = pare_minify::report::add_vulnerabilities(&mut outcome.report, store, &options)

@@ -458,6 +458,8 @@ fn fail_on_exits_3_at_or_above_the_threshold_and_ignores_apply_until_they_expire
     // The tracker's unimportant urgency is Grype's negligible: the lowest.
     assert!(severities.contains("negligible"), "{severities:?}");
     assert_eq!(status(&["--fail-on", "negligible"]), Some(3));
+    // `unknown` is the lowest: any finding meets it.
+    assert_eq!(status(&["--fail-on", "unknown"]), Some(3));
     if !severities.contains("critical") {
         assert_eq!(status(&["--fail-on", "critical"]), Some(0));
     }
@@ -793,4 +795,41 @@ fn go_binaries_of_the_apps_image_get_the_stdlib_records_the_go_oracle_names() {
     for id in ["GO-2023-1705", "GO-2022-0988", "GO-2023-2044"] {
         assert!(!expected.iter().any(|(i, _)| i == id), "{id}");
     }
+}
+
+#[test]
+fn minify_with_a_bad_ignore_file_fails_before_writing_anything() {
+    let archive = require!(test_image("redis"));
+    let tmp = tempfile::tempdir().unwrap();
+    let db = reference_database(tmp.path());
+    // The default rules file of the folder pare runs in.
+    let work = tmp.path().join("checkout");
+    std::fs::create_dir(&work).unwrap();
+    std::fs::write(
+        work.join(".pare-ignore.yaml"),
+        "ignore:\n  - reason: no id\n",
+    )
+    .unwrap();
+    let out_dir = tmp.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = pare()
+        .current_dir(&work)
+        .args(["minify", "--static-only", "--db", db.to_str().unwrap()])
+        .arg(&archive)
+        .arg("-o")
+        .arg(format!(
+            "docker-archive:{}",
+            out_dir.join("min.tar").display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(".pare-ignore.yaml"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(&out_dir).unwrap().count(),
+        0,
+        "something was written"
+    );
 }
