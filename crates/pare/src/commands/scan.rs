@@ -40,7 +40,7 @@ pub fn run(args: ScanArgs, options: &OpenOptions) -> Result<ExitCode> {
         digest: digest.as_deref(),
     };
     let text = match args.format {
-        ScanFormat::Table => pare_vuln::report::table(&scan),
+        ScanFormat::Table => pare_vuln::report::table(&escaped_for_text(&scan)),
         ScanFormat::Json => output::json_text(&pare_vuln::report::json(&scan, &subject))?,
         ScanFormat::Sarif => output::json_text(&pare_vuln::report::sarif(&scan, &subject))?,
         ScanFormat::CyclonedxJson => {
@@ -52,6 +52,29 @@ pub fn run(args: ScanArgs, options: &OpenOptions) -> Result<ExitCode> {
         None => output::print_text(&text)?,
     }
     Ok(fail_on(args.fail_on, &scan))
+}
+
+/// The scan with every image-supplied string escaped as the other text
+/// outputs escape names (`ls -b`): a package name with ESC or a line feed
+/// read from a hostile package database cannot drive the terminal or
+/// forge a row.
+fn escaped_for_text(scan: &pare_vuln::scan::Scan) -> pare_vuln::scan::Scan {
+    let escape = |s: &mut String| *s = crate::escape::escape(s).into_owned();
+    let mut scan = scan.clone();
+    for finding in scan
+        .findings
+        .iter_mut()
+        .chain(scan.ignored.iter_mut().map(|i| &mut i.finding))
+    {
+        escape(&mut finding.id);
+        escape(&mut finding.package);
+        escape(&mut finding.installed_version);
+        escape(&mut finding.path);
+        if let Some(fixed) = &mut finding.fixed_version {
+            escape(fixed);
+        }
+    }
+    scan
 }
 
 /// One warning per ignore rule whose expiry day has come: its findings

@@ -75,22 +75,33 @@ fn ok_or_err(needles: &[&str]) -> Want {
 /// `trace` runs the image's `/app` in pare's sandbox (materialising the
 /// hostile root first): whatever the image, it ends in one line or
 /// success, within the bounds, touching no victim.
-const COMMANDS: [&str; 6] = ["inspect", "sbom", "audit", "copy", "minify", "trace"];
+/// `scan` catalogs as `sbom` does and then looks every package up in a
+/// small database (the Debian tracker reference records).
+const COMMANDS: [&str; 7] = [
+    "inspect", "sbom", "audit", "copy", "minify", "trace", "scan",
+];
 
 /// The expected outcome per command, in [`COMMANDS`] order.
 #[derive(Clone, Debug)]
-struct Expect([Want; 6]);
+struct Expect([Want; 7]);
 
 impl Expect {
     /// `want` for every command but `trace`, which may fail or succeed
     /// (an image's `/app` may run or not) but must keep every promise.
     fn all(want: Want) -> Self {
         let mut expect = Expect(std::array::from_fn(|_| want.clone()));
-        expect.0[COMMANDS.len() - 1] = ok_or_err(&[]);
+        let trace = COMMANDS.iter().position(|c| *c == "trace").unwrap();
+        expect.0[trace] = ok_or_err(&[]);
         expect
     }
+    /// `want` for `command`; for `sbom`, for `scan` too, which reads the
+    /// image the same way.
     fn but(mut self, command: &str, want: Want) -> Self {
         let i = COMMANDS.iter().position(|c| *c == command).unwrap();
+        if command == "sbom" {
+            let scan = COMMANDS.iter().position(|c| *c == "scan").unwrap();
+            self.0[scan] = want.clone();
+        }
         self.0[i] = want;
         self
     }
@@ -311,9 +322,32 @@ fn command_args(ctx: &Ctx, command: &str, source: &str) -> Vec<String> {
             "--probe-duration".to_string(),
             "1".to_string(),
         ]),
+        "scan" => args.extend(["--db".to_string(), scan_database().display().to_string()]),
         _ => {}
     }
     args
+}
+
+/// The database `scan` runs with: the Debian tracker reference records,
+/// imported once into cargo's scratch folder for integration tests (each
+/// case is its own process: one imports under a name of its own and
+/// renames, so a concurrent case never sees half a database).
+fn scan_database() -> PathBuf {
+    let db = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-scan.db");
+    if !db.exists() {
+        let own = db.with_extension(format!("db.{}", std::process::id()));
+        let records = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../pare-vuln/tests/data/debian-tracker/records");
+        pare_ok(&[
+            "db",
+            "import",
+            "--db",
+            own.to_str().unwrap(),
+            records.to_str().unwrap(),
+        ]);
+        std::fs::rename(&own, &db).unwrap();
+    }
+    db
 }
 
 /// A case: how to build its image, what each command must do, and an
