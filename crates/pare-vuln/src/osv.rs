@@ -100,6 +100,18 @@ pub struct Advisory {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub aliases: Vec<String>,
+    /// Ids this record is derived from (schema 1.6's `upstream`): osv.dev's
+    /// Debian records name their CVE here, not in `aliases` —
+    /// `DEBIAN-CVE-2024-2961` → `CVE-2024-2961`, and `DSA-5673-1` →
+    /// `CVE-2024-2961`, `DEBIAN-CVE-2024-2961`. A DSA or DLA fixing several
+    /// CVEs lists them all, so unlike `aliases` these are not all the same
+    /// vulnerability ([`crate::scan`] tells the two cases apart).
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub upstream: Vec<String>,
     /// RFC 3339 time of the last change (required by the schema; kept as
     /// text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
