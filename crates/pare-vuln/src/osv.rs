@@ -78,6 +78,10 @@ pub enum OsvError {
     /// Not valid OSV YAML.
     #[error("invalid OSV YAML: {0}")]
     Yaml(#[from] serde_norway::Error),
+    /// YAML nested too deeply, or with too many aliases, to parse in
+    /// reasonable time ([`crate::yaml_guard`]).
+    #[error("OSV YAML refused: {0}")]
+    YamlGuard(#[from] crate::yaml_guard::GuardError),
     /// Parsed, but breaks a rule of the schema matching relies on.
     #[error("invalid OSV record {id:?}: {reason}")]
     Invalid {
@@ -278,7 +282,8 @@ impl Event {
 }
 
 /// Parses one record. Refuses more than [`MAX_RECORD_BYTES`] with
-/// [`OsvError::TooLarge`] before reading it, and events that do not have
+/// [`OsvError::TooLarge`] before reading it, YAML nested too deeply or
+/// with too many aliases with [`OsvError::YamlGuard`] before parsing it, and events that do not have
 /// exactly one key with [`OsvError::Invalid`].
 pub fn parse(bytes: &[u8], format: Format) -> Result<Advisory, OsvError> {
     if bytes.len() > MAX_RECORD_BYTES {
@@ -289,7 +294,10 @@ pub fn parse(bytes: &[u8], format: Format) -> Result<Advisory, OsvError> {
     }
     let advisory: Advisory = match format {
         Format::Json => serde_json::from_slice(bytes)?,
-        Format::Yaml => serde_norway::from_slice(bytes)?,
+        Format::Yaml => {
+            crate::yaml_guard::check(bytes)?;
+            serde_norway::from_slice(bytes)?
+        }
     };
     for affected in &advisory.affected {
         for range in &affected.ranges {

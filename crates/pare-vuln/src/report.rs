@@ -125,7 +125,9 @@ fn subject_json(subject: &Subject<'_>) -> Value {
 /// pare's JSON report. `findings[].{id, aliases, package,
 /// installed_version, fixed_version, severity, source, path}`,
 /// `ignored[].{finding, reason}` and `summary` are a contract: fields may
-/// be added, never renamed.
+/// be added, never renamed. `findings[].upstream` appears only on the
+/// finding of a DSA/DLA standing for CVEs no other finding covers (see
+/// [`crate::scan::Finding::upstream`]).
 pub fn json(scan: &Scan, subject: &Subject<'_>) -> Value {
     json!({
         "subject": subject_json(subject),
