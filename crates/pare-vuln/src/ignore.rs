@@ -32,8 +32,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde_norway::Value;
 
-/// Largest rules file accepted; real ones are a few KiB.
-pub const MAX_RULES_BYTES: usize = 1 << 20;
+/// Largest rules file accepted; real ones are a few KiB, and
+/// `.pare-ignore.yaml` is read from the current folder, so from whatever
+/// checkout CI runs in.
+pub const MAX_RULES_BYTES: usize = 64 * 1024;
 
 /// Longest vulnerability id or package name a rule may carry.
 const MAX_FIELD_LEN: usize = 256;
@@ -307,6 +309,9 @@ fn parse_yaml(text: &str) -> Result<Vec<IgnoreRule>, IgnoreError> {
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
+    // Deep nesting costs serde_norway minutes before its recursion limit
+    // trips: refuse it first, in one linear pass.
+    crate::yaml_guard::check(text.as_bytes()).map_err(|e| IgnoreError::Yaml(e.to_string()))?;
     let doc: Value = serde_norway::from_str(text).map_err(|e| IgnoreError::Yaml(e.to_string()))?;
     let Value::Mapping(top) = doc else {
         return Err(IgnoreError::Shape("the document is not a mapping"));
@@ -537,6 +542,39 @@ ignore:
         );
         let deep = "[".repeat(10_000);
         assert!(IgnoreRules::parse(deep.as_bytes(), Kind::Yaml).is_err());
+        // Deep nesting is refused by a linear pass before serde_norway
+        // spends seconds on it (60,000 `[` cost it about 5 s), naming the
+        // line; over the size limit, before reading at all.
+        for text in [
+            format!(
+                "ignore:
+  - id: CVE-1
+    reason: {}",
+                "[".repeat(60_000)
+            ),
+            format!(
+                "ignore:
+  - {}x
+",
+                "- ".repeat(30_000)
+            ),
+        ] {
+            let started = std::time::Instant::now();
+            match IgnoreRules::parse(text.as_bytes(), Kind::Yaml) {
+                Err(IgnoreError::Yaml(e)) => {
+                    assert!(e.contains("nested more than"), "{e}");
+                    assert!(e.starts_with("line "), "{e}");
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(started.elapsed().as_secs_f64() < 2.0);
+        }
+        for text in ["[".repeat(200_000), "- ".repeat(200_000)] {
+            assert!(matches!(
+                IgnoreRules::parse(text.as_bytes(), Kind::Yaml),
+                Err(IgnoreError::TooLarge { .. })
+            ));
+        }
         let long = format!("{}\n", "C".repeat(MAX_FIELD_LEN + 1));
         assert!(IgnoreRules::parse(long.as_bytes(), Kind::TrivyIgnore).is_err());
     }

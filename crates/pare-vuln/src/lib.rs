@@ -20,3 +20,4 @@ pub mod scan;
 pub mod store;
 pub mod update;
 pub mod version;
+pub mod yaml_guard;

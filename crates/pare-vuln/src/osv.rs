@@ -78,6 +78,10 @@ pub enum OsvError {
     /// Not valid OSV YAML.
     #[error("invalid OSV YAML: {0}")]
     Yaml(#[from] serde_norway::Error),
+    /// YAML nested too deeply, or with too many aliases, to parse in
+    /// reasonable time ([`crate::yaml_guard`]).
+    #[error("OSV YAML refused: {0}")]
+    YamlGuard(#[from] crate::yaml_guard::GuardError),
     /// Parsed, but breaks a rule of the schema matching relies on.
     #[error("invalid OSV record {id:?}: {reason}")]
     Invalid {
@@ -100,6 +104,18 @@ pub struct Advisory {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub aliases: Vec<String>,
+    /// Ids this record is derived from (schema 1.6's `upstream`): osv.dev's
+    /// Debian records name their CVE here, not in `aliases` —
+    /// `DEBIAN-CVE-2024-2961` → `CVE-2024-2961`, and `DSA-5673-1` →
+    /// `CVE-2024-2961`, `DEBIAN-CVE-2024-2961`. A DSA or DLA fixing several
+    /// CVEs lists them all, so unlike `aliases` these are not all the same
+    /// vulnerability ([`crate::scan`] tells the two cases apart).
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub upstream: Vec<String>,
     /// RFC 3339 time of the last change (required by the schema; kept as
     /// text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -266,7 +282,8 @@ impl Event {
 }
 
 /// Parses one record. Refuses more than [`MAX_RECORD_BYTES`] with
-/// [`OsvError::TooLarge`] before reading it, and events that do not have
+/// [`OsvError::TooLarge`] before reading it, YAML nested too deeply or
+/// with too many aliases with [`OsvError::YamlGuard`] before parsing it, and events that do not have
 /// exactly one key with [`OsvError::Invalid`].
 pub fn parse(bytes: &[u8], format: Format) -> Result<Advisory, OsvError> {
     if bytes.len() > MAX_RECORD_BYTES {
@@ -277,7 +294,10 @@ pub fn parse(bytes: &[u8], format: Format) -> Result<Advisory, OsvError> {
     }
     let advisory: Advisory = match format {
         Format::Json => serde_json::from_slice(bytes)?,
-        Format::Yaml => serde_norway::from_slice(bytes)?,
+        Format::Yaml => {
+            crate::yaml_guard::check(bytes)?;
+            serde_norway::from_slice(bytes)?
+        }
     };
     for affected in &advisory.affected {
         for range in &affected.ranges {

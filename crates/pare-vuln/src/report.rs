@@ -125,7 +125,9 @@ fn subject_json(subject: &Subject<'_>) -> Value {
 /// pare's JSON report. `findings[].{id, aliases, package,
 /// installed_version, fixed_version, severity, source, path}`,
 /// `ignored[].{finding, reason}` and `summary` are a contract: fields may
-/// be added, never renamed.
+/// be added, never renamed. `findings[].upstream` appears only on the
+/// finding of a DSA/DLA standing for CVEs no other finding covers (see
+/// [`crate::scan::Finding::upstream`]).
 pub fn json(scan: &Scan, subject: &Subject<'_>) -> Value {
     json!({
         "subject": subject_json(subject),
@@ -194,11 +196,14 @@ pub fn sarif(scan: &Scan, subject: &Subject<'_>) -> Value {
         .map(|(id, (i, score, sev))| {
             let f = &scan.findings[*i];
             let short = f.summary.clone().unwrap_or_else(|| (*id).to_owned());
-            let aliases = if f.aliases.is_empty() {
+            let mut aliases = if f.aliases.is_empty() {
                 String::new()
             } else {
                 format!(" Also known as {}.", f.aliases.join(", "))
             };
+            if !f.upstream.is_empty() {
+                aliases.push_str(&format!(" Covers {}.", f.upstream.join(", ")));
+            }
             let help = format!(
                 "{id} ({} severity).{aliases} Advisory: {}",
                 sev.as_str(),
@@ -327,8 +332,10 @@ pub fn cyclonedx(catalog: &Catalog, scan: &Scan, subject: &Subject<'_>) -> Value
             if let Some(s) = &f.summary {
                 v["description"] = json!(s);
             }
-            if !f.aliases.is_empty() {
-                v["references"] = json!(f.aliases.iter().map(|a| json!({
+            // Aliases and, for a DSA/DLA standing for several CVEs, those
+            // (CycloneDX references are "related", not "the same").
+            if !f.aliases.is_empty() || !f.upstream.is_empty() {
+                v["references"] = json!(f.aliases.iter().chain(&f.upstream).map(|a| json!({
                     "id": a,
                     "source": {"name": "OSV", "url": format!("https://osv.dev/vulnerability/{a}")},
                 })).collect::<Vec<_>>());

@@ -17,10 +17,23 @@
 //!   [`Summary`]: silence about a package pare could not check must not
 //!   read as "no vulnerabilities".
 //!
-//! Findings of one package that are the same vulnerability (the tracker's
-//! `CVE-…` and an OSV record listing it as an alias) are merged, then
+//! Findings of one package that are the same vulnerability are merged: the
+//! tracker's `CVE-…`, an OSV record listing it as an alias, and osv.dev's
+//! Debian records, which name it as `upstream` (`DEBIAN-CVE-2024-2961`, and
+//! `DSA-5673-1` whose upstream is `CVE-2024-2961` and
+//! `DEBIAN-CVE-2024-2961`). An advisory whose `upstream` names several
+//! vulnerabilities (a DSA or DLA fixing many CVEs) is not one vulnerability:
+//! it is folded into the finding of each CVE it names (its id becomes an
+//! alias of each, so a rule by the DSA id silences them all, a rule by one
+//! CVE only that CVE), and stands as a finding of its own only for CVEs no
+//! other finding covers, listed in [`Finding::upstream`]. Then
 //! `ignore_unfixed` and the ignore rules move findings to
 //! [`Scan::ignored`], each with its reason.
+//!
+//! Severity: OSV records are rated from their CVSS v3 vectors, tracker
+//! records from their urgency, and most tracker records carry none (`not
+//! yet assigned`): they are [`Severity::Unknown`], which no `--fail-on`
+//! threshold is ever met by (as in Grype).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -32,6 +45,12 @@ use crate::ignore::{Date, IgnoreRule, IgnoreRules};
 use crate::{cvss, debian, osv};
 
 /// Grype's severity scale; [`Severity::Unknown`] sorts lowest.
+///
+/// `Unknown` is "not rated", not "harmless", yet as in Grype it never meets
+/// a `--fail-on` threshold (it sorts below `Negligible`): a gate on
+/// severity passes unrated findings. Expect many — the Debian security
+/// tracker leaves most CVEs without an urgency (`not yet assigned`), and
+/// OSV records with only CVSS v2/v4 vectors or none are unrated too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     Unknown,
@@ -84,7 +103,8 @@ impl Severity {
         }
     }
 
-    /// From the Debian tracker's urgency.
+    /// From the Debian tracker's urgency. Most tracker records carry none
+    /// (`not yet assigned`, or an end-of-life note): those are `Unknown`.
     pub fn from_urgency(u: debian::Urgency) -> Severity {
         match u {
             debian::Urgency::Unimportant => Severity::Negligible,
@@ -121,8 +141,19 @@ pub struct Finding {
     /// The advisory's id (`CVE-…` from the tracker, `PYSEC-…`, `GHSA-…`,
     /// `ALPINE-…` from OSV).
     pub id: String,
-    /// Other ids of the same vulnerability (merged findings add theirs).
+    /// Other ids of the same vulnerability (merged findings add theirs),
+    /// including an OSV record's `upstream` ids when they name one
+    /// vulnerability, and the ids of DSAs/DLAs folded into this finding.
     pub aliases: Vec<String>,
+    /// Set only on a finding of an advisory covering several
+    /// vulnerabilities (a DSA or DLA fixing many CVEs) that stands on its
+    /// own: the `upstream` ids no other finding of the package covers.
+    /// They are not aliases (not the same vulnerability as each other), so
+    /// [`Finding::ids`] and ignore rules leave them out: a rule by one of
+    /// these CVEs does not silence the advisory's other CVEs; a rule by
+    /// the advisory's id does.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub upstream: Vec<String>,
     pub package: String,
     pub package_type: PackageType,
     pub purl: String,
@@ -543,6 +574,7 @@ fn osv_severity(
 struct Hit {
     id: String,
     aliases: Vec<String>,
+    upstream: Vec<String>,
     fixed_version: Option<String>,
     state: FixState,
     severity: Severity,
@@ -565,9 +597,11 @@ fn osv_hits(
             continue;
         };
         let (severity, score) = osv_severity(a, ecosystem, name);
+        let (aliases, upstream) = split_upstream(a);
         hits.push(Hit {
             id: a.id.clone(),
-            aliases: a.aliases.clone(),
+            aliases,
+            upstream,
             state: if m.fixed.is_some() {
                 FixState::Fixed
             } else {
@@ -581,6 +615,47 @@ fn osv_hits(
         });
     }
     Ok(hits)
+}
+
+/// The vulnerability an id names, for counting how many an `upstream` list
+/// covers: osv.dev's per-CVE records of a distribution
+/// (`DEBIAN-CVE-2024-2961`, `UBUNTU-CVE-…`, `ALPINE-CVE-…`) are exactly
+/// their CVE; any other id is itself. Uppercased.
+fn vulnerability_of(id: &str) -> String {
+    let id = id.trim().to_ascii_uppercase();
+    match id.find("-CVE-") {
+        Some(i) if i > 0 && id[..i].bytes().all(|b| b.is_ascii_alphabetic()) => {
+            id[i + 1..].to_owned()
+        }
+        _ => id,
+    }
+}
+
+/// How many distinct vulnerabilities `ids` name.
+fn vulnerabilities<'a>(ids: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+    ids.into_iter().map(vulnerability_of).collect()
+}
+
+/// A record's (aliases, upstream) for its finding: `upstream` ids naming
+/// one vulnerability (with the record's own id: `DEBIAN-CVE-X` → `CVE-X`,
+/// `DSA-…` → `CVE-X`, `DEBIAN-CVE-X`) are other names of it and join the
+/// aliases; naming several, they stay apart (see [`Finding::upstream`]).
+fn split_upstream(a: &osv::Advisory) -> (Vec<String>, Vec<String>) {
+    let mut aliases: Vec<String> = a.aliases.clone();
+    let upstream: Vec<&String> = a
+        .upstream
+        .iter()
+        .filter(|u| !u.trim().is_empty() && !u.eq_ignore_ascii_case(&a.id))
+        .collect();
+    if vulnerabilities(upstream.iter().map(|u| u.as_str())).len() > 1 {
+        return (aliases, upstream.into_iter().cloned().collect());
+    }
+    for u in upstream {
+        if !aliases.iter().any(|x| x.eq_ignore_ascii_case(u)) {
+            aliases.push(u.clone());
+        }
+    }
+    (aliases, Vec::new())
 }
 
 /// Lookups of the Debian tracker, each source and each CVE's advisories
@@ -650,6 +725,7 @@ impl DebianCache<'_> {
             hits.push(Hit {
                 id,
                 aliases: Vec::new(),
+                upstream: Vec::new(),
                 fixed_version: fixed_in,
                 state,
                 severity: Severity::from_urgency(urgency),
@@ -679,6 +755,7 @@ fn finding(p: &Package, hit: Hit, source_package: Option<&str>) -> Finding {
     Finding {
         id: hit.id,
         aliases: hit.aliases,
+        upstream: hit.upstream,
         package: p.name.clone(),
         package_type: p.kind,
         purl: p.purl.clone(),
@@ -700,19 +777,91 @@ fn finding(p: &Package, hit: Hit, source_package: Option<&str>) -> Finding {
 /// kept record is the one with a fixed version, else the higher severity,
 /// else the first (the tracker's, for Debian); it takes the higher
 /// severity and score of the two and every id as an alias.
+///
+/// Findings of advisories covering several vulnerabilities
+/// ([`Finding::upstream`]) come last: each is folded into every finding
+/// its upstream ids name, and kept, for the rest only, if some are left.
 fn dedupe(findings: Vec<Finding>) -> Vec<Finding> {
-    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
-    for f in findings {
-        let mut merged = f;
-        // Merging can join two kept findings (A~B, B~C): repeat until none
-        // is the same vulnerability.
-        while let Some(i) = out.iter().position(|o| o.same_vulnerability(&merged)) {
-            let other = out.swap_remove(i);
-            merged = merge(other, merged);
+    let (bundles, single): (Vec<Finding>, Vec<Finding>) =
+        findings.into_iter().partition(|f| !f.upstream.is_empty());
+    let mut out: Vec<Finding> = Vec::with_capacity(single.len() + bundles.len());
+    for f in single {
+        push_merged(&mut out, f, |_| true);
+    }
+    for mut bundle in bundles {
+        let mut covered = BTreeSet::new();
+        for f in out.iter_mut() {
+            let named = f
+                .ids()
+                .any(|i| bundle.upstream.iter().any(|u| u.eq_ignore_ascii_case(i)));
+            if named && f.upstream.is_empty() {
+                covered.extend(vulnerabilities(f.ids()));
+                fold(f, &bundle);
+            }
         }
-        out.push(merged);
+        bundle
+            .upstream
+            .retain(|u| !covered.contains(&vulnerability_of(u)));
+        if bundle.upstream.is_empty() {
+            continue;
+        }
+        if vulnerabilities(bundle.upstream.iter().map(String::as_str)).len() == 1 {
+            // What is left is one vulnerability: the bundle is its finding.
+            let rest = std::mem::take(&mut bundle.upstream);
+            for u in rest {
+                if !bundle.ids().any(|i| i.eq_ignore_ascii_case(&u)) {
+                    bundle.aliases.push(u);
+                }
+            }
+            bundle.aliases.sort();
+            push_merged(&mut out, bundle, |_| true);
+        } else {
+            // Not with the findings it was just folded into (they now carry
+            // its id): only with another record of the same advisory.
+            push_merged(&mut out, bundle, |o| !o.upstream.is_empty());
+        }
     }
     out
+}
+
+/// Adds `f` to `out`, merged with every finding of the same vulnerability
+/// that `candidate` accepts.
+fn push_merged(out: &mut Vec<Finding>, f: Finding, candidate: impl Fn(&Finding) -> bool) {
+    let mut merged = f;
+    // Merging can join two kept findings (A~B, B~C): repeat until none is
+    // the same vulnerability.
+    while let Some(i) = out
+        .iter()
+        .position(|o| candidate(o) && o.same_vulnerability(&merged))
+    {
+        let other = out.swap_remove(i);
+        merged = merge(other, merged);
+    }
+    out.push(merged);
+}
+
+/// Folds the finding of an advisory covering several vulnerabilities into
+/// the finding of one of them, which keeps its id: the advisory's id and
+/// aliases become aliases, its fix counts when the finding has none.
+fn fold(into: &mut Finding, bundle: &Finding) {
+    for id in bundle.ids() {
+        if !into.ids().any(|i| i.eq_ignore_ascii_case(id)) {
+            into.aliases.push(id.to_owned());
+        }
+    }
+    into.aliases.sort();
+    if into.fixed_version.is_none() && bundle.fixed_version.is_some() {
+        into.fixed_version = bundle.fixed_version.clone();
+        into.state = bundle.state;
+    }
+    into.severity = into.severity.max(bundle.severity);
+    if bundle.cvss_score > into.cvss_score {
+        into.cvss_score = bundle.cvss_score;
+        into.cvss_vector = bundle.cvss_vector.clone();
+    }
+    if into.summary.is_none() {
+        into.summary = bundle.summary.clone();
+    }
 }
 
 fn merge(a: Finding, b: Finding) -> Finding {
@@ -725,6 +874,8 @@ fn merge(a: Finding, b: Finding) -> Finding {
         .map(str::to_owned)
         .collect();
     keep.aliases = ids.into_iter().collect();
+    let upstream: BTreeSet<String> = keep.upstream.drain(..).chain(other.upstream).collect();
+    keep.upstream = upstream.into_iter().collect();
     keep.severity = keep.severity.max(other.severity);
     if other.cvss_score > keep.cvss_score {
         keep.cvss_score = other.cvss_score;

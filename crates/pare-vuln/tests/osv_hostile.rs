@@ -78,3 +78,61 @@ proptest! {
         }
     }
 }
+
+/// Deep YAML nesting costs `serde_norway` super-quadratic time before its
+/// recursion limit trips (200,000 `[` took over two minutes): records are
+/// refused by a linear pass first, with the line at fault.
+#[test]
+fn deeply_nested_yaml_is_refused_quickly() {
+    let flow = format!("id: X\naffected: {}", "[".repeat(200_000));
+    let block = format!("id: X\naffected:\n  {}x\n", "- ".repeat(200_000));
+    let mixed = format!("id: X\naffected: {}\n", "[{a: ".repeat(100_000));
+    for (what, text) in [("flow", flow), ("block", block), ("mixed", mixed)] {
+        let started = std::time::Instant::now();
+        let got = osv::parse(text.as_bytes(), Format::Yaml);
+        let took = started.elapsed();
+        eprintln!("{what}: {} bytes refused in {took:?}", text.len());
+        match got {
+            Err(osv::OsvError::YamlGuard(e)) => {
+                assert!(e.line == 2 || e.line == 3, "{what}: {e}");
+                assert!(e.to_string().contains("nested more than"), "{what}: {e}");
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+        assert!(took.as_secs_f64() < 2.0, "{what}: {took:?}");
+    }
+    // Deep nesting inside a quoted scalar or a block scalar is text.
+    let quoted = format!("id: X\ndetails: \"{}\"\n", "[".repeat(10_000));
+    assert_eq!(osv::parse(quoted.as_bytes(), Format::Yaml).unwrap().id, "X");
+    let literal = format!(
+        "id: X\ndetails: |\n  {}\n  {}\n",
+        "[".repeat(10_000),
+        "- ".repeat(10_000)
+    );
+    assert_eq!(
+        osv::parse(literal.as_bytes(), Format::Yaml).unwrap().id,
+        "X"
+    );
+}
+
+/// Billion laughs: every alias use counts, and more than the guard's bound
+/// are refused before parsing (serde_norway's own bound still lets a
+/// hundredfold replay through).
+#[test]
+fn many_yaml_aliases_are_refused() {
+    let mut laughs = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for i in 1..12u8 {
+        let (prev, cur) = ((b'a' + i - 1) as char, (b'a' + i) as char);
+        laughs.push_str(&format!(
+            "{cur}: &{cur} [{}]\n",
+            vec![format!("*{prev}"); 30].join(",")
+        ));
+    }
+    let text = format!("{laughs}id: X\naffected: [{{versions: *l}}]\n");
+    let started = std::time::Instant::now();
+    let got = osv::parse(text.as_bytes(), Format::Yaml);
+    assert!(matches!(got, Err(osv::OsvError::YamlGuard(_))), "{got:?}");
+    assert!(started.elapsed().as_secs_f64() < 2.0);
+}

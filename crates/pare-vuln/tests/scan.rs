@@ -536,11 +536,12 @@ fn same_vulnerability_under_several_ids_is_one_finding() {
     assert_eq!(merged.aliases, ["CVE-1", "OSV-1", "PYSEC-1"]);
     assert_eq!(got.findings[1].id, "PYSEC-9");
 
-    // The tracker's CVE and an OSV Debian:12 record naming it as an alias.
+    // The tracker's CVE and an OSV Debian:12 record naming it, as osv.dev's
+    // Debian records do, as `upstream` (see tests/debian_osv.rs).
     let mut advisories = debian();
     advisories.osv.push(record(&serde_json::json!({
         "id": "DEBIAN-CVE-2024-2961",
-        "aliases": ["CVE-2024-2961"],
+        "upstream": ["CVE-2024-2961"],
         "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}],
         "affected": [{
             "package": {"ecosystem": "Debian:12", "name": "glibc"},
