@@ -119,6 +119,11 @@ pub fn run(args: DbArgs) -> Result<ExitCode> {
                         output::human_bytes(*resumed_from)
                     ),
                     Outcome::NotModified => format!("{}: unchanged", source.name),
+                    Outcome::Reimported => format!(
+                        "{}: unchanged, but missing from the database: imported again from {}",
+                        source.name,
+                        source.path.display()
+                    ),
                 };
                 text.push_str(&output::escaped(&line));
                 text.push('\n');
