@@ -8,8 +8,16 @@
 //!   again from zero. A part without a validator is not resumed: without
 //!   `If-Range` a changed file would be spliced onto the old one.
 //! * **conditional**: when `NAME` was imported before, `If-None-Match` /
-//!   `If-Modified-Since` with its validators (`NAME.meta`); `304` downloads
-//!   and imports nothing.
+//!   `If-Modified-Since` with its validators (`NAME.meta`, which also holds
+//!   the SHA-256 of the `NAME` they describe). They are sent only while
+//!   `NAME` still has that digest (the cache is intact). A `304` imports
+//!   nothing when the database's `sources` table holds `NAME` with that same
+//!   digest; when it does not (the database was deleted, or an older copy
+//!   restored), the cached `NAME` is verified and imported again
+//!   ([`Outcome::Reimported`]) instead of trusting the validators alone.
+//! * **bounded**: an `https://` source is never followed to `http://` (the
+//!   agent is HTTPS-only), and each source has an overall deadline
+//!   ([`UpdateOptions::deadline`]) across its attempts and their bodies.
 //! * **verified**: the length against `Content-Length`/`Content-Range`, the
 //!   MD5 in Google Cloud Storage's `x-goog-hash` (osv.dev's exports come
 //!   from there), and a zip must open with every member's CRC correct.
@@ -26,12 +34,14 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{ImportSummary, Store, StoreError, verify_zip};
+use sha2::Sha256;
+
+use crate::store::{ImportSummary, Store, StoreError, is_zip, verify_zip};
 
 /// One source to download.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +86,10 @@ pub struct UpdateOptions {
     pub backoff: Duration,
     /// Largest download accepted.
     pub max_bytes: u64,
+    /// Longest time one source may take, all attempts, waits and bodies
+    /// together (a server trickling bytes just fast enough to dodge
+    /// `read_timeout` would otherwise hold the update for ever).
+    pub deadline: Duration,
 }
 
 impl Default for UpdateOptions {
@@ -86,6 +100,7 @@ impl Default for UpdateOptions {
             retries: 3,
             backoff: Duration::from_secs(1),
             max_bytes: 4 << 30,
+            deadline: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -118,8 +133,13 @@ pub enum Outcome {
         resumed_from: u64,
         attempts: u32,
     },
-    /// The server answered `304 Not Modified`.
+    /// The server answered `304 Not Modified` and the database holds the
+    /// cached copy.
     NotModified,
+    /// The server answered `304 Not Modified` but the database did not hold
+    /// the cached copy (deleted, or an older one restored): the cached copy
+    /// was verified and imported again.
+    Reimported,
 }
 
 /// Why an update failed. The database is unchanged whenever one is
@@ -147,6 +167,16 @@ pub enum UpdateError {
         #[source]
         source: io::Error,
     },
+    #[error(
+        "{name} ({url}): gave up after the {}-second deadline for one source; last error: {last}",
+        limit.as_secs()
+    )]
+    Deadline {
+        name: String,
+        url: String,
+        limit: Duration,
+        last: String,
+    },
     #[error("{name} ({url}): download refused: {reason}")]
     Verify {
         name: String,
@@ -163,6 +193,11 @@ struct Validators {
     url: String,
     etag: Option<String>,
     last_modified: Option<String>,
+    /// Of the downloaded file these validators describe (hex); absent in a
+    /// `.part.meta`, and in a `.meta` written by an older pare (then the
+    /// cache is not trusted and the source is downloaded again).
+    #[serde(default)]
+    sha256: Option<String>,
 }
 
 impl Validators {
@@ -202,20 +237,42 @@ pub fn update(
         path: cache_dir.to_path_buf(),
         source,
     })?;
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_connect(Some(options.connect_timeout))
-        .timeout_recv_response(Some(options.read_timeout))
-        .timeout_per_read(Some(options.read_timeout))
-        .user_agent(concat!("pare/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
-
+    // Read-only, and closed before the import opens it for writing. A
+    // database that does not open is treated as holding nothing: the import
+    // below then says what is wrong with it.
+    let existing = Store::open_existing(store_path).ok();
     let mut summaries = Vec::new();
     let mut fresh = Vec::new();
+    let mut reimport = Vec::new();
     for source in sources {
         let files = Files::new(cache_dir, &source.name);
-        let (outcome, validators) = download(&agent, source, &files, options)?;
+        let cached = intact_cache(&files, &source.url);
+        let in_store = match (&cached, &existing) {
+            (Some(v), Some(store)) => store
+                .source(&files.done)?
+                .is_some_and(|s| Some(&s.sha256) == v.sha256.as_ref()),
+            _ => false,
+        };
+        let mut outcome = download(source, &files, cached.as_ref(), options)?;
+        if let (Outcome::NotModified, None) = &outcome
+            && !in_store
+        {
+            // 304 for a copy the database lacks: import it again if it is
+            // still whole, else download it afresh.
+            let whole = !is_zip_file(&files.done) || verify_zip(&files.done).is_ok();
+            if whole {
+                reimport.push(files.clone());
+                outcome = (Outcome::Reimported, None);
+            } else {
+                let io = |source| UpdateError::Io {
+                    path: files.meta.clone(),
+                    source,
+                };
+                remove_if_present(&files.meta).map_err(io)?;
+                outcome = download(source, &files, None, options)?;
+            }
+        }
+        let (outcome, validators) = outcome;
         if let Some(v) = validators {
             fresh.push((files.clone(), v));
         }
@@ -226,7 +283,8 @@ pub fn update(
             outcome,
         });
     }
-    if fresh.is_empty() {
+    drop(existing);
+    if fresh.is_empty() && reimport.is_empty() {
         return Ok(UpdateSummary {
             sources: summaries,
             import: None,
@@ -243,15 +301,70 @@ pub fn update(
         fs::rename(&files.part, &files.done).map_err(io(&files.done))?;
         remove_if_present(&files.part_meta).map_err(io(&files.part_meta))?;
     }
-    let paths: Vec<PathBuf> = fresh.iter().map(|(f, _)| f.done.clone()).collect();
+    let paths: Vec<PathBuf> = fresh
+        .iter()
+        .map(|(f, _)| f.done.clone())
+        .chain(reimport.iter().map(|f| f.done.clone()))
+        .collect();
     let import = Store::open(store_path)?.import(&paths)?;
+    // Each file's digest as imported: the next update sends its validators
+    // only while the cached file and the database both still have it.
+    let digest_of = |files: &Files| -> Result<Option<String>, UpdateError> {
+        let location = std::path::absolute(&files.done).map_err(io(&files.done))?;
+        let location = location.to_string_lossy();
+        Ok(import
+            .sources
+            .iter()
+            .find(|s| s.location == location)
+            .map(|s| s.sha256.clone()))
+    };
     for (files, validators) in &fresh {
-        validators.write(&files.meta).map_err(io(&files.meta))?;
+        let v = Validators {
+            sha256: digest_of(files)?,
+            ..validators.clone()
+        };
+        v.write(&files.meta).map_err(io(&files.meta))?;
     }
     Ok(UpdateSummary {
         sources: summaries,
         import: Some(import),
     })
+}
+
+/// The validators of `files.done` when the cached file still has the digest
+/// they were written with.
+fn intact_cache(files: &Files, url: &str) -> Option<Validators> {
+    let v = Validators::read(&files.meta, url)?;
+    let expected = v.sha256.as_deref()?;
+    let mut hasher = <Sha256 as sha2::Digest>::new();
+    let mut f = File::open(&files.done).ok()?;
+    io::copy(&mut f, &mut hasher).ok()?;
+    (hex::encode(sha2::Digest::finalize(hasher)) == expected).then_some(v)
+}
+
+fn is_zip_file(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && is_zip(&magic)
+}
+
+/// The agent for one source: HTTPS-only when the source is `https://`, so
+/// that a redirect cannot downgrade it to plain HTTP.
+fn agent_for(url: &str, options: &UpdateOptions) -> ureq::Agent {
+    let https = url
+        .get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .https_only(https)
+        .timeout_connect(Some(options.connect_timeout))
+        .timeout_recv_response(Some(options.read_timeout))
+        .timeout_per_read(Some(options.read_timeout))
+        .user_agent(concat!("pare/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
 }
 
 #[derive(Debug, Clone)]
@@ -286,18 +399,32 @@ struct Attempt {
     retry: bool,
 }
 
-/// Downloads one source with retries. The validators are `Some` when a new
-/// file was downloaded (to be imported), `None` for a 304.
+/// Downloads one source with retries, within [`UpdateOptions::deadline`].
+/// The validators are `Some` when a new file was downloaded (to be
+/// imported), `None` for a 304. `conditional`: the validators of the intact
+/// cached copy, sent as `If-None-Match` / `If-Modified-Since`.
 fn download(
-    agent: &ureq::Agent,
     source: &UpdateSource,
     files: &Files,
+    conditional: Option<&Validators>,
     options: &UpdateOptions,
 ) -> Result<(Outcome, Option<Validators>), UpdateError> {
+    let agent = agent_for(&source.url, options);
+    let started = Instant::now();
+    let deadline = |last: &dyn std::fmt::Display| UpdateError::Deadline {
+        name: source.name.clone(),
+        url: source.url.clone(),
+        limit: options.deadline,
+        last: last.to_string(),
+    };
     let mut attempts = 0u32;
     loop {
+        let left = options.deadline.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return Err(deadline(&"none"));
+        }
         attempts += 1;
-        match attempt(agent, source, files, options) {
+        match attempt(&agent, source, files, conditional, left, options) {
             Ok(Some((bytes, resumed_from, validators))) => {
                 return Ok((
                     Outcome::Downloaded {
@@ -314,7 +441,12 @@ fn download(
                     return Err(*error);
                 }
                 let factor = 1u32 << (attempts - 1).min(16);
-                std::thread::sleep(options.backoff.saturating_mul(factor));
+                let wait = options.backoff.saturating_mul(factor);
+                let left = options.deadline.saturating_sub(started.elapsed());
+                if wait >= left {
+                    return Err(deadline(&error));
+                }
+                std::thread::sleep(wait);
             }
         }
     }
@@ -326,6 +458,8 @@ fn attempt(
     agent: &ureq::Agent,
     source: &UpdateSource,
     files: &Files,
+    conditional: Option<&Validators>,
+    time_left: Duration,
     options: &UpdateOptions,
 ) -> Result<Downloaded, Attempt> {
     let (name, url) = (&source.name, &source.url);
@@ -354,10 +488,13 @@ fn attempt(
         (Some(_), Ok(m)) if m.is_file() => m.len(),
         _ => 0,
     };
-    let imported = Validators::read(&files.meta, url).filter(|_| files.done.is_file());
-
-    let mut request = agent.get(url);
-    let mut conditional = false;
+    // The body counts too: ureq's global timeout runs until it is read.
+    let mut request = agent
+        .get(url)
+        .config()
+        .timeout_global(Some(time_left))
+        .build();
+    let mut asked_if_changed = false;
     let mut ranged = false;
     if have > 0 {
         let v = part_validators.as_ref();
@@ -368,14 +505,14 @@ fn attempt(
                 .header("If-Range", if_range);
             ranged = true;
         }
-    } else if let Some(v) = &imported {
+    } else if let Some(v) = conditional {
         if let Some(etag) = &v.etag {
             request = request.header("If-None-Match", etag);
         }
         if let Some(lm) = &v.last_modified {
             request = request.header("If-Modified-Since", lm);
         }
-        conditional = true;
+        asked_if_changed = true;
     }
 
     let response = request.call().map_err(|e| {
@@ -409,7 +546,7 @@ fn attempt(
     };
     // (append to the part, the part is already whole)
     let (append, whole) = match status {
-        304 if conditional => return Ok(None),
+        304 if asked_if_changed => return Ok(None),
         200 => (false, false),
         206 if ranged => {
             let start = header("content-range").and_then(|r| content_range(&r).map(|(s, _)| s));
@@ -459,6 +596,7 @@ fn attempt(
             url: url.clone(),
             etag: header("etag"),
             last_modified: header("last-modified"),
+            sha256: None,
         };
         // Before the body: a cut-off download can then resume.
         v.write(&files.part_meta)
@@ -533,12 +671,7 @@ fn attempt(
             )));
         }
     }
-    let mut magic = [0u8; 4];
-    let is_zip = File::open(&files.part)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok()
-        && magic.starts_with(b"PK");
-    if is_zip {
+    if is_zip_file(&files.part) {
         verify_zip(&files.part).map_err(|e| discard(e.to_string()))?;
     }
     Ok(Some((len, if append { have } else { 0 }, validators)))
@@ -595,6 +728,25 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn https_sources_refuse_redirects_to_http() {
+        let options = UpdateOptions::default();
+        for (url, https_only) in [
+            ("https://osv-vulnerabilities.storage.googleapis.com/x", true),
+            ("HTTPS://example.org/x", true),
+            ("http://127.0.0.1:8080/x", false),
+        ] {
+            assert_eq!(
+                agent_for(url, &options).config().https_only(),
+                https_only,
+                "{url}"
+            );
+        }
+        assert!(!retryable(&ureq::Error::RequireHttpsOnly(
+            "http://x".into()
+        )));
+    }
 
     #[test]
     fn content_ranges() {

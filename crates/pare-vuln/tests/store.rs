@@ -526,24 +526,24 @@ fn tracker_dump_verdicts_follow_its_releases() {
                 let status = r["status"].as_str().unwrap();
                 let fixed = r["fixed_version"].as_str().filter(|v| !v.is_empty());
                 let nodsa = r["nodsa"].as_str().filter(|v| !v.is_empty());
-                let urgency =
-                    if r["urgency"] == "end-of-life" && status == "open" && fixed.is_none() {
-                        Urgency::EndOfLife
-                    } else {
-                        severity_of(r)
-                            .or(sid_urgency)
-                            .unwrap_or(Urgency::NotYetAssigned)
-                    };
+                let urgency = if r["urgency"] == "end-of-life" && status == "open" {
+                    Urgency::EndOfLife
+                } else {
+                    severity_of(r)
+                        .or(sid_urgency)
+                        .unwrap_or(Urgency::NotYetAssigned)
+                };
                 let at = |installed: &str| debian::verdict(entry, [], package, installed, release);
                 let what = format!("{package} {id} {release}");
+                // Only `resolved` reads `fixed_version` (see `debian::dump`).
                 match (status, fixed) {
-                    (_, Some("0")) => {
+                    ("resolved", Some("0")) => {
                         assert!(matches!(at("0"), Verdict::NotAffected { .. }), "{what}");
                     }
                     ("undetermined", _) => {
                         assert!(matches!(at("0"), Verdict::NotAffected { .. }), "{what}");
                     }
-                    (_, Some(v)) => {
+                    ("resolved", Some(v)) => {
                         assert!(
                             matches!(at(v), Verdict::Fixed { ref version, .. } if version == v),
                             "{what}"
@@ -559,15 +559,14 @@ fn tracker_dump_verdicts_follow_its_releases() {
                             "{what}"
                         );
                     }
-                    ("open", None) => {
-                        let expected_status = match (nodsa, r["nodsa_reason"].as_str()) {
-                            (Some(n), Some("ignored")) => OpenStatus::Ignored(Some(n.into())),
-                            (Some(n), Some("postponed")) => OpenStatus::Postponed(Some(n.into())),
-                            (Some(n), _) => OpenStatus::NoDsa(Some(n.into())),
-                            (None, _) if urgency == Urgency::EndOfLife => {
-                                OpenStatus::EndOfLife(None)
-                            }
-                            (None, _) => OpenStatus::Unfixed,
+                    ("open", _) => {
+                        let reason = nodsa.map(String::from);
+                        let expected_status = match r["nodsa_reason"].as_str() {
+                            Some("ignored") => OpenStatus::Ignored(reason),
+                            Some("postponed") => OpenStatus::Postponed(reason),
+                            _ if r.get("nodsa").is_some() => OpenStatus::NoDsa(reason),
+                            _ if urgency == Urgency::EndOfLife => OpenStatus::EndOfLife(None),
+                            _ => OpenStatus::Unfixed,
                         };
                         for installed in ["0", "99:99"] {
                             assert_eq!(
@@ -685,4 +684,140 @@ fn folder_walk_skips_symlinks_hidden_and_other_files() {
     let summary = store.import(&[folder]).unwrap();
     assert_eq!(summary.osv_records, 1);
     assert!(store.osv("PyPI", "jinja2").unwrap().is_empty());
+}
+
+/// Regression: `open_existing` ran the schema DDL (and set WAL) on any
+/// file, so `: > empty.db; pare scan --db empty.db` "found no
+/// vulnerabilities" and the file grew. It now opens read-only: a file that
+/// is not pare's is refused untouched, and a real database is read without
+/// changing its bytes or modification time or creating `-wal`/`-shm` files
+/// (which a read-only folder could not hold).
+#[test]
+fn open_existing_never_creates_the_schema_in_any_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp();
+    let siblings = |db: &Path| {
+        ["-wal", "-shm", "-journal"]
+            .iter()
+            .filter(|s| {
+                let mut p = db.as_os_str().to_owned();
+                p.push(s);
+                Path::new(&p).exists()
+            })
+            .copied()
+            .collect::<Vec<_>>()
+    };
+
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let err = Store::open_existing(&empty).unwrap_err();
+    assert!(matches!(err, StoreError::NotAStore { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("is not a pare vulnerability database"),
+        "{err}"
+    );
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+    assert!(siblings(&empty).is_empty());
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![b'x'; 4096]).unwrap();
+    let err = Store::open_existing(&junk).unwrap_err();
+    assert!(matches!(err, StoreError::NotAStore { .. }), "{err}");
+
+    // A database with the schema but no source is empty.
+    let db = dir.path().join("pare.sqlite");
+    let mut store = Store::open(&db).unwrap();
+    assert!(store.is_empty().unwrap());
+    store.import(&[pypa_dir().join("vulns/urllib3")]).unwrap();
+    assert!(!store.is_empty().unwrap());
+    assert_eq!(store.source_count().unwrap(), 1);
+    drop(store);
+    // The writer leaves the file in rollback-journal mode (header bytes 18
+    // and 19 are 1; WAL is 2), with nothing beside it.
+    let bytes = std::fs::read(&db).unwrap();
+    assert_eq!(&bytes[18..20], &[1, 1]);
+    assert!(siblings(&db).is_empty(), "{:?}", siblings(&db));
+
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let mtime = std::fs::metadata(&db).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let store = Store::open_existing(&db).unwrap();
+    assert_eq!(store.osv("PyPI", "urllib3").unwrap().len(), 11);
+    assert!(!store.is_empty().unwrap());
+    assert!(siblings(&db).is_empty(), "{:?}", siblings(&db));
+    drop(store);
+    assert!(siblings(&db).is_empty(), "{:?}", siblings(&db));
+    assert_eq!(std::fs::read(&db).unwrap(), bytes);
+    assert_eq!(std::fs::metadata(&db).unwrap().modified().unwrap(), mtime);
+}
+
+/// A tracker dump listing one issue under `packages` packages, one release
+/// each.
+fn dump_with_one_issue_under(packages: usize) -> Vec<u8> {
+    let mut out = String::from("{");
+    for i in 0..packages {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!(
+            r#""p{i}": {{"CVE-2020-1": {{"description": "d", "releases": {{"sid": {{"status": "open", "urgency": "low"}}, "bookworm": {{"status": "resolved", "fixed_version": "1.{i}"}}}}}}}}"#
+        ));
+    }
+    out.push('}');
+    out.into_bytes()
+}
+
+/// Regression: each package naming an issue already stored re-read,
+/// re-parsed and re-wrote the whole growing entry, so a 1.5 MB dump with
+/// 20,000 packages all listing CVE-2020-1 took 4.5 minutes. Lines are now
+/// set aside and appended once per issue, and an issue listed under more
+/// than `MAX_DUMP_PACKAGES_PER_ISSUE` packages is refused.
+#[test]
+fn tracker_dump_import_is_linear_in_packages_per_issue() {
+    let dir = temp();
+    let max = pare_vuln::store::MAX_DUMP_PACKAGES_PER_ISSUE;
+
+    let path = dir.path().join("wide.json");
+    std::fs::write(&path, dump_with_one_issue_under(max)).unwrap();
+    let mut store = Store::open(dir.path().join("pare.sqlite")).unwrap();
+    let started = Instant::now();
+    let summary = store.import(std::slice::from_ref(&path)).unwrap();
+    let elapsed = started.elapsed();
+    eprintln!("imported one issue under {max} packages in {elapsed:.2?}");
+    assert!(elapsed.as_secs_f64() < 5.0, "{elapsed:?}");
+    assert_eq!(summary.debian_cves, 1);
+    let last = format!("p{}", max - 1);
+    for package in ["p0", "p1", last.as_str()] {
+        let entries = store.debian_cves(package).unwrap();
+        assert_eq!(entries.len(), 1, "{package}");
+        assert_eq!(entries[0].annotations.len(), 2 * max);
+        // In the dump's order, as the in-memory reader merges them.
+        assert_eq!(entries[0].packages().next(), Some("p0"));
+        assert_eq!(entries[0].packages().last(), Some(last.as_str()));
+    }
+    assert_eq!(
+        entries_by_id(store.debian_cves("p7").unwrap()),
+        dump::parse(&std::fs::read(&path).unwrap()).unwrap()
+    );
+
+    // The reported case: 20,000 packages. Refused, quickly, and the
+    // database keeps what it had.
+    let before = store.status().unwrap();
+    let hostile = dir.path().join("hostile.json");
+    std::fs::write(&hostile, dump_with_one_issue_under(20_000)).unwrap();
+    let started = Instant::now();
+    let err = store.import(std::slice::from_ref(&hostile)).unwrap_err();
+    let elapsed = started.elapsed();
+    eprintln!("refused one issue under 20000 packages in {elapsed:.2?}");
+    assert!(elapsed.as_secs_f64() < 5.0, "{elapsed:?}");
+    assert!(
+        err.to_string()
+            .contains(&format!("CVE-2020-1 under more than {max} packages")),
+        "{err}"
+    );
+    assert!(
+        matches!(&err, StoreError::Source { location, .. } if location == &hostile),
+        "{err}"
+    );
+    assert_eq!(counts(&store.status().unwrap()), counts(&before));
 }

@@ -25,6 +25,8 @@ enum Fault {
     /// Headers announce the whole body; half of it is sent, then the
     /// connection closes.
     CutHalfway,
+    /// Nothing is sent for this long, then the connection closes.
+    Stall(Duration),
 }
 
 struct Resource {
@@ -133,6 +135,16 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
     }
     let mut state = state.lock().unwrap();
     let fault = state.faults.get_mut(&path).and_then(VecDeque::pop_front);
+    if let Some(Fault::Stall(time)) = fault {
+        state.log.push(Logged {
+            path,
+            headers,
+            status: 0,
+        });
+        drop(state);
+        std::thread::sleep(time);
+        return;
+    }
     let mut out = stream;
     let (status, head, body): (u16, Vec<String>, Vec<u8>) = match state.resources.get(&path) {
         None => (404, vec![], vec![]),
@@ -530,4 +542,146 @@ fn source_names_must_be_plain_file_names() {
         assert!(matches!(err, UpdateError::BadName(_)), "{name}");
     }
     assert_eq!(pare_vuln::update::default_sources().len(), 8);
+}
+
+fn remove_database(db: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// Regression: the validators in `<cache>/NAME.meta` were trusted without
+/// looking at the database, so after the database was deleted every source
+/// got a 304 and `pare db update` never recreated it. A 304 now imports the
+/// cached copy again when the database lacks it (or holds another digest of
+/// it, as an older restored copy does).
+#[test]
+fn db_update_recreates_a_deleted_database_from_the_cache() {
+    let s = setup();
+    update(&s.db, &s.sources, &s.cache, &options(0)).unwrap();
+    let before = status(&s.db);
+    s.server.log();
+
+    remove_database(&s.db);
+    let summary = update(&s.db, &s.sources, &s.cache, &options(0)).unwrap();
+    assert!(
+        summary
+            .sources
+            .iter()
+            .all(|d| d.outcome == Outcome::Reimported),
+        "{summary:?}"
+    );
+    // Asked whether anything changed, and nothing downloaded again.
+    for r in s.server.log() {
+        assert_eq!(r.status, 304, "{r:?}");
+    }
+    let after = status(&s.db);
+    // The requests records were imported by hand before, not by update.
+    let without_requests = |st: &Status| {
+        st.sources
+            .iter()
+            .filter(|x| !x.location.contains("requests"))
+            .map(|x| {
+                (
+                    x.location.clone(),
+                    x.kind.clone(),
+                    x.records,
+                    x.sha256.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(without_requests(&after), without_requests(&before));
+    assert_eq!(after.debian_cves, before.debian_cves);
+    let store = Store::open_existing(&s.db).unwrap();
+    assert_eq!(store.osv("PyPI", "urllib3").unwrap().len(), 11);
+    assert_eq!(store.debian_cves("glibc").unwrap().len(), 3);
+    drop(store);
+
+    // A third run: the database holds both again, so 304 imports nothing.
+    let again = update(&s.db, &s.sources, &s.cache, &options(0)).unwrap();
+    assert!(again.import.is_none());
+    assert!(
+        again
+            .sources
+            .iter()
+            .all(|d| d.outcome == Outcome::NotModified)
+    );
+
+    // An older database restored: the tracker source is missing from it
+    // (an empty store), so the 304 imports the cached copy again.
+    remove_database(&s.db);
+    Store::open(&s.db)
+        .unwrap()
+        .import(&[pypa_dir().join("vulns/requests")])
+        .unwrap();
+    let summary = update(&s.db, &s.sources, &s.cache, &options(0)).unwrap();
+    assert!(
+        summary
+            .sources
+            .iter()
+            .all(|d| d.outcome == Outcome::Reimported)
+    );
+    assert_full_database(&s.db);
+
+    // A cached copy that changed since its import is not trusted: no
+    // conditional request, a fresh download.
+    let mut zip = std::fs::read(s.cache.join("osv-pypi.zip")).unwrap();
+    zip.push(0);
+    std::fs::write(s.cache.join("osv-pypi.zip"), zip).unwrap();
+    s.server.log();
+    let summary = update(&s.db, &s.sources, &s.cache, &options(0)).unwrap();
+    assert!(matches!(
+        summary.sources[0].outcome,
+        Outcome::Downloaded { .. }
+    ));
+    let log = s.server.log();
+    let zip_request = log.iter().find(|r| r.path == ZIP).unwrap();
+    assert!(!zip_request.headers.contains_key("if-none-match"));
+    assert_full_database(&s.db);
+}
+
+/// With the database intact, a 304 imports nothing and leaves the database
+/// file exactly as it was (it is only read, and read-only).
+#[test]
+fn a_304_with_an_intact_database_imports_nothing() {
+    let s = setup();
+    update(&s.db, &s.sources, &s.cache, &options(0)).unwrap();
+    let bytes = std::fs::read(&s.db).unwrap();
+    let mtime = std::fs::metadata(&s.db).unwrap().modified().unwrap();
+    s.server.log();
+    let summary = update(&s.db, &s.sources, &s.cache, &options(0)).unwrap();
+    assert!(summary.import.is_none());
+    assert!(
+        summary
+            .sources
+            .iter()
+            .all(|d| d.outcome == Outcome::NotModified)
+    );
+    assert!(s.server.log().iter().all(|r| r.status == 304));
+    assert_eq!(std::fs::read(&s.db).unwrap(), bytes);
+    assert_eq!(std::fs::metadata(&s.db).unwrap().modified().unwrap(), mtime);
+}
+
+/// A server that stalls is given up on at the per-source deadline, however
+/// many retries are left, and the database is unchanged.
+#[test]
+fn a_stalling_server_is_given_up_on_at_the_deadline() {
+    let s = setup();
+    let before = status(&s.db);
+    s.server
+        .fail(ZIP, &[Fault::Stall(Duration::from_secs(3)); 3]);
+    let opts = UpdateOptions {
+        deadline: Duration::from_millis(500),
+        ..options(10)
+    };
+    let started = std::time::Instant::now();
+    let err = update(&s.db, &s.sources, &s.cache, &opts).unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(matches!(err, UpdateError::Deadline { .. }), "{err}");
+    assert!(err.to_string().contains("deadline"), "{err}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert_eq!(status(&s.db), before);
 }

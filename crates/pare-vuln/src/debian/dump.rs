@@ -13,19 +13,41 @@
 //! [`merge`] joins the partial entries of one issue (the store does that in
 //! the database, [`parse`] in memory for small inputs).
 //!
-//! One release becomes one `package` line ([`release_line`]):
+//! One release becomes one `package` line ([`release_line`]). The status
+//! decides, and only `resolved` reads `fixed_version`:
 //!
 //! | dump | line |
 //! |---|---|
 //! | release `sid` | the line without `[release]` (unstable) |
-//! | `fixed_version` `"0"` | `not-affected` |
-//! | another `fixed_version` (status `resolved`, or `open` while the fix has not reached every repository) | `fixed` with that version |
-//! | `open` without a fix, `nodsa` set | `no-dsa` (`nodsa_reason` `ignored`/`postponed` → those kinds), the `nodsa` text as the reason |
-//! | `open` without a fix, urgency `end-of-life` | `end-of-life` |
-//! | `open` without a fix otherwise | `unfixed` |
-//! | `undetermined` | `undetermined` |
+//! | `resolved`, `fixed_version` `"0"` | `not-affected` |
+//! | `resolved`, another `fixed_version` | `fixed` with that version |
 //! | `resolved` without a version | `undetermined` (nothing to compare with; scanners that read the dump skip it too) |
+//! | `open`, `nodsa_reason` `ignored` / `postponed` | those kinds, the `nodsa` text (if any) as the reason |
+//! | `open`, `nodsa` present | `no-dsa`, the `nodsa` text as the reason |
+//! | `open`, urgency `end-of-life` | `end-of-life` |
+//! | `open` otherwise | `unfixed`, whatever `fixed_version` says |
+//! | `undetermined` | `undetermined` |
 //! | any other status | kept as an unknown kind, which [`super::verdict`] takes as vulnerable |
+//!
+//! Why the status and not `fixed_version` decides: the tracker writes the
+//! dump in `bin/tracker_service.py` (security-tracker repository,
+//! `TrackerService._get_json`, served as `data/json`), which sets `fixed_version` only in the branch
+//! where the release's status is `resolved` (`st.vulnerable == 0`); for
+//! `open` (1) and `undetermined` (2) it is left `None` and dropped by
+//! `clean_dict`. The tracker's own reader, `bin/tracker_data.py`
+//! (`Issue.get_status`), follows the same order: `resolved` → fixed in
+//! `fixed_version`; else `nodsa_reason == "ignored"`; `undetermined`;
+//! `nodsa` present → no-dsa; urgency `unimportant` / `end-of-life`; else
+//! open. Grype's vunnel (`src/vunnel/providers/debian/parser.py`,
+//! `_normalize_json`) and Clair (`quay/claircore` `debian/parser.go`) take
+//! `fixed_version` whenever it is present, whatever the status; on the dump
+//! the tracker writes that is the same rule, because `fixed_version` never
+//! accompanies `open`. For a hand-made or future dump that pairs them,
+//! `open` is trusted over the version: it says no repository of that
+//! release (plain, `-security`, `-lts`) ships a fixed version yet, and
+//! reporting the release fixed would hide the issue.
+//! (Trivy does not read this dump: trivy-db reads vuln-list-debian's
+//! renderings of `data/CVE/list`, which [`super::parse_cve`] reads.)
 //!
 //! `urgency` becomes the line's `Severity` when it is `unimportant`, `low`,
 //! `medium` or `high` (the tracker's `*` marks dropped); `not yet assigned`
@@ -261,24 +283,30 @@ pub fn release_line(
         .map(|u| u.as_str().to_owned());
     let release = (codename != "sid" && codename != "unstable").then(|| codename.to_owned());
     let fixed = nonempty(fixed_version);
+    // Present, even empty: the tracker writes a `<no-dsa>` note's comment,
+    // which may be blank.
+    let nodsa_present = nodsa.is_some();
     let nodsa = nonempty(nodsa);
-    let (kind, version, description) = match (status, fixed) {
-        ("undetermined", _) => (Kind::Undetermined, None, None),
-        (_, Some("0")) => (Kind::NotAffected, None, None),
-        (_, Some(v)) => (Kind::Fixed, Some(v.to_owned()), None),
-        ("open", None) => match (nodsa, nonempty(nodsa_reason)) {
-            (Some(_), Some("ignored")) => (Kind::Ignored, None, nodsa),
-            (Some(_), Some("postponed")) => (Kind::Postponed, None, nodsa),
+    let (kind, version, description) = match status {
+        "resolved" => match fixed {
+            Some("0") => (Kind::NotAffected, None, None),
+            Some(v) => (Kind::Fixed, Some(v.to_owned()), None),
+            None => (
+                Kind::Undetermined,
+                None,
+                Some("resolved without a fixed version"),
+            ),
+        },
+        "open" => match (nodsa, nonempty(nodsa_reason)) {
+            (_, Some("ignored")) => (Kind::Ignored, None, nodsa),
+            (_, Some("postponed")) => (Kind::Postponed, None, nodsa),
             (Some(_), _) => (Kind::NoDsa, None, nodsa),
+            (None, _) if nodsa_present => (Kind::NoDsa, None, None),
             (None, _) if urgency == Some(Urgency::EndOfLife) => (Kind::EndOfLife, None, None),
             (None, _) => (Kind::Unfixed, None, None),
         },
-        ("resolved", None) => (
-            Kind::Undetermined,
-            None,
-            Some("resolved without a fixed version"),
-        ),
-        (other, None) => (Kind::Other(other.to_owned()), None, None),
+        "undetermined" => (Kind::Undetermined, None, None),
+        other => (Kind::Other(other.to_owned()), None, None),
     };
     let original = {
         let status_text = match (&kind, &version) {
@@ -314,7 +342,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lines_of_each_status() {
+    fn dump_status_decides_and_only_resolved_reads_fixed_version() {
         // (codename, status, fixed_version, urgency, nodsa, nodsa_reason) → (release, kind, version, description, severity)
         type Case<'a> = (
             (
@@ -358,12 +386,34 @@ mod tests {
                     None,
                     None,
                 ),
+                // `open` is never fixed, whatever `fixed_version` says.
+                (Some("bookworm"), Kind::Unfixed, None, None, Some("high")),
+            ),
+            (
+                ("bookworm", "open", Some("0"), None, None, None),
+                (Some("bookworm"), Kind::Unfixed, None, None, None),
+            ),
+            (
+                // A `<no-dsa>` note without a comment.
+                ("bookworm", "open", None, None, Some(""), None),
+                (Some("bookworm"), Kind::NoDsa, None, None, None),
+            ),
+            (
+                ("bookworm", "open", None, None, None, Some("ignored")),
+                (Some("bookworm"), Kind::Ignored, None, None, None),
+            ),
+            (
+                ("bookworm", "undetermined", Some("1.2-3"), None, None, None),
+                (Some("bookworm"), Kind::Undetermined, None, None, None),
+            ),
+            (
+                ("bookworm", "weird", Some("1.2-3"), None, None, None),
                 (
                     Some("bookworm"),
-                    Kind::Fixed,
-                    Some("1.2-3+deb12u1"),
+                    Kind::Other("weird".into()),
                     None,
-                    Some("high"),
+                    None,
+                    None,
                 ),
             ),
             (

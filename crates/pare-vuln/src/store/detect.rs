@@ -34,10 +34,21 @@ impl SourceKind {
 /// object too).
 const OSV_OBJECT_FIELDS: &[&str] = &["database_specific", "ecosystem_specific"];
 
+/// Whether `prefix` starts with a zip signature: a local file header
+/// (`PK\x03\x04`), an empty archive's end record (`PK\x05\x06`) or the
+/// spanning marker (`PK\x07\x08`). The one test both the importer and `pare
+/// db update` use, so that a file one of them takes for a zip is never read
+/// as YAML by the other (and refused with a YAML error).
+pub fn is_zip(prefix: &[u8]) -> bool {
+    [b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"]
+        .iter()
+        .any(|magic| prefix.starts_with(*magic))
+}
+
 /// The kind of a file whose first bytes are `prefix` (a few KiB suffice).
 /// `None`: not JSON, not a zip; the caller tries YAML.
 pub fn classify(prefix: &[u8]) -> Option<SourceKind> {
-    if prefix.starts_with(b"PK\x03\x04") || prefix.starts_with(b"PK\x05\x06") {
+    if is_zip(prefix) {
         return Some(SourceKind::OsvZip);
     }
     let mut p = Lexer {
@@ -136,6 +147,9 @@ mod tests {
         let cases: &[(&[u8], Option<SourceKind>)] = &[
             (b"PK\x03\x04rest", Some(OsvZip)),
             (b"PK\x05\x06", Some(OsvZip)),
+            (b"PK\x07\x08PK\x03\x04", Some(OsvZip)),
+            (b"PK\x01\x02", None),
+            (b"PK", None),
             (br#"{"id": "PYSEC-1", "modified": "x"}"#, Some(OsvJson)),
             (br#"  {"schema_version": "1.6.0"}"#, Some(OsvJson)),
             (br#"{"database_specific": {"CVE-1": {}}}"#, Some(OsvJson)),

@@ -1,6 +1,6 @@
 //! [`super::Store::import`]: reading sources into one transaction.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
@@ -25,6 +25,12 @@ pub const MAX_ZIP_MEMBER_BYTES: u64 = osv::MAX_RECORD_BYTES as u64;
 /// Most uncompressed bytes read from one archive, against members that each
 /// stay under the member bound but add up to a zip bomb.
 pub const MAX_ZIP_TOTAL_BYTES: u64 = 8 << 30;
+/// Most packages the tracker dump may list one issue under. The dump repeats
+/// an issue under each package it affects; real issues name a few dozen at
+/// most, and each package's lines end up in the one stored entry that every
+/// lookup of those packages parses, so a dump beyond this is refused rather
+/// than stored.
+pub const MAX_DUMP_PACKAGES_PER_ISSUE: usize = 5_000;
 /// Most record files one folder source may hold.
 pub const MAX_FOLDER_FILES: usize = 1_000_000;
 const MAX_FOLDER_DEPTH: usize = 64;
@@ -135,7 +141,7 @@ pub(super) fn import(store: &mut Store, sources: &[PathBuf]) -> Result<ImportSum
             osv: 0,
             cves: 0,
             advisories: 0,
-            dump_seen: HashSet::new(),
+            dump_seen: HashMap::new(),
         };
         w.clear().map_err(sql)?;
         let meta = std::fs::metadata(&absolute).map_err(|e| StoreError::Source {
@@ -185,9 +191,10 @@ struct Writer<'t> {
     osv: u64,
     cves: u64,
     advisories: u64,
-    /// Issues of the tracker dump already written by this source: the dump
-    /// lists an issue under each package, and later ones are merged in.
-    dump_seen: HashSet<String>,
+    /// Issues of the tracker dump already written by this source, with the
+    /// number of packages seen listing each: the dump lists an issue under
+    /// each package, and later ones are merged in by [`Writer::finish_dump`].
+    dump_seen: HashMap<String, usize>,
 }
 
 impl Writer<'_> {
@@ -284,32 +291,92 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// One (package, issue) of the tracker dump.
+    /// One (package, issue) of the tracker dump. The first package of an
+    /// issue is written as its entry; later ones are indexed at once and
+    /// their lines set aside in a temporary table, to be appended in one
+    /// pass by [`Writer::finish_dump`]. (Merging each into the stored entry
+    /// as it came re-read and re-wrote the growing entry once per package:
+    /// quadratic, minutes for one issue listed under 20,000 packages.)
     fn put_dump_part(&mut self, part: debian::Entry) -> Result<(), Fail> {
-        if !self.dump_seen.contains(&part.header.id) {
-            self.put_debian(&part)?;
-            self.dump_seen.insert(part.header.id.clone());
+        let id = &part.header.id;
+        let seen = self.dump_seen.entry(id.clone()).or_insert(0);
+        *seen += 1;
+        if *seen > MAX_DUMP_PACKAGES_PER_ISSUE {
+            return Err(SourceProblem::TooManyPackages {
+                issue: id.clone(),
+                max: MAX_DUMP_PACKAGES_PER_ISSUE,
+            }
+            .into());
+        }
+        if *seen == 1 {
+            return self.put_debian(&part);
+        }
+        self.index_debian(&part, true)?;
+        let json = serde_json::to_string(&part)
+            .map_err(|e| SourceProblem::Invalid(format!("{id}: {e}")))?;
+        self.tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS dump_part \
+             (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, json TEXT NOT NULL); \
+             CREATE INDEX IF NOT EXISTS temp.dump_part_id ON dump_part (id, seq);",
+        )?;
+        self.tx
+            .prepare_cached("INSERT INTO temp.dump_part (id, json) VALUES (?1, ?2)")?
+            .execute(params![id, json])?;
+        Ok(())
+    }
+
+    /// Appends the set-aside packages of each issue to its stored entry, in
+    /// the dump's order: each entry is read and written once.
+    fn finish_dump(&mut self) -> Result<(), Fail> {
+        if !self.dump_seen.values().any(|&n| n > 1) {
             return Ok(());
         }
-        let id = part.header.id.clone();
+        let tx = self.tx;
+        let mut parts = tx.prepare("SELECT id, json FROM temp.dump_part ORDER BY id, seq")?;
+        let mut rows = parts.query([])?;
+        let mut current: Option<debian::Entry> = None;
+        let write = |entry: debian::Entry| -> Result<(), Fail> {
+            let id = &entry.header.id;
+            let json = serde_json::to_string(&entry)
+                .map_err(|e| SourceProblem::Invalid(format!("{id}: {e}")))?;
+            tx.prepare_cached("UPDATE debian_entry SET json = ?2 WHERE id = ?1")?
+                .execute(params![id, json])?;
+            Ok(())
+        };
+        while let Some(row) = rows.next()? {
+            let id: String = row.get(0)?;
+            let json: String = row.get(1)?;
+            let part: debian::Entry = serde_json::from_str(&json)
+                .map_err(|e| SourceProblem::Invalid(format!("{id}: {e}")))?;
+            if current.as_ref().is_some_and(|e| e.header.id != id) {
+                write(current.take().expect("checked"))?;
+            }
+            let entry = match &mut current {
+                Some(entry) => entry,
+                None => current.insert(self.stored_entry(&id)?),
+            };
+            dump::merge(entry, part);
+        }
+        if let Some(entry) = current {
+            write(entry)?;
+        }
+        drop(rows);
+        drop(parts);
+        tx.execute("DELETE FROM temp.dump_part", [])?;
+        Ok(())
+    }
+
+    fn stored_entry(&self, id: &str) -> Result<debian::Entry, Fail> {
         let stored: Option<String> = self
             .tx
             .prepare_cached("SELECT json FROM debian_entry WHERE id = ?1")?
-            .query_row([&id], |row| row.get(0))
+            .query_row([id], |row| row.get(0))
             .optional()?;
         let stored = stored.ok_or_else(|| {
             SourceProblem::Invalid(format!("{id}: merged issue missing from the database"))
         })?;
-        let mut entry: debian::Entry = serde_json::from_str(&stored)
-            .map_err(|e| SourceProblem::Invalid(format!("{id}: {e}")))?;
-        self.index_debian(&part, true)?;
-        dump::merge(&mut entry, part);
-        let json = serde_json::to_string(&entry)
-            .map_err(|e| SourceProblem::Invalid(format!("{id}: {e}")))?;
-        self.tx
-            .prepare_cached("UPDATE debian_entry SET json = ?2 WHERE id = ?1")?
-            .execute(params![id, json])?;
-        Ok(())
+        Ok(serde_json::from_str(&stored)
+            .map_err(|e| SourceProblem::Invalid(format!("{id}: {e}")))?)
     }
 
     /// One record file's bytes (a file, or a zip member).
@@ -378,6 +445,7 @@ fn import_file(w: &mut Writer<'_>, file: &Path) -> Result<(SourceKind, [u8; 32])
                     Fail::Problem { problem, .. } => Box::new(problem),
                 })
             })?;
+            w.finish_dump()?;
             reader.hasher.finalize().into()
         }
         SourceKind::OsvJson | SourceKind::OsvYaml | SourceKind::TrackerRecord => {

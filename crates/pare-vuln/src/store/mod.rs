@@ -33,16 +33,16 @@ mod import;
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::advisories::{Advisories, LookupError};
 use crate::{debian, osv};
 
-pub use detect::SourceKind;
+pub use detect::{SourceKind, is_zip};
 pub use import::{
-    ImportSummary, MAX_FOLDER_FILES, MAX_ZIP_BYTES, MAX_ZIP_MEMBER_BYTES, MAX_ZIP_MEMBERS,
-    MAX_ZIP_TOTAL_BYTES, SourceSummary, verify_zip,
+    ImportSummary, MAX_DUMP_PACKAGES_PER_ISSUE, MAX_FOLDER_FILES, MAX_ZIP_BYTES,
+    MAX_ZIP_MEMBER_BYTES, MAX_ZIP_MEMBERS, MAX_ZIP_TOTAL_BYTES, SourceSummary, verify_zip,
 };
 
 /// The schema this code writes and reads. A database with a larger number
@@ -162,6 +162,11 @@ pub enum SourceProblem {
     TooManyMembers { count: usize, max: usize },
     #[error("zip member path leaves the archive (absolute or `..`)")]
     UnsafeMemberPath,
+    #[error(
+        "tracker dump lists issue {issue} under more than {max} packages; refused rather than \
+         stored as one oversized entry"
+    )]
+    TooManyPackages { issue: String, max: usize },
     #[error("folder has more than {max} files")]
     TooManyFiles { max: usize },
     #[error("not a known advisory source: {0}")]
@@ -174,6 +179,24 @@ pub enum SourceProblem {
 pub struct Store {
     path: PathBuf,
     conn: Connection,
+    /// Opened by [`Store::open`]: in WAL mode until dropped.
+    writable: bool,
+}
+
+impl Drop for Store {
+    /// A writer leaves the file in rollback-journal mode, so that readers
+    /// ([`Store::open_existing`]) need no `-wal`/`-shm` files beside it and
+    /// a database in a read-only place stays readable. Best effort: while
+    /// another connection reads, the switch fails at once (no busy wait) and
+    /// the file stays in WAL mode, which readers can still read.
+    fn drop(&mut self) {
+        if self.writable {
+            let _ = self.conn.busy_timeout(std::time::Duration::ZERO);
+            let _ = self
+                .conn
+                .pragma_update_and_check(None, "journal_mode", "DELETE", |_| Ok(()));
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -211,8 +234,10 @@ pub struct Status {
 }
 
 impl Store {
-    /// Opens the database at `path`, creating it (and its parent folders)
-    /// when absent.
+    /// Opens the database at `path` for writing, creating it (and its parent
+    /// folders) when absent. WAL mode while it is open: a scan can read
+    /// while an import writes, and a commit costs one append instead of a
+    /// rollback-journal copy; dropping the store turns it off again.
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let path = path.as_ref().to_path_buf();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -225,72 +250,17 @@ impl Store {
             path: path.clone(),
             source,
         })?;
-        let mut store = Store { path, conn };
-        store.prepare()?;
-        Ok(store)
-    }
-
-    /// Opens an existing database; [`StoreError::Missing`] when there is
-    /// none (a scan must not silently create an empty one and find nothing).
-    pub fn open_existing(path: impl AsRef<Path>) -> Result<Store, StoreError> {
-        let path = path.as_ref();
-        if !path.is_file() {
-            return Err(StoreError::Missing(path.to_path_buf()));
-        }
-        Store::open(path)
-    }
-
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn sql<T>(&self, r: rusqlite::Result<T>) -> Result<T, StoreError> {
-        r.map_err(|source| StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        })
-    }
-
-    fn prepare(&mut self) -> Result<(), StoreError> {
-        // WAL: a scan can read while an import writes, and a commit costs
-        // one append instead of a rollback-journal copy. NORMAL is durable
-        // at checkpoints and never corrupts in WAL mode.
-        let r = self.conn.pragma_update(None, "journal_mode", "WAL");
-        self.sql(r)?;
-        let r = self.conn.pragma_update(None, "synchronous", "NORMAL");
-        self.sql(r)?;
-        let r = self.conn.busy_timeout(std::time::Duration::from_secs(30));
-        self.sql(r)?;
-        self.conn.set_prepared_statement_cache_capacity(64);
-
-        let has_meta: Option<String> = {
-            let r = self
-                .conn
-                .query_row(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
-                    [],
-                    |row| row.get(0),
-                )
-                .optional();
-            self.sql(r)?
+        let mut store = Store {
+            path,
+            conn,
+            writable: false,
         };
-        if has_meta.is_none() {
-            let tables: i64 = {
-                let r = self.conn.query_row(
-                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
-                    [],
-                    |row| row.get(0),
-                );
-                self.sql(r)?
-            };
-            if tables > 0 {
-                return Err(StoreError::NotAStore {
-                    path: self.path.clone(),
-                    reason: "it has tables but no `meta` table".into(),
-                });
-            }
-            let r = self.conn.transaction().and_then(|tx| {
+        store.settings()?;
+        // Checked before anything is written: another program's database
+        // is refused untouched.
+        if !store.has_meta()? {
+            store.refuse_foreign_tables()?;
+            let r = store.conn.transaction().and_then(|tx| {
                 tx.execute_batch(SCHEMA)?;
                 tx.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema', ?1)",
@@ -298,8 +268,158 @@ impl Store {
                 )?;
                 tx.commit()
             });
-            return self.sql(r);
+            store.sql(r)?;
         }
+        store.check_schema()?;
+        // NORMAL is durable at checkpoints and never corrupts in WAL mode.
+        let r = store.conn.pragma_update(None, "journal_mode", "WAL");
+        store.sql(r)?;
+        let r = store.conn.pragma_update(None, "synchronous", "NORMAL");
+        store.sql(r)?;
+        store.writable = true;
+        Ok(store)
+    }
+
+    /// Opens an existing database read-only, for lookups: nothing is
+    /// written, no schema is created and no journal mode set, so the file
+    /// (its bytes and its modification time) stays as it was, and a file
+    /// the user cannot write opens too. [`StoreError::Missing`] when there
+    /// is no file (a scan must not silently create an empty database and
+    /// find nothing), [`StoreError::NotAStore`] when the file is not pare's
+    /// (an empty file included). A store without sources opens; see
+    /// [`Store::is_empty`].
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if !path.is_file() {
+            return Err(StoreError::Missing(path));
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn =
+            Connection::open_with_flags(&path, flags).map_err(|source| StoreError::Sqlite {
+                path: path.clone(),
+                source,
+            })?;
+        let store = Store {
+            path,
+            conn,
+            writable: false,
+        };
+        store.settings()?;
+        if !store.has_meta()? {
+            store.refuse_foreign_tables()?;
+            return Err(store.not_a_store("it has no tables"));
+        }
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How many sources were imported.
+    pub fn source_count(&self) -> Result<u64, StoreError> {
+        let r = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM sources", [], |row| {
+                row.get::<_, i64>(0)
+            });
+        Ok(self.sql(r)?.max(0) as u64)
+    }
+
+    /// Whether nothing was ever imported (a scan against it would find
+    /// nothing and say so, wrongly reassuring).
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.source_count()? == 0)
+    }
+
+    /// The imported source at `path`, keyed as [`Store::import`] keys it
+    /// (the absolute path).
+    pub fn source(&self, path: &Path) -> Result<Option<SourceStatus>, StoreError> {
+        let location = std::path::absolute(path)
+            .map_err(|source| StoreError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .to_string_lossy()
+            .into_owned();
+        let r = self
+            .conn
+            .query_row(
+                "SELECT location, kind, records, imported_at, sha256 FROM sources \
+                 WHERE location = ?1",
+                [&location],
+                |row| {
+                    Ok(SourceStatus {
+                        location: row.get(0)?,
+                        kind: row.get(1)?,
+                        records: row.get::<_, i64>(2)?.max(0) as u64,
+                        imported_at: row.get(3)?,
+                        sha256: row.get(4)?,
+                    })
+                },
+            )
+            .optional();
+        self.sql(r)
+    }
+
+    fn sql<T>(&self, r: rusqlite::Result<T>) -> Result<T, StoreError> {
+        r.map_err(|source| match source.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => StoreError::NotAStore {
+                path: self.path.clone(),
+                reason: "it is not an SQLite database".into(),
+            },
+            _ => StoreError::Sqlite {
+                path: self.path.clone(),
+                source,
+            },
+        })
+    }
+
+    fn not_a_store(&self, reason: &str) -> StoreError {
+        StoreError::NotAStore {
+            path: self.path.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Connection settings that write nothing.
+    fn settings(&self) -> Result<(), StoreError> {
+        // A scan waits for an import's commit rather than failing.
+        let r = self.conn.busy_timeout(std::time::Duration::from_secs(30));
+        self.sql(r)?;
+        self.conn.set_prepared_statement_cache_capacity(64);
+        Ok(())
+    }
+
+    fn has_meta(&self) -> Result<bool, StoreError> {
+        let r = self
+            .conn
+            .query_row(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+                [],
+                |row| row.get::<_, String>(0),
+            )
+            .optional();
+        Ok(self.sql(r)?.is_some())
+    }
+
+    /// A database without pare's `meta` table but with tables is another
+    /// program's.
+    fn refuse_foreign_tables(&self) -> Result<(), StoreError> {
+        let r = self.conn.query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |row| row.get::<_, i64>(0),
+        );
+        if self.sql(r)? > 0 {
+            return Err(self.not_a_store("it has tables but no `meta` table"));
+        }
+        Ok(())
+    }
+
+    fn check_schema(&self) -> Result<(), StoreError> {
         let found = self.schema()?;
         if found > SCHEMA_VERSION {
             return Err(StoreError::NewerSchema {
@@ -309,10 +429,7 @@ impl Store {
             });
         }
         if found < SCHEMA_VERSION {
-            return Err(StoreError::NotAStore {
-                path: self.path.clone(),
-                reason: format!("unknown schema version {found}"),
-            });
+            return Err(self.not_a_store(&format!("unknown schema version {found}")));
         }
         Ok(())
     }

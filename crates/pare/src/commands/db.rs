@@ -30,8 +30,24 @@ pub fn database_path(given: Option<&Path>) -> Result<PathBuf> {
     Ok(cache.join("pare").join("vulnerabilities.db"))
 }
 
-/// Opens the database for reading, saying how to make one when there is none.
+/// Opens the database for reading, saying how to make one when there is none
+/// or when it holds nothing (a scan against an empty database would report
+/// no vulnerabilities, which reads as a clean bill of health).
 pub fn open_existing(given: Option<&Path>) -> Result<Store> {
+    let store = open_for_status(given)?;
+    if store.is_empty()? {
+        bail!(
+            "vulnerability database {} holds no advisories: run `pare db import SOURCE…` or \
+             `pare db update`",
+            output::escaped(&store.path().display().to_string())
+        );
+    }
+    Ok(store)
+}
+
+/// Opens the database read-only, empty or not (`pare db status` shows an
+/// empty one as such).
+fn open_for_status(given: Option<&Path>) -> Result<Store> {
     let path = database_path(given)?;
     if !path.exists() {
         bail!(
@@ -54,7 +70,7 @@ pub fn run(args: DbArgs) -> Result<ExitCode> {
             output::print_text(&import_text(&summary, &path))?;
         }
         DbAction::Status { format } => {
-            let store = open_existing(Some(&path))?;
+            let store = open_for_status(Some(&path))?;
             let status = store.status()?;
             match format {
                 TextOrJson::Json => output::print_json(&status)?,
@@ -103,6 +119,11 @@ pub fn run(args: DbArgs) -> Result<ExitCode> {
                         output::human_bytes(*resumed_from)
                     ),
                     Outcome::NotModified => format!("{}: unchanged", source.name),
+                    Outcome::Reimported => format!(
+                        "{}: unchanged, but missing from the database: imported again from {}",
+                        source.name,
+                        source.path.display()
+                    ),
                 };
                 text.push_str(&output::escaped(&line));
                 text.push('\n');
