@@ -566,6 +566,36 @@ fn scan_without_a_database_says_how_to_make_one() {
 }
 
 #[test]
+fn an_empty_or_foreign_file_as_the_database_is_refused_untouched() {
+    // A failed download or a wrong --db must never read as a clean scan.
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        ("empty.db", &b""[..]),
+        ("junk.db", &b"not a database at all\n"[..]),
+    ] {
+        let db = tmp.path().join(name);
+        std::fs::write(&db, bytes).unwrap();
+        let out = pare()
+            .args([
+                "scan",
+                "--db",
+                db.to_str().unwrap(),
+                "dir:/nonexistent-root",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("not a pare vulnerability database"),
+            "{name}: {stderr}"
+        );
+        assert_eq!(std::fs::read(&db).unwrap(), bytes, "{name} was changed");
+    }
+}
+
+#[test]
 fn db_import_is_idempotent_and_a_corrupt_source_leaves_the_database_as_it_was() {
     let tmp = tempfile::tempdir().unwrap();
     let db = reference_database(tmp.path());
