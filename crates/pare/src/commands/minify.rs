@@ -123,10 +123,7 @@ pub fn run(args: MinifyArgs, options: &OpenOptions) -> Result<ExitCode> {
             .context("counting known vulnerabilities")?;
         super::scan::expired_rule_warnings(&scans.before);
         if let Some(path) = &vex {
-            let source_digest = match &source {
-                pare_image::Source::Image(image) => Some(image.config_digest.to_string()),
-                pare_image::Source::Root { .. } => None,
-            };
+            let source_digest = super::config_digest(&source);
             let before = pare_sbom::cyclonedx::Subject {
                 name: &outcome.report.source,
                 digest: source_digest.as_deref(),

@@ -37,6 +37,33 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// Opens an image and catalogs its packages (`pare sbom`'s reading, which
+/// `scan` shares), printing the catalogers' warnings; returns the source
+/// with its config digest, for the documents that name the image.
+pub fn catalog_of(
+    text: &str,
+    options: &OpenOptions,
+) -> Result<(Source, Option<String>, pare_sbom::Catalog)> {
+    let source = open_source(text, options)?;
+    let flat = source
+        .flatten_with(pare_sbom::flatten_options())
+        .with_context(|| format!("reading {}", source.reference()))?;
+    let catalog = pare_sbom::catalog(&flat);
+    for warning in &catalog.warnings {
+        crate::output::warning(warning);
+    }
+    let digest = config_digest(&source);
+    Ok((source, digest, catalog))
+}
+
+/// The image's config digest; a root folder has none.
+pub fn config_digest(source: &Source) -> Option<String> {
+    match source {
+        Source::Image(image) => Some(image.config_digest.to_string()),
+        Source::Root { .. } => None,
+    }
+}
+
 /// Parses and opens an image reference, naming it in any error.
 pub fn open_source(text: &str, options: &OpenOptions) -> Result<Source> {
     let reference = ImageRef::parse(text)?;

@@ -1,25 +1,14 @@
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use pare_image::{OpenOptions, Source};
+use anyhow::Result;
+use pare_image::OpenOptions;
 use pare_sbom::cyclonedx::Subject;
 
 use crate::cli::{SbomArgs, SbomFormat};
 use crate::output;
 
 pub fn run(args: SbomArgs, options: &OpenOptions) -> Result<ExitCode> {
-    let source = super::open_source(&args.image, options)?;
-    let flat = source
-        .flatten_with(pare_sbom::flatten_options())
-        .with_context(|| format!("reading {}", source.reference()))?;
-    let catalog = pare_sbom::catalog(&flat);
-    for warning in &catalog.warnings {
-        output::warning(warning);
-    }
-    let digest = match &source {
-        Source::Image(image) => Some(image.config_digest.to_string()),
-        Source::Root { .. } => None,
-    };
+    let (_, digest, catalog) = super::catalog_of(&args.image, options)?;
     let subject = Subject {
         name: &args.image,
         digest: digest.as_deref(),

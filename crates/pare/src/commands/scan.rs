@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use pare_image::{OpenOptions, Source};
+use pare_image::OpenOptions;
 use pare_vuln::ignore::IgnoreRules;
 use pare_vuln::scan::{ScanOptions, Severity};
 
@@ -15,14 +15,7 @@ pub const DEFAULT_IGNORE_FILE: &str = ".pare-ignore.yaml";
 pub fn run(args: ScanArgs, options: &OpenOptions) -> Result<ExitCode> {
     let store = super::db::open_existing(args.db.as_deref())?;
     let ignore = read_ignore_file(args.ignore_file.as_deref())?;
-    let source = super::open_source(&args.image, options)?;
-    let flat = source
-        .flatten_with(pare_sbom::flatten_options())
-        .with_context(|| format!("reading {}", source.reference()))?;
-    let catalog = pare_sbom::catalog(&flat);
-    for warning in &catalog.warnings {
-        output::warning(warning);
-    }
+    let (source, digest, catalog) = super::catalog_of(&args.image, options)?;
     let scan_options = ScanOptions {
         ignore_unfixed: args.ignore_unfixed,
         ignore,
@@ -31,10 +24,6 @@ pub fn run(args: ScanArgs, options: &OpenOptions) -> Result<ExitCode> {
     let scan = pare_vuln::scan::scan(&catalog, &store, &scan_options)
         .with_context(|| format!("scanning {}", source.reference()))?;
     expired_rule_warnings(&scan);
-    let digest = match &source {
-        Source::Image(image) => Some(image.config_digest.to_string()),
-        Source::Root { .. } => None,
-    };
     let subject = pare_sbom::cyclonedx::Subject {
         name: &args.image,
         digest: digest.as_deref(),
