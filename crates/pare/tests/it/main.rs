@@ -14,6 +14,7 @@ mod inspect;
 mod minify;
 mod sandbox;
 mod sbom;
+mod sbom_lang;
 mod sbom_minified;
 mod scan;
 mod static_interpreters;

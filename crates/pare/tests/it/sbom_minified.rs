@@ -62,23 +62,12 @@ fn syft_packages(reference: &str) -> Value {
 }
 
 /// What Syft finds and pare does not catalog yet, on the source images as
-/// on their minified results (issue 14, open): npm `package.json` files
-/// outside `node_modules` (Debian's `/usr/share/nodejs`, kept whole by the
-/// node rule), and the binary classifiers of from-source runtimes (the
-/// `/usr/local` python). Anything else must match.
+/// on their minified results (issue 14, open): the binary classifiers of
+/// from-source runtimes (the `/usr/local` python). Anything else must
+/// match, npm packages outside `node_modules` (Debian's
+/// `/usr/share/nodejs`) included.
 fn is_issue_14_gap(artifact: &Value) -> bool {
-    let paths = || {
-        artifact["locations"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|l| l["path"].as_str())
-    };
-    match artifact["type"].as_str() {
-        Some("npm") => paths().all(|p| !p.contains("/node_modules/")),
-        Some("binary") => artifact["name"] != "busybox",
-        _ => false,
-    }
+    artifact["type"] == "binary" && artifact["name"] != "busybox"
 }
 
 /// How pare and Syft differ on one image: empty when they agree on every
