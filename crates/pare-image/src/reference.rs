@@ -11,9 +11,13 @@ use crate::error::{Error, Result};
 pub enum ImageRef {
     /// `docker-archive:PATH[:NAME[:TAG]|:@INDEX]`: a `docker save` tarball.
     DockerArchive { path: PathBuf, name: Option<String> },
-    /// `oci:DIR[:REF]`: an OCI image layout folder.
+    /// `oci:DIR[:REF|:@N|:sha256:HEX]`: an OCI image layout folder; the
+    /// image is picked by ref name, position in `index.json` or manifest
+    /// digest (see `oci::select`).
     Oci { dir: PathBuf, name: Option<String> },
-    /// `oci-archive:PATH[:REF]`: an OCI image layout packed in a tar.
+    /// `oci-archive:PATH[:REF|:@N|:sha256:HEX]`: an OCI image layout packed
+    /// in a tar (member names may start with `./`, as `tar -C DIR -cf A .`
+    /// writes them).
     OciArchive { path: PathBuf, name: Option<String> },
     /// `dir:PATH`: a plain root filesystem folder.
     Dir { path: PathBuf },
@@ -97,6 +101,7 @@ impl ImageRef {
         }
         // The path may be anything; a FIFO must not hold us at `open`.
         let (file, _) = crate::store::open_regular_following(path)?;
+        crate::store::refuse_compressed(&file, &shown)?;
         let mut has_manifest = false;
         let mut has_index = false;
         let mut archive = tar::Archive::new(file);
@@ -109,10 +114,12 @@ impl ImageRef {
                     "not a folder, and unreadable as a tar archive (corrupt or truncated?)",
                 )
             })?;
-            let name = entry.path_bytes();
-            let name = name.strip_prefix(b"./").unwrap_or(&name);
-            has_manifest |= name == b"manifest.json";
-            has_index |= name == b"index.json";
+            // Named as the archive reader names members (`./index.json`,
+            // `.//index.json` are `index.json`), like c/image's `path.Clean`.
+            let raw = entry.path_bytes();
+            let name = crate::paths::normalize(&String::from_utf8_lossy(&raw)).unwrap_or_default();
+            has_manifest |= name == "manifest.json";
+            has_index |= name == "index.json";
             if has_manifest {
                 break;
             }

@@ -250,6 +250,7 @@ impl TarStore {
     pub fn open(path: &Path) -> Result<Self> {
         let shown = path.display().to_string();
         let (file, file_len) = open_regular_following(path)?;
+        refuse_compressed(&file, &shown)?;
         let mut archive = tar::Archive::new(BufReader::new(&file));
         let mut members = HashMap::new();
         let entries = archive
@@ -332,6 +333,26 @@ impl TarStore {
             format!("member {name:?}: too many links"),
         ))
     }
+}
+
+/// An archive that is a compressed tar (`tar -czf`, `tar --zstd -cf`) is
+/// refused by name: members are read in place at their offsets, which a
+/// compressed stream does not have. (containers/image decompresses such
+/// archives first; pare does not yet.)
+pub(crate) fn refuse_compressed(file: &File, shown: &str) -> Result<()> {
+    let mut magic = [0u8; 4];
+    let n = file
+        .read_at(&mut magic, 0)
+        .map_err(|e| Error::io(shown, e))?;
+    let kind = match &magic[..n] {
+        [0x1f, 0x8b, ..] => "gzip",
+        [0x28, 0xb5, 0x2f, 0xfd] => "zstd",
+        _ => return Ok(()),
+    };
+    Err(Error::unsupported(
+        shown,
+        format!("a {kind}-compressed archive; decompress it first"),
+    ))
 }
 
 /// Where a link member points, as a member name. A symlink resolves from

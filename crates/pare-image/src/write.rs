@@ -84,6 +84,15 @@ fn prepare(destination: &ImageRef, options: &WriteOptions) -> Result<Prepared> {
             ));
         }
     };
+    // `@N` picks an image to read by position; written, it would become a
+    // name that reads back as a position (c/image's docker/archive/dest.go
+    // refuses it the same way: "must not contain a manifest index").
+    if let Some(name) = name.as_deref().filter(|n| n.starts_with('@')) {
+        return Err(Error::Reference {
+            reference: destination.to_string(),
+            message: format!("{name}: a position picks an image to read; name the image to write"),
+        });
+    }
     let shown = target.display().to_string();
     let compression = options.compression.unwrap_or(match archive {
         Format::DockerArchive => Compression::None,

@@ -12,6 +12,7 @@ mod hostile;
 mod hostile_names;
 mod inspect;
 mod minify;
+mod quirks;
 mod sandbox;
 mod sbom;
 mod sbom_lang;
