@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const IMAGE_HELP: &str = "\
 IMAGE references (the skopeo convention):
   docker-archive:PATH[:NAME:TAG]   a `docker save` tar
-  oci:DIR[:REF]                    an OCI image layout folder
+  oci:DIR[:REF|:@N|:sha256:HEX]    an OCI image layout folder (a ref name, a position, a digest)
   oci-archive:PATH[:REF]           an OCI image layout in a tar
   dir:PATH                         a root filesystem folder (dir:/ is this machine)
   PATH                             detected: archive, layout or folder";
