@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use pare_image::Flattened;
 use pare_image::tree::NodeKind;
 
-use crate::model::{Catalog, Package, PackageType};
+use crate::model::{Catalog, Distro, Package, PackageType};
 use crate::purl;
 use crate::read::{layer_of, read_bytes};
 
@@ -35,7 +35,7 @@ pub fn wants(path: &str) -> bool {
     CLASSIFIERS.iter().any(|c| c.file_names.contains(&name))
 }
 
-pub fn catalog(flat: &Flattened, out: &mut Catalog) {
+pub fn catalog(flat: &Flattened, _distro: Option<&Distro>, out: &mut Catalog) {
     // Owned paths as the image resolves them: on merged-/usr systems dpkg
     // says `/bin/busybox` for the file at `usr/bin/busybox`.
     let owned: HashSet<String> = out

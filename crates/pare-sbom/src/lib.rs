@@ -38,16 +38,65 @@ pub use model::{Catalog, Distro, Package, PackageType};
 
 const OS_RELEASE: [&str; 2] = ["etc/os-release", "usr/lib/os-release"];
 
+/// One source of packages. Every cataloger is registered once, in
+/// [`CATALOGERS`]: the capture predicate and [`catalog`] both come from
+/// that table, so a cataloger cannot be wired into one and not the other.
+pub struct Cataloger {
+    /// Short name, for messages and docs.
+    pub name: &'static str,
+    /// Whether this cataloger reads the file at `path` (image-relative, no
+    /// leading `/`); such files are captured while flattening.
+    pub wants: fn(path: &str) -> bool,
+    /// Adds what it finds to the catalog; problems go to its warnings.
+    pub catalog: fn(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog),
+}
+
+/// Every cataloger, in the order they run. OS package databases come first
+/// and the binary classifiers last, because a binary owned by a package found
+/// earlier is left to that package.
+pub const CATALOGERS: &[Cataloger] = &[
+    Cataloger {
+        name: "dpkg",
+        wants: dpkg::wants,
+        catalog: dpkg::catalog,
+    },
+    Cataloger {
+        name: "apk",
+        wants: apk::wants,
+        catalog: apk::catalog,
+    },
+    Cataloger {
+        name: "rpm",
+        wants: rpm::wants,
+        catalog: rpm::catalog,
+    },
+    Cataloger {
+        name: "python",
+        wants: python::wants,
+        catalog: python::catalog,
+    },
+    Cataloger {
+        name: "npm",
+        wants: npm::wants,
+        catalog: npm::catalog,
+    },
+    Cataloger {
+        name: "go-and-rust-binaries",
+        // Reads what the executable scanner found, not captured files.
+        wants: |_| false,
+        catalog: compiled_in,
+    },
+    Cataloger {
+        name: "binary-classifiers",
+        wants: binary::wants,
+        catalog: binary::catalog,
+    },
+];
+
 /// The files the catalogers read, to capture while flattening.
 pub fn capture_predicate() -> Box<CapturePredicate> {
     Box::new(|path: &str, _size: u64| {
-        OS_RELEASE.contains(&path)
-            || dpkg::wants(path)
-            || apk::wants(path)
-            || rpm::wants(path)
-            || python::wants(path)
-            || npm::wants(path)
-            || binary::wants(path)
+        OS_RELEASE.contains(&path) || CATALOGERS.iter().any(|c| (c.wants)(path))
     })
 }
 
@@ -72,14 +121,9 @@ pub fn catalog(flat: &Flattened) -> Catalog {
         }
     }
     let distro = out.distro.clone();
-    dpkg::catalog(flat, distro.as_ref(), &mut out);
-    apk::catalog(flat, distro.as_ref(), &mut out);
-    rpm::catalog(flat, distro.as_ref(), &mut out);
-    python::catalog(flat, &mut out);
-    npm::catalog(flat, &mut out);
-    compiled_in(flat, &mut out);
-    // Last: binaries owned by a package found above are left to it.
-    binary::catalog(flat, &mut out);
+    for cataloger in CATALOGERS {
+        (cataloger.catalog)(flat, distro.as_ref(), &mut out);
+    }
     if out.distro.is_none() {
         // A scratch image with only BusyBox is "busybox", as Syft says.
         if let Some(bb) = out
@@ -103,7 +147,7 @@ pub fn catalog(flat: &Flattened) -> Catalog {
 
 /// Go modules and Rust crates from what the executable scanner found; a
 /// file hardlinked under several names is reported once, at its first name.
-fn compiled_in(flat: &Flattened, out: &mut Catalog) {
+fn compiled_in(flat: &Flattened, _distro: Option<&Distro>, out: &mut Catalog) {
     let mut binaries: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for (path, node) in flat.tree.iter() {
         if let NodeKind::File(id) = node.kind

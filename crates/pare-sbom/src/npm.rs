@@ -28,7 +28,7 @@ use pare_image::Flattened;
 use pare_image::tree::NodeKind;
 use serde_json::Value;
 
-use crate::model::{Catalog, Package, PackageType};
+use crate::model::{Catalog, Distro, Package, PackageType};
 use crate::purl;
 use crate::read::{layer_of, read_text};
 use gojson::Shape;
@@ -149,7 +149,7 @@ impl Manifest {
     }
 }
 
-pub fn catalog(flat: &Flattened, out: &mut Catalog) {
+pub fn catalog(flat: &Flattened, _distro: Option<&Distro>, out: &mut Catalog) {
     let manifests: Vec<String> = flat
         .tree
         .iter()

@@ -30,7 +30,7 @@ use pare_image::paths::{file_name, join_in_root, parent};
 use pare_image::tree::NodeKind;
 use serde_json::Value;
 
-use crate::model::{Catalog, Package, PackageType};
+use crate::model::{Catalog, Distro, Package, PackageType};
 use crate::npm::gojson::{self, Shape};
 use crate::purl;
 use crate::read::{layer_of, read_bytes, read_text};
@@ -148,7 +148,7 @@ pub fn purl(name: &str, version: &str, vcs_url: Option<&str>) -> String {
     purl::build("pypi", None, &normalize_name(name), version, &qualifiers)
 }
 
-pub fn catalog(flat: &Flattened, out: &mut Catalog) {
+pub fn catalog(flat: &Flattened, _distro: Option<&Distro>, out: &mut Catalog) {
     let metadata: Vec<String> = flat
         .tree
         .iter()
