@@ -18,6 +18,7 @@ mod sbom;
 mod sbom_lang;
 mod sbom_minified;
 mod scan;
+mod snapshots;
 mod static_interpreters;
 mod static_runtimes;
 mod trace_images;
