@@ -18,7 +18,7 @@
 #                module mode, Rust with cargo-auditable (tests/images/apps)
 # Workloads for minify's traced run, each answering real requests with what
 # it loads only at run time:
-#   node.tar        + nodejs (system ICU), a web app answering with Intl in
+#   node.tar        + nodejs (system ICU), a web app (with its package.json) answering with Intl in
 #                   German and Japanese (port 8085)
 #   redis-gosu.tar  + redis-server and gosu behind the official image's
 #                   shell entry point (chown, then gosu redis; port 6379)
@@ -57,9 +57,22 @@ REBUILD=0
 [[ "${1:-}" == "--rebuild" ]] && REBUILD=1
 IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins ctext java pylocal perl pyold)
 
+# inputs_of NAME: a digest of the image's own folder (its Dockerfile and
+# the files it copies), kept beside the cached archive as NAME.inputs, so a
+# change to an image's definition rebuilds that image and no other. (How
+# build.sh itself builds an image is not part of it: --rebuild for that.)
+inputs_of() {
+    local dir="$HERE/$1"
+    [[ -d "$dir" ]] || { echo none; return; }
+    (cd "$dir" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1
+}
+
 missing=()
 for name in "${IMAGES[@]}"; do
-    if [[ $REBUILD == 1 || ! -s "$OUT/$name.tar" ]]; then missing+=("$name"); fi
+    if [[ $REBUILD == 1 || ! -s "$OUT/$name.tar" ]] \
+        || [[ "$(cat "$OUT/$name.inputs" 2>/dev/null)" != "$(inputs_of "$name")" ]]; then
+        missing+=("$name")
+    fi
 done
 if [[ ${#missing[@]} == 0 ]]; then
     echo "test images: all cached in $OUT"
@@ -233,5 +246,8 @@ for name in "${missing[@]}"; do
         perl) build_app perl perl ;;
         debian) ;;
     esac
+done
+for name in "${missing[@]}"; do
+    inputs_of "$name" >"$OUT/$name.inputs"
 done
 ls -l "$OUT"

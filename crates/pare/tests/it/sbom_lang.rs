@@ -73,6 +73,17 @@ fn sbom_npm_packages_match_syft_on_the_node_image() {
         in_debian_tree >= 20,
         "{in_debian_tree} in /usr/share/nodejs"
     );
+    // The app's own manifest is a package too, as Syft reports it.
+    let app = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["found_at"] == "/app/package.json")
+        .expect("the app's /app/package.json is reported");
+    assert_eq!(
+        (app["name"].as_str(), app["version"].as_str()),
+        (Some("pare-intl-demo"), Some("1.2.0"))
+    );
 }
 
 /// The python packages (names normalised in names and PURLs) of the test
