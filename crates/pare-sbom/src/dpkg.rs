@@ -878,9 +878,43 @@ Version: 2\n\nPackage: b\nStatus: install ok installed\n\nPackage: c\nArchitectu
             ("var/lib/dpkg/info/libc6.postinst", false),
             ("usr/share/doc/libc6/copyright", true),
             ("usr/share/doc/libc6/examples/copyright", false),
+            // Syft's `**/lib/dpkg/…` and opkg globs: any folder above.
+            ("lib/dpkg/status", true),
+            ("srv/chroot/var/lib/dpkg/status", true),
+            ("srv/chroot/var/lib/dpkg/status.d/x", true),
+            ("srv/chroot/var/lib/dpkg/status.d/x/y", false),
+            ("var/lib/dpkg/info/libc6.conffiles", true),
+            ("mylib/dpkg/status", false),
+            ("usr/lib/opkg/status", true),
+            ("usr/lib/opkg/info/busybox.control", true),
+            ("usr/lib/opkg/info/busybox.list", true),
+            ("usr/lib/opkg/info/busybox.postinst", false),
         ] {
             assert_eq!(wants(path), want, "{path}");
         }
+    }
+
+    #[test]
+    fn conffiles_come_from_the_field_and_the_listing_as_syft_reads_them() {
+        let mut records = parse(
+            "var/lib/dpkg/status",
+            Origin::Status,
+            b"Package: a\nVersion: 1\nConffiles:\n /etc/a.conf 0123\n /etc/old.conf 4567 obsolete\n",
+            &mut Vec::new(),
+        );
+        records[0].conffiles = Some(Listing {
+            path: "var/lib/dpkg/info/a.conffiles".into(),
+            text: "/etc/a.conf\netc/relative.conf\n\n".into(),
+        });
+        assert_eq!(
+            records[0].conffile_paths(),
+            [
+                "/etc/a.conf",
+                "/etc/old.conf",
+                "/etc/a.conf",
+                "/etc/relative.conf"
+            ]
+        );
     }
 
     #[test]

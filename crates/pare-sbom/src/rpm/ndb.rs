@@ -245,6 +245,31 @@ mod tests {
         }
     }
 
+    /// go-rpmdb's real SLE 15 database (tests/data/README.md): its 35
+    /// packages, as go-rpmdb's `SLE15WithNDB` test case lists them.
+    #[test]
+    fn a_real_suse_database_is_read_in_full() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/syft-fixtures/rpm/go-rpmdb/sle15-bci/Packages.db"
+        );
+        let db = std::fs::read(path).unwrap();
+        let headers: Vec<super::super::Header> = values(&db)
+            .unwrap()
+            .iter()
+            .map(|b| super::super::parse_header(b).unwrap())
+            .collect();
+        assert_eq!(headers.len(), 35);
+        let nevra = |name: &str| {
+            let h = headers.iter().find(|h| h.name == name).unwrap();
+            (h.version.as_str(), h.release.as_str(), h.arch.as_str())
+        };
+        assert_eq!(headers[0].name, "system-user-root");
+        assert_eq!(nevra("glibc"), ("2.31", "9.3.2", "x86_64"));
+        assert_eq!(nevra("bash"), ("4.4", "19.6.1", "x86_64"));
+        assert_eq!(nevra("system-user-root"), ("20190513", "3.3.1", "noarch"));
+    }
+
     #[test]
     fn free_slots_are_skipped() {
         let mut db = database(&[b"kept", b"freed"]);
