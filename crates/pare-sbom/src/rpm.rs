@@ -439,6 +439,13 @@ pub fn parse_header(blob: &[u8]) -> Result<Header, String> {
     if h.name.is_empty() {
         return Err("header without a name".into());
     }
+    // rpm writes `(none)` where a header has no source rpm or licence (an
+    // imported key's `gpg-pubkey` entry); go-rpmdb, so Syft, reads none.
+    for field in [&mut h.source_rpm, &mut h.license] {
+        if field == "(none)" {
+            field.clear();
+        }
+    }
     Ok(h)
 }
 
@@ -458,10 +465,12 @@ fn strings_at(store: &[u8], mut offset: usize, n: usize) -> Result<Vec<String>, 
 }
 
 impl Header {
-    /// A package, listed in an SBOM and carried by minify: `gpg-pubkey`
-    /// entries are keys, not software (Syft skips them too).
+    /// A package, listed in an SBOM and carried by minify: every header
+    /// with a name. The `gpg-pubkey` entries of imported signing keys are
+    /// packages too, as `rpm -qa` and Syft 1.18 list them (they own no
+    /// files, so minify's reduced databases drop them).
     pub fn is_package(&self) -> bool {
-        self.name != "gpg-pubkey"
+        !self.name.is_empty()
     }
 
     fn into_package(self, path: &str, distro: Option<&Distro>) -> Option<Package> {

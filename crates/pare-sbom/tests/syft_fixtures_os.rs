@@ -334,9 +334,11 @@ struct Compared {
 fn compare(files: &[(String, Src)]) -> Compared {
     let root = tempfile::tempdir().unwrap();
     build(root.path(), files);
-    let reference = ImageRef::Dir {
-        path: root.path().into(),
-    };
+    compare_root(root.path())
+}
+
+fn compare_root(root: &Path) -> Compared {
+    let reference = ImageRef::Dir { path: root.into() };
     let source = Source::open(&reference, &Platform::default()).unwrap();
     let flat = source.flatten_with(pare_sbom::flatten_options()).unwrap();
     let from_dir = pare_sbom::catalog(&flat);
@@ -674,6 +676,52 @@ fn rpm_variants_match_syft() {
     );
 }
 
+/// A signing key imported by the real `rpmkeys` into a fresh database (the
+/// `gpg-pubkey` entry every RHEL image has): Syft lists it as a package.
+#[test]
+fn rpm_signing_keys_match_syft() {
+    if pare_testkit::tool("rpmkeys").is_none() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let dbpath = root.path().join("var/lib/rpm");
+    std::fs::create_dir_all(&dbpath).unwrap();
+    let out = Command::new("rpmkeys")
+        .arg("--dbpath")
+        .arg(&dbpath)
+        .arg("--import")
+        .arg(fixture("rpm/keys/debian-12-archive.asc"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The image root: the os-release and the database rpm wrote.
+    let image_root = root.path().join("image");
+    build(&image_root, &[file("etc/os-release", Text(RHEL))]);
+    std::fs::create_dir_all(image_root.join("var/lib/rpm")).unwrap();
+    for entry in std::fs::read_dir(&dbpath).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_owned();
+        std::fs::copy(&path, image_root.join("var/lib/rpm").join(name)).unwrap();
+    }
+    let c = compare_root(&image_root);
+    assert_parity("rpm-keys", &c);
+    assert_eq!(
+        c.pare.ids,
+        [id(
+            "rpm",
+            "gpg-pubkey",
+            "8783d481-63ceb953",
+            "pkg:rpm/redhat/gpg-pubkey@8783d481-63ceb953?distro=rhel-9.4",
+        )]
+        .into_iter()
+        .collect()
+    );
+}
+
 /// ndb and Berkeley DB give rpm's own answer for the real databases: the
 /// counts the fixtures' makers list (the 35 packages of go-rpmdb's
 /// `SLE15WithNDB` test case, the one of Syft's `TestParseRpmDB`).
@@ -712,6 +760,7 @@ fn every_fixture_is_used() {
         }
     }
     used.insert("rpm/go-rpmdb/LICENSE".into());
+    used.insert("rpm/keys/debian-12-archive.asc".into());
     let mut present = BTreeSet::new();
     let base = fixture("");
     let mut stack = vec![base.join("apk"), base.join("dpkg"), base.join("rpm")];
