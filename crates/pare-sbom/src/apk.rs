@@ -8,17 +8,32 @@
 //! every line in order, each with the part of the package it describes, so
 //! a reduced record is the original with the lines of dropped files and
 //! folders left out, nothing rewritten.
+//!
+//! Where: Syft's glob `**/lib/apk/db/installed` (any folder, the root
+//! included); the image's own database is [`INSTALLED`], the one minify
+//! reduces.
 
 use pare_image::Flattened;
+use pare_image::tree::NodeKind;
 
 use crate::model::{Catalog, Distro, Package, PackageType};
 use crate::purl;
 use crate::read::{layer_of, read_text};
 
 pub const INSTALLED: &str = "lib/apk/db/installed";
+/// Beside a database at `ROOT/lib/apk/db/installed`, the
+/// `ROOT/etc/apk/repositories` that names the release when no os-release
+/// does (as Syft looks for it).
+const REPOSITORIES: &str = "etc/apk/repositories";
+
+/// Whether `path` is `suffix` or ends with `/suffix` (a `**/suffix` glob).
+fn under_any_folder(path: &str, suffix: &str) -> bool {
+    path.strip_suffix(suffix)
+        .is_some_and(|rest| rest.is_empty() || rest.ends_with('/'))
+}
 
 pub fn wants(path: &str) -> bool {
-    path == INSTALLED
+    under_any_folder(path, INSTALLED) || under_any_folder(path, REPOSITORIES)
 }
 
 /// The part of a record a line describes.
@@ -184,28 +199,108 @@ pub fn parse_records(text: &str) -> Vec<Record> {
 }
 
 pub fn catalog(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog) {
-    let Some(text) = read_text(flat, INSTALLED, out) else {
-        return;
-    };
-    let layer = layer_of(flat, INSTALLED);
-    out.packages.extend(
-        parse(&text, distro, &mut out.warnings)
-            .into_iter()
-            .map(|mut p| {
-                p.layer = layer;
-                p
-            }),
-    );
+    let databases: Vec<String> = flat
+        .tree
+        .iter()
+        .filter(|(p, n)| matches!(n.kind, NodeKind::File(_)) && under_any_folder(p, INSTALLED))
+        .map(|(p, _)| p.to_string())
+        .collect();
+    for path in databases {
+        let Some(text) = read_text(flat, &path, out) else {
+            continue;
+        };
+        // Without an os-release, the release the repositories name.
+        let root = &path[..path.len() - INSTALLED.len()];
+        let from_repositories = match distro {
+            Some(_) => None,
+            None => read_text(flat, &format!("{root}{REPOSITORIES}"), out)
+                .and_then(|text| release_from_repositories(&text)),
+        };
+        let distro = distro.or(from_repositories.as_ref());
+        let layer = layer_of(flat, &path);
+        out.packages.extend(
+            parse_at(&text, &path, distro, &mut out.warnings)
+                .into_iter()
+                .map(|mut p| {
+                    p.layer = layer;
+                    p
+                }),
+        );
+    }
 }
 
-/// The packages of an installed database; records that are not packages
-/// become warnings.
+/// The release named by the first `https://….alpinelinux.org/alpine/vX.Y/REPO`
+/// line of an `etc/apk/repositories`, as Syft reads it (`edge` and
+/// mirrors name none).
+pub fn release_from_repositories(text: &str) -> Option<Distro> {
+    static LINE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let line = LINE.get_or_init(|| {
+        regex::Regex::new(r"(?m)^https://.*\.alpinelinux\.org/alpine/v([^/]+)/([a-zA-Z0-9_]+)$")
+            .expect("a valid pattern")
+    });
+    let version = line.captures(text)?.get(1)?.as_str();
+    Some(Distro {
+        id: "alpine".into(),
+        version_id: Some(version.to_string()),
+        ..Distro::default()
+    })
+}
+
+/// Licenses from an `L:` value, by Syft's rule: the whole value when it
+/// is a valid SPDX expression (`MIT AND BSD-3-Clause`, `GPL-2.0-or-later`),
+/// else each space-separated word (`MIT BSD GPL2+` is three).
+pub fn licenses(value: &str) -> Vec<String> {
+    if value.is_empty() {
+        return Vec::new();
+    }
+    if is_spdx_expression(value) {
+        return vec![value.to_string()];
+    }
+    value.split(' ').map(str::to_string).collect()
+}
+
+/// Whether `text` is an SPDX expression as Syft's validator (go-spdx)
+/// takes one: identifiers from the SPDX list, deprecated ones too (the
+/// `spdx` crate holds the list and the grammar), operators `AND`, `OR`,
+/// `WITH` in upper case only. One difference remains: go-spdx matches
+/// identifiers in any case, the `spdx` crate only in the list's case.
+fn is_spdx_expression(text: &str) -> bool {
+    let lower_operator = text.split([' ', '(', ')']).any(|word| {
+        ["and", "or", "with"]
+            .iter()
+            .any(|op| word.eq_ignore_ascii_case(op) && word != op.to_ascii_uppercase())
+    });
+    if lower_operator {
+        return false;
+    }
+    let mode = spdx::ParseMode {
+        allow_slash_as_or_operator: false,
+        allow_imprecise_license_names: false,
+        allow_postfix_plus_on_gpl: true,
+        allow_deprecated: true,
+        allow_unknown: false,
+    };
+    spdx::Expression::parse_mode(text, mode).is_ok()
+}
+
+/// The packages of the installed database at [`INSTALLED`]; records that
+/// are not packages become warnings.
 pub fn parse(text: &str, distro: Option<&Distro>, warnings: &mut Vec<String>) -> Vec<Package> {
+    parse_at(text, INSTALLED, distro, warnings)
+}
+
+/// [`parse`] for the database at `path`.
+fn parse_at(
+    text: &str,
+    path: &str,
+    distro: Option<&Distro>,
+    warnings: &mut Vec<String>,
+) -> Vec<Package> {
     let mut packages = Vec::new();
     for record in parse_records(text) {
         let (Some(name), Some(version)) = (record.get('P'), record.get('V')) else {
             warnings.push(format!(
-                "/{INSTALLED}: entry {} has no P:/V: fields ({} unreadable lines); skipped",
+                "/{path}: entry {} has no P:/V: fields ({} unreadable lines); skipped",
                 record.index,
                 record.junk()
             ));
@@ -220,7 +315,7 @@ pub fn parse(text: &str, distro: Option<&Distro>, warnings: &mut Vec<String>) ->
         let origin = record.get('o').filter(|o| *o != name).unwrap_or("");
         let purl = purl::build(
             "apk",
-            Some(distro.map_or("alpine", |d| d.id.as_str())),
+            Some(&distro.map_or("alpine".to_string(), |d| d.id.to_lowercase())),
             name,
             version,
             &[
@@ -235,15 +330,12 @@ pub fn parse(text: &str, distro: Option<&Distro>, warnings: &mut Vec<String>) ->
             kind: PackageType::Apk,
             purl,
             cpes: purl::cpes(name, version),
-            licenses: record
-                .get('L')
-                .map(|l| vec![l.to_string()])
-                .unwrap_or_default(),
+            licenses: record.get('L').map(licenses).unwrap_or_default(),
             source: record.get('o').map(str::to_string),
             source_version: None,
             architecture: arch,
             files,
-            found_at: format!("/{INSTALLED}"),
+            found_at: format!("/{path}"),
             layer: None,
         });
     }
@@ -253,6 +345,70 @@ pub fn parse(text: &str, distro: Option<&Distro>, warnings: &mut Vec<String>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn licenses_split_as_syft_splits_them() {
+        for (value, want) in [
+            ("MIT", &["MIT"][..]),
+            ("GPL-2.0-or-later", &["GPL-2.0-or-later"]),
+            ("MIT AND BSD-3-Clause", &["MIT AND BSD-3-Clause"]),
+            (
+                "(MIT OR Apache-2.0) AND Zlib",
+                &["(MIT OR Apache-2.0) AND Zlib"],
+            ),
+            (
+                "GPL-2.0+ WITH Classpath-exception-2.0",
+                &["GPL-2.0+ WITH Classpath-exception-2.0"],
+            ),
+            ("MIT BSD GPL2+", &["MIT", "BSD", "GPL2+"]),
+            ("MIT and BSD-3-Clause", &["MIT", "and", "BSD-3-Clause"]),
+            (
+                "GPL-2.0-only AND custom",
+                &["GPL-2.0-only", "AND", "custom"],
+            ),
+            ("custom", &["custom"]),
+            ("LicenseRef-x AND MIT", &["LicenseRef-x AND MIT"]),
+            ("", &[]),
+        ] {
+            assert_eq!(licenses(value), want, "{value}");
+        }
+    }
+
+    #[test]
+    fn the_release_comes_from_the_repositories_without_os_release() {
+        for (text, want) in [
+            (
+                "https://dl-cdn.alpinelinux.org/alpine/v3.19/main\nhttps://dl-cdn.alpinelinux.org/alpine/v3.19/community\n",
+                Some("3.19"),
+            ),
+            ("http://dl-cdn.alpinelinux.org/alpine/v3.19/main\n", None),
+            ("https://dl-cdn.alpinelinux.org/alpine/edge/main\n", None),
+            ("https://mirror.example.org/alpine/v3.19/main\n", None),
+            ("https://dl-cdn.alpinelinux.org/alpine/v3.19/main/x\n", None),
+            ("", None),
+        ] {
+            let got = release_from_repositories(text);
+            assert_eq!(
+                got.as_ref().and_then(|d| d.version_id.as_deref()),
+                want,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn databases_are_found_by_syfts_glob() {
+        for (path, want) in [
+            ("lib/apk/db/installed", true),
+            ("chroot/lib/apk/db/installed", true),
+            ("usr/lib/apk/db/installed", true),
+            ("xlib/apk/db/installed", false),
+            ("lib/apk/db/installed.old", false),
+            ("etc/apk/repositories", true),
+        ] {
+            assert_eq!(wants(path), want, "{path}");
+        }
+    }
 
     #[test]
     fn lines_belong_to_the_package_folder_or_file_they_follow() {

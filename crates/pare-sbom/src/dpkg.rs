@@ -1,14 +1,18 @@
 //! Debian packages: one lossless model of dpkg's database, read once and
 //! used by the cataloger here and by minify's reduction, so the two can
-//! never disagree on what is installed or which files a package owns.
+//! never disagree on what a database says or which files a package owns.
 //!
-//! Where the database is (Syft reads `**/lib/dpkg/status` and
-//! `**/lib/dpkg/status.d/*`): `var/lib/dpkg/status` (and the same under
-//! `usr/lib/dpkg`), one paragraph a package; distroless images' `status.d/`
-//! beside it instead, each file one or more paragraphs, with the package's
-//! `HASH  PATH` lines in `status.d/NAME[:ARCH].md5sums`; for `status`, the owned
-//! files in `info/NAME[:ARCH].md5sums` and `info/NAME[:ARCH].list`. Licenses
-//! come from `usr/share/doc/*/copyright`.
+//! Where the databases are, by Syft 1.18's globs: `**/lib/dpkg/status`
+//! (one paragraph a package; the owned files in `info/NAME[:ARCH].md5sums`,
+//! `.list` and `.conffiles` beside it), `**/lib/dpkg/status.d/*`
+//! (distroless images: each file one or more paragraphs, the package's
+//! `HASH  PATH` lines in `status.d/NAME[:ARCH].md5sums`), and OpenWrt's
+//! `**/lib/opkg/status` and `**/lib/opkg/info/*.control` (the same format).
+//! `**/` is any folder, the root included: `var/lib/dpkg`, `usr/lib/dpkg`,
+//! `lib/dpkg`, a chroot's. [`Database::read`] reads the image's own
+//! databases (under `var/lib` and `usr/lib`, which minify rewrites);
+//! [`Database::read_everywhere`] every one Syft's globs find, for the
+//! SBOM. Licenses come from `usr/share/doc/*/copyright`.
 //!
 //! Lossless: a [`Record`] keeps its paragraph's bytes exactly as dpkg
 //! wrote them and its fields in order, and its listings as read, so minify
@@ -91,9 +95,9 @@ fn shown(c: char) -> String {
 
 /// Checks a package or architecture name before it is used in a path.
 /// Debian policy allows `[a-z0-9][a-z0-9+.-]+` for package names (and
-/// `[a-z0-9-]+` for architectures); this accepts that, upper case letters
-/// and single characters too (lenient, as old databases may hold them),
-/// and nothing else: never `/`, NUL, a control character, `..`, or a
+/// `[a-z0-9-]+` for architectures); this accepts that, upper case letters,
+/// single characters and `_` too (lenient, as old databases may hold them;
+/// opkg's architectures are `x86_64`, `mips_24kc`), and nothing else: never `/`, NUL, a control character, `..`, or a
 /// leading `-` or `.`.
 pub fn check_name(name: &str) -> Result<(), NameError> {
     let first = name.chars().next().ok_or(NameError::Empty)?;
@@ -105,7 +109,7 @@ pub fn check_name(name: &str) -> Result<(), NameError> {
     }
     if let Some(c) = name
         .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-')))
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-' | '_')))
     {
         return Err(NameError::BadCharacter(c));
     }
@@ -163,6 +167,8 @@ pub enum Origin {
     Status,
     /// A file in a `status.d` folder.
     StatusD,
+    /// An opkg `info/NAME.control` file (no listings are read for it).
+    OpkgControl,
 }
 
 /// A file listing what a package installed, as read: `.md5sums` (`HASH
@@ -210,6 +216,8 @@ pub struct Record {
     pub md5sums: Option<Listing>,
     /// Its `info/*.list`, read for packages only.
     pub list: Option<Listing>,
+    /// Its `info/*.conffiles` (one path a line), read for packages only.
+    pub conffiles: Option<Listing>,
 }
 
 impl Record {
@@ -226,9 +234,10 @@ impl Record {
     }
 
     /// An installed package, listed in an SBOM and carried by minify: the
-    /// one rule both follow.
+    /// one rule both follow. One without a `Version` is still a package,
+    /// as Syft lists it (version `UNKNOWN`, a PURL without version).
     pub fn is_package(&self) -> bool {
-        self.is_installed() && self.version().is_some()
+        self.is_installed()
     }
 
     /// Files the package owns, absolute, sorted: every path of its md5sums
@@ -269,9 +278,30 @@ impl Record {
                     .map(str::to_string),
             );
         }
+        // Configuration files, as Syft adds them: the status paragraph's
+        // `Conffiles` and the `info/*.conffiles` listing, always.
+        files.extend(self.conffile_paths());
         files.sort();
         files.dedup();
         files
+    }
+
+    /// The configuration files the paragraph's `Conffiles` field and the
+    /// `info/*.conffiles` listing name, absolute, in that order: the first
+    /// word of each line (`PATH [MD5 [obsolete]]`), `/` added when missing,
+    /// as Syft reads them.
+    pub fn conffile_paths(&self) -> Vec<String> {
+        let field = self.paragraph.get("Conffiles").unwrap_or_default();
+        let listed = self.conffiles.as_ref().map_or("", |l| l.text.as_str());
+        field
+            .lines()
+            .chain(listed.lines())
+            .filter_map(|line| line.split_whitespace().next())
+            .map(|path| match path.starts_with('/') {
+                true => path.to_string(),
+                false => format!("/{path}"),
+            })
+            .collect()
     }
 }
 
@@ -290,12 +320,6 @@ pub enum Problem {
         line: usize,
     },
     InvalidName(InvalidName),
-    /// An installed package without a version: not a package.
-    NoVersion {
-        file: String,
-        line: usize,
-        name: String,
-    },
     /// A database file or listing that could not be read.
     Unreadable {
         path: String,
@@ -310,9 +334,6 @@ impl fmt::Display for Problem {
                 write!(f, "/{file}:{line}: entry without a Package field skipped")
             }
             Problem::InvalidName(invalid) => invalid.fmt(f),
-            Problem::NoVersion { file, line, name } => {
-                write!(f, "/{file}:{line}: package {name} has no Version; skipped")
-            }
             Problem::Unreadable { path, error } => write!(f, "/{path}: {error}"),
         }
     }
@@ -352,14 +373,8 @@ pub fn parse(file: &str, origin: Origin, bytes: &[u8], problems: &mut Vec<Proble
             arch,
             md5sums: None,
             list: None,
+            conffiles: None,
         };
-        if record.is_installed() && record.version().is_none() {
-            problems.push(Problem::NoVersion {
-                file: file.to_string(),
-                line: record.paragraph.line,
-                name: record.name.clone(),
-            });
-        }
         records.push(record);
     }
     records
@@ -374,51 +389,95 @@ pub struct Database {
 }
 
 impl Database {
-    /// Reads every database of [`LAYOUTS`], and the listings of each
-    /// package, from what the flattening captured (see [`wants`]).
+    /// Reads the image's own databases, those of [`LAYOUTS`], and the
+    /// listings of each package, from what the flattening captured (see
+    /// [`wants`]): what minify reduces.
     pub fn read(flat: &Flattened) -> Database {
         let mut db = Database::default();
         for layout in LAYOUTS {
-            let mut files = Vec::new();
-            if flat.tree.get(layout.status).is_some() {
-                files.push((layout.status.to_string(), Origin::Status));
-            }
-            files.extend(
-                flat.tree
-                    .children(layout.status_d)
-                    .filter(|(p, n)| {
-                        matches!(n.kind, NodeKind::File(_)) && !p.ends_with(".md5sums")
-                    })
-                    .map(|(p, _)| (p, Origin::StatusD)),
-            );
-            for (file, origin) in files {
-                let Some(bytes) = db.bytes(flat, &file) else {
-                    continue;
-                };
-                let mut records = parse(&file, origin, &bytes, &mut db.problems);
-                for record in records.iter_mut().filter(|r| r.is_package()) {
-                    // Beside a status.d entry by package name, as Syft
-                    // looks (a file may hold several packages).
-                    let beside = match origin {
-                        Origin::StatusD => {
-                            info_files(layout.status_d, &record.name, &record.arch, "md5sums")
-                        }
-                        Origin::Status => Vec::new(),
-                    };
-                    let sums = beside.into_iter().chain(info_files(
-                        layout.info,
-                        &record.name,
-                        &record.arch,
-                        "md5sums",
-                    ));
-                    record.md5sums = db.listing(flat, sums);
-                    let lists = info_files(layout.info, &record.name, &record.arch, "list");
-                    record.list = db.listing(flat, lists.into_iter());
-                }
-                db.records.extend(records);
-            }
+            let folder = layout.status.trim_end_matches("/status");
+            db.read_folder(flat, folder, Kind::Dpkg);
         }
         db
+    }
+
+    /// Reads every database Syft's globs find (see the module docs): the
+    /// image's own first, then others (a chroot's, opkg's) in path order.
+    pub fn read_everywhere(flat: &Flattened) -> Database {
+        let mut db = Database::read(flat);
+        let own: Vec<&str> = LAYOUTS
+            .iter()
+            .map(|l| l.status.trim_end_matches("/status"))
+            .collect();
+        let mut folders = std::collections::BTreeSet::new();
+        for (path, node) in flat.tree.iter() {
+            if !matches!(node.kind, NodeKind::File(_)) {
+                continue;
+            }
+            if let Some(found) = database_folder(&path)
+                && !(found.1 == Kind::Dpkg && own.contains(&found.0.as_str()))
+            {
+                folders.insert(found);
+            }
+        }
+        for (folder, kind) in folders {
+            db.read_folder(flat, &folder, kind);
+        }
+        db
+    }
+
+    /// Reads the database in `folder` (`…/lib/dpkg` or `…/lib/opkg`).
+    fn read_folder(&mut self, flat: &Flattened, folder: &str, kind: Kind) {
+        let status = format!("{folder}/status");
+        let status_d = format!("{folder}/status.d");
+        let info = format!("{folder}/info");
+        let mut files = Vec::new();
+        if flat.tree.get(&status).is_some() {
+            files.push((status, Origin::Status));
+        }
+        let (listed, origin) = match kind {
+            Kind::Dpkg => (&status_d, Origin::StatusD),
+            Kind::Opkg => (&info, Origin::OpkgControl),
+        };
+        files.extend(
+            flat.tree
+                .children(listed)
+                .filter(|(p, n)| {
+                    matches!(n.kind, NodeKind::File(_))
+                        && match origin {
+                            Origin::OpkgControl => p.ends_with(".control"),
+                            _ => !p.ends_with(".md5sums"),
+                        }
+                })
+                .map(|(p, _)| (p, origin)),
+        );
+        for (file, origin) in files {
+            let Some(bytes) = self.bytes(flat, &file) else {
+                continue;
+            };
+            let mut records = parse(&file, origin, &bytes, &mut self.problems);
+            if origin != Origin::OpkgControl {
+                for record in records.iter_mut().filter(|r| r.is_package()) {
+                    let (name, arch) = (&record.name, &record.arch);
+                    if origin == Origin::StatusD {
+                        // Beside a status.d entry by package name, as Syft
+                        // looks (a file may hold several packages); a
+                        // distroless database has no `info` folder, and
+                        // Syft reads none for it.
+                        let beside = info_files(&status_d, name, arch, "md5sums");
+                        record.md5sums = self.listing(flat, beside.into_iter());
+                        continue;
+                    }
+                    let sums = info_files(&info, name, arch, "md5sums");
+                    record.md5sums = self.listing(flat, sums.into_iter());
+                    let lists = info_files(&info, name, arch, "list");
+                    record.list = self.listing(flat, lists.into_iter());
+                    let conffiles = info_files(&info, name, arch, "conffiles");
+                    record.conffiles = self.listing(flat, conffiles.into_iter());
+                }
+            }
+            self.records.extend(records);
+        }
     }
 
     /// The records that are installed packages ([`Record::is_package`]).
@@ -456,24 +515,66 @@ impl Database {
     }
 }
 
-/// Whether the dpkg cataloger needs this file's bytes.
+/// dpkg's or opkg's database folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Dpkg,
+    Opkg,
+}
+
+/// Whether `path` is `suffix` or ends with `/suffix` (a `**/suffix` glob).
+fn under_any_folder(path: &str, suffix: &str) -> bool {
+    path.strip_suffix(suffix)
+        .is_some_and(|rest| rest.is_empty() || rest.ends_with('/'))
+}
+
+/// The database folder a file of Syft's globs belongs to:
+/// `**/lib/dpkg/status`, `**/lib/dpkg/status.d/*`, `**/lib/opkg/status`,
+/// `**/lib/opkg/info/*.control`.
+fn database_folder(path: &str) -> Option<(String, Kind)> {
+    let (parent, name) = path.rsplit_once('/')?;
+    if name == "status" {
+        if under_any_folder(parent, "lib/dpkg") {
+            return Some((parent.to_string(), Kind::Dpkg));
+        }
+        if under_any_folder(parent, "lib/opkg") {
+            return Some((parent.to_string(), Kind::Opkg));
+        }
+    }
+    if under_any_folder(parent, "lib/dpkg/status.d") {
+        let folder = parent.strip_suffix("/status.d")?;
+        return Some((folder.to_string(), Kind::Dpkg));
+    }
+    if name.ends_with(".control") && under_any_folder(parent, "lib/opkg/info") {
+        let folder = parent.strip_suffix("/info")?;
+        return Some((folder.to_string(), Kind::Opkg));
+    }
+    None
+}
+
+/// Whether the dpkg cataloger needs this file's bytes: the databases of
+/// Syft's globs, the listings in the `info` folder beside each, and the
+/// copyright files.
 pub fn wants(path: &str) -> bool {
-    LAYOUTS.iter().any(|l| {
-        path == l.status
-            || path
-                .strip_prefix(l.status_d)
-                .is_some_and(|rest| rest.starts_with('/'))
-            || (path
-                .strip_prefix(l.info)
-                .is_some_and(|rest| rest.starts_with('/'))
-                && (path.ends_with(".list") || path.ends_with(".md5sums")))
-    }) || (path.starts_with("usr/share/doc/")
+    if database_folder(path).is_some() {
+        return true;
+    }
+    let listing = [".list", ".md5sums", ".conffiles"]
+        .iter()
+        .any(|ext| path.ends_with(ext));
+    if listing
+        && let Some((parent, _)) = path.rsplit_once('/')
+        && (under_any_folder(parent, "lib/dpkg/info") || under_any_folder(parent, "lib/opkg/info"))
+    {
+        return true;
+    }
+    path.starts_with("usr/share/doc/")
         && path.ends_with("/copyright")
-        && path.matches('/').count() == 4)
+        && path.matches('/').count() == 4
 }
 
 pub fn catalog(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog) {
-    let db = Database::read(flat);
+    let db = Database::read_everywhere(flat);
     out.warnings
         .extend(db.problems.iter().map(Problem::to_string));
     let mut histories: HashMap<&str, StatusHistory> = HashMap::new();
@@ -486,7 +587,7 @@ pub fn catalog(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog) {
                 .entry(&record.file)
                 .or_insert_with(|| status_history(flat, &record.file))
                 .first_layer(&package.name, &package.version),
-            Origin::StatusD => layer_of(flat, &record.file),
+            Origin::StatusD | Origin::OpkgControl => layer_of(flat, &record.file),
         };
         out.packages.push(package);
     }
@@ -510,7 +611,7 @@ pub fn info_files(info: &str, name: &str, arch: &str, ext: &str) -> Vec<String> 
 fn package_from(record: &Record, distro: Option<&Distro>) -> Package {
     let p = &record.paragraph;
     let name = record.name.as_str();
-    let version = record.version().unwrap_or_default();
+    let version = record.version().unwrap_or(crate::npm::UNKNOWN);
     let architecture = p.get("Architecture").map(str::to_string);
     let (source, source_version) = match p.get("Source") {
         Some(source) => match source.split_once(' ') {
@@ -537,7 +638,7 @@ fn package_from(record: &Record, distro: Option<&Distro>) -> Package {
         "deb",
         Some(namespace),
         name,
-        version,
+        record.version().unwrap_or_default(),
         &[
             ("arch", architecture.clone().unwrap_or_default()),
             ("distro", distro.map(Distro::qualifier).unwrap_or_default()),
@@ -645,6 +746,7 @@ mod tests {
             ("cr\r", Err(NameError::BadCharacter('\r'))),
             ("sp ace", Err(NameError::BadCharacter(' '))),
             ("colon:amd64", Err(NameError::BadCharacter(':'))),
+            ("x86_64", Ok(())),
             ("back\\slash", Err(NameError::BadCharacter('\\'))),
             ("caf\u{e9}", Err(NameError::BadCharacter('\u{e9}'))),
             (long.as_str(), Err(NameError::TooLong(MAX_NAME_BYTES + 1))),
@@ -687,12 +789,12 @@ mod tests {
                 false,
             ),
             (
-                "installed without a version",
+                "installed without a version (Syft lists it, UNKNOWN)",
                 "Package: a\nStatus: install ok installed\n",
                 true,
-                false,
+                true,
             ),
-            ("empty version", "Package: a\nVersion:\n", true, false),
+            ("empty version", "Package: a\nVersion:\n", true, true),
         ] {
             let records = parse("s", Origin::Status, paragraph.as_bytes(), &mut Vec::new());
             assert_eq!(records.len(), 1, "{name}");
@@ -732,7 +834,6 @@ Version: 2\n\nPackage: b\nStatus: install ok installed\n\nPackage: c\nArchitectu
             problems,
             [
                 "/var/lib/dpkg/status.d/x:6: entry without a Package field skipped",
-                "/var/lib/dpkg/status.d/x:8: package b has no Version; skipped",
                 "/var/lib/dpkg/status.d/x:11: Architecture \"a/b\" holds '/'; record skipped",
             ]
         );
@@ -777,9 +878,43 @@ Version: 2\n\nPackage: b\nStatus: install ok installed\n\nPackage: c\nArchitectu
             ("var/lib/dpkg/info/libc6.postinst", false),
             ("usr/share/doc/libc6/copyright", true),
             ("usr/share/doc/libc6/examples/copyright", false),
+            // Syft's `**/lib/dpkg/…` and opkg globs: any folder above.
+            ("lib/dpkg/status", true),
+            ("srv/chroot/var/lib/dpkg/status", true),
+            ("srv/chroot/var/lib/dpkg/status.d/x", true),
+            ("srv/chroot/var/lib/dpkg/status.d/x/y", false),
+            ("var/lib/dpkg/info/libc6.conffiles", true),
+            ("mylib/dpkg/status", false),
+            ("usr/lib/opkg/status", true),
+            ("usr/lib/opkg/info/busybox.control", true),
+            ("usr/lib/opkg/info/busybox.list", true),
+            ("usr/lib/opkg/info/busybox.postinst", false),
         ] {
             assert_eq!(wants(path), want, "{path}");
         }
+    }
+
+    #[test]
+    fn conffiles_come_from_the_field_and_the_listing_as_syft_reads_them() {
+        let mut records = parse(
+            "var/lib/dpkg/status",
+            Origin::Status,
+            b"Package: a\nVersion: 1\nConffiles:\n /etc/a.conf 0123\n /etc/old.conf 4567 obsolete\n",
+            &mut Vec::new(),
+        );
+        records[0].conffiles = Some(Listing {
+            path: "var/lib/dpkg/info/a.conffiles".into(),
+            text: "/etc/a.conf\netc/relative.conf\n\n".into(),
+        });
+        assert_eq!(
+            records[0].conffile_paths(),
+            [
+                "/etc/a.conf",
+                "/etc/old.conf",
+                "/etc/a.conf",
+                "/etc/relative.conf"
+            ]
+        );
     }
 
     #[test]

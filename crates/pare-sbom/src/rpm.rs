@@ -1,21 +1,37 @@
-//! RPM packages from the Berkeley DB `Packages` database (RHEL/CentOS ≤ 8,
-//! Amazon Linux 2, older SUSE) and the sqlite `rpmdb.sqlite` (RHEL 9,
-//! Fedora ≥ 33), read with SQLite itself through rusqlite.
+//! RPM packages from every kind of rpm database Syft 1.18 reads: Berkeley
+//! DB `Packages` (RHEL/CentOS ≤ 8, Amazon Linux 2), the "new database"
+//! (ndb) `Packages.db` (SUSE), and `rpmdb.sqlite` (RHEL 9, Fedora ≥ 33),
+//! this last with SQLite itself through rusqlite; and the
+//! `container-manifest-2` text list of CBL-Mariner's distroless images.
 //!
-//! Hand-written because no maintained Rust crate reads either format: only
-//! the small part of Berkeley DB's hash-database layout that rpm uses is
-//! read (hash pages of key/value items, values that spill onto chains of
-//! overflow pages), then each value is an rpm header blob whose tag index
-//! gives name, version, release, epoch, arch, license, source rpm and the
-//! file list. Every offset is bounds-checked: a corrupt database yields a
-//! warning, not a panic.
+//! Where: Syft's glob `**/{var/lib,usr/share,usr/lib/sysimage}/rpm/
+//! {Packages,Packages.db,rpmdb.sqlite}` (any depth, any of the three
+//! names), and `**/var/lib/rpmmanifest/container-manifest-2`. As Syft (and
+//! go-rpmdb, which it uses) does, the format of a database is told by its
+//! content, not its name: SQLite's magic, else ndb's `RpmP`, else
+//! Berkeley DB.
+//!
+//! Hand-written because no maintained Rust crate reads Berkeley DB or ndb:
+//! only the small part of Berkeley DB's hash-database layout that rpm uses
+//! is read (hash pages of key/value items, values that spill onto chains of
+//! overflow pages); ndb is rpm's own simple slot table ([`ndb_values`]).
+//! Each value is an rpm header blob whose tag index gives name, version,
+//! release, epoch, arch, license, source rpm and the file list. Every
+//! offset is bounds-checked: a corrupt database yields a warning, not a
+//! panic.
 
 use pare_image::Flattened;
+use pare_image::tree::NodeKind;
 
 use crate::model::{Catalog, Distro, Package, PackageType};
 use crate::purl;
-use crate::read::{layer_of, read_bytes};
+use crate::read::{layer_of, read_bytes, read_text};
 
+mod ndb;
+pub use ndb::values as ndb_values;
+const NDB_MAGIC: &[u8] = ndb::MAGIC;
+
+/// Berkeley DB databases at the root, which minify reduces.
 pub const BDB_PATHS: [&str; 2] = ["var/lib/rpm/Packages", "usr/lib/sysimage/rpm/Packages"];
 const HASH_MAGIC: u32 = 0x0006_1561;
 const PAGE_HASH: u8 = 13;
@@ -27,38 +43,68 @@ const PAGE_HEADER: usize = 26;
 /// rpm headers above this are refused (real ones are well under 1 MiB).
 const MAX_HEADER: usize = 64 * 1024 * 1024;
 
+/// SQLite databases at the root, which minify reduces.
 pub const SQLITE_PATHS: [&str; 2] = [
     "var/lib/rpm/rpmdb.sqlite",
     "usr/lib/sysimage/rpm/rpmdb.sqlite",
 ];
 
+/// The folders of Syft's rpm database glob (`**/` before each).
+const DB_FOLDERS: [&str; 3] = ["var/lib/rpm", "usr/share/rpm", "usr/lib/sysimage/rpm"];
+/// The file names of Syft's rpm database glob.
+const DB_NAMES: [&str; 3] = ["Packages", "Packages.db", "rpmdb.sqlite"];
+/// CBL-Mariner's distroless package list (`**/` before it).
+pub const MANIFEST: &str = "var/lib/rpmmanifest/container-manifest-2";
+
+/// Whether `path` is `suffix` or ends with `/suffix` (a `**/suffix` glob).
+fn under_any_folder(path: &str, suffix: &str) -> bool {
+    path.strip_suffix(suffix)
+        .is_some_and(|rest| rest.is_empty() || rest.ends_with('/'))
+}
+
+/// Whether `path` is an rpm database by Syft's glob.
+pub fn is_database(path: &str) -> bool {
+    let Some((folder, name)) = path.rsplit_once('/') else {
+        return false;
+    };
+    DB_NAMES.contains(&name) && DB_FOLDERS.iter().any(|f| under_any_folder(folder, f))
+}
+
 pub fn wants(path: &str) -> bool {
-    BDB_PATHS.contains(&path) || SQLITE_PATHS.contains(&path)
+    is_database(path) || under_any_folder(path, MANIFEST)
 }
 
 /// Reads every value (header blob) of one kind of rpm database.
 type DatabaseReader = fn(&[u8]) -> Result<Vec<Vec<u8>>, String>;
 
 pub fn catalog(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog) {
-    let databases = BDB_PATHS
+    let found: Vec<String> = flat
+        .tree
         .iter()
-        .map(|p| (*p, values as DatabaseReader))
-        .chain(
-            SQLITE_PATHS
-                .iter()
-                .map(|p| (*p, sqlite_values as DatabaseReader)),
-        );
-    for (path, read_values) in databases {
-        let Some(bytes) = read_bytes(flat, path, out) else {
+        .filter(|(p, n)| matches!(n.kind, NodeKind::File(_)) && wants(p))
+        .map(|(p, _)| p.to_string())
+        .collect();
+    for path in found {
+        let layer = layer_of(flat, &path);
+        if !is_database(&path) {
+            let Some(text) = read_text(flat, &path, out) else {
+                continue;
+            };
+            for mut p in manifest_packages(&text, &path, &mut out.warnings) {
+                p.layer = layer;
+                out.packages.push(p);
+            }
+            continue;
+        }
+        let Some(bytes) = read_bytes(flat, &path, out) else {
             continue;
         };
-        let layer = layer_of(flat, path);
-        match read_values(&bytes) {
+        match database_values(&bytes) {
             Ok(blobs) => {
                 for (i, blob) in blobs.iter().enumerate().filter(|(_, b)| is_header(b)) {
                     match parse_header(blob) {
                         Ok(header) => {
-                            if let Some(mut p) = header.into_package(path, distro) {
+                            if let Some(mut p) = header.into_package(&path, distro) {
                                 p.layer = layer;
                                 out.packages.push(p);
                             }
@@ -70,6 +116,23 @@ pub fn catalog(flat: &Flattened, distro: Option<&Distro>, out: &mut Catalog) {
             Err(e) => out.warnings.push(format!("/{path}: {e}")),
         }
     }
+}
+
+/// The reader for a database's bytes, told by its content as go-rpmdb
+/// does: SQLite, else ndb, else Berkeley DB.
+pub fn reader_for(db: &[u8]) -> DatabaseReader {
+    if db.starts_with(b"SQLite format 3\0") {
+        sqlite_values
+    } else if db.starts_with(NDB_MAGIC) {
+        ndb_values
+    } else {
+        values
+    }
+}
+
+/// Every header blob of a database of any of the three kinds.
+pub fn database_values(db: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    reader_for(db)(db)
 }
 
 /// Whether a database value is a package header: record 0 of a Berkeley
@@ -376,6 +439,13 @@ pub fn parse_header(blob: &[u8]) -> Result<Header, String> {
     if h.name.is_empty() {
         return Err("header without a name".into());
     }
+    // rpm writes `(none)` where a header has no source rpm or licence (an
+    // imported key's `gpg-pubkey` entry); go-rpmdb, so Syft, reads none.
+    for field in [&mut h.source_rpm, &mut h.license] {
+        if field == "(none)" {
+            field.clear();
+        }
+    }
     Ok(h)
 }
 
@@ -395,10 +465,12 @@ fn strings_at(store: &[u8], mut offset: usize, n: usize) -> Result<Vec<String>, 
 }
 
 impl Header {
-    /// A package, listed in an SBOM and carried by minify: `gpg-pubkey`
-    /// entries are keys, not software (Syft skips them too).
+    /// A package, listed in an SBOM and carried by minify: every header
+    /// with a name. The `gpg-pubkey` entries of imported signing keys are
+    /// packages too, as `rpm -qa` and Syft 1.18 list them (they own no
+    /// files, so minify's reduced databases drop them).
     pub fn is_package(&self) -> bool {
-        self.name != "gpg-pubkey"
+        !self.name.is_empty()
     }
 
     fn into_package(self, path: &str, distro: Option<&Distro>) -> Option<Package> {
@@ -409,20 +481,14 @@ impl Header {
             Some(e) => format!("{e}:{}-{}", self.version, self.release),
             None => format!("{}-{}", self.version, self.release),
         };
-        let purl = purl::build(
-            "rpm",
-            Some(distro.map_or("redhat", |d| d.id.as_str())),
+        let purl = package_url(
             &self.name,
-            &format!("{}-{}", self.version, self.release),
-            &[
-                ("arch", self.arch.clone()),
-                (
-                    "epoch",
-                    self.epoch.map(|e| e.to_string()).unwrap_or_default(),
-                ),
-                ("upstream", self.source_rpm.clone()),
-                ("distro", distro.map(Distro::qualifier).unwrap_or_default()),
-            ],
+            &self.version,
+            &self.release,
+            self.epoch,
+            &self.arch,
+            &self.source_rpm,
+            distro,
         );
         Some(Package {
             cpes: purl::cpes(&self.name, &version),
@@ -445,9 +511,200 @@ impl Header {
     }
 }
 
+/// The PURL namespace of an rpm from a distribution with os-release `ID`
+/// `id`, by Syft's rule: the ID as it is, except `rhel`, which is
+/// `redhat` (what Red Hat's own advisories and every UBI image's PURLs
+/// use); no distribution, no namespace.
+pub fn namespace(distro: Option<&Distro>) -> &str {
+    match distro.map(|d| d.id.as_str()) {
+        Some("rhel") => "redhat",
+        Some(id) => id,
+        None => "",
+    }
+}
+
+/// `pkg:rpm/NAMESPACE/NAME@VERSION-RELEASE?arch=…&epoch=…&upstream=…&distro=…`
+/// as Syft writes it (the epoch is a qualifier, not part of the version).
+fn package_url(
+    name: &str,
+    version: &str,
+    release: &str,
+    epoch: Option<u32>,
+    arch: &str,
+    source_rpm: &str,
+    distro: Option<&Distro>,
+) -> String {
+    purl::build(
+        "rpm",
+        Some(namespace(distro)),
+        name,
+        &format!("{version}-{release}"),
+        &[
+            ("arch", arch.to_string()),
+            ("epoch", epoch.map(|e| e.to_string()).unwrap_or_default()),
+            ("upstream", source_rpm.to_string()),
+            ("distro", distro.map(Distro::qualifier).unwrap_or_default()),
+        ],
+    )
+}
+
+/// The packages of a CBL-Mariner `container-manifest-2` (`rpm -qa` with a
+/// tab-separated query format: name, version-release, install time, build
+/// time, vendor, epoch, size, arch, epoch number, source rpm), by Syft's
+/// rules: only newline-terminated lines count, a line needs ten fields and
+/// a version-release with exactly one `-`, the epoch is the epoch number
+/// unless the epoch field is `(none)`, and no distribution is used for the
+/// PURL (Syft passes none for this file). Bad lines become warnings.
+pub fn manifest_packages(text: &str, path: &str, warnings: &mut Vec<String>) -> Vec<Package> {
+    let mut packages = Vec::new();
+    let complete = match text.rfind('\n') {
+        Some(end) => &text[..end],
+        None => "",
+    };
+    for (n, line) in complete.split('\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split('\t').collect();
+        let problem = |what: &str| format!("/{path}:{}: {what}; line skipped", n + 1);
+        if fields.len() < 10 {
+            warnings.push(problem("fewer than ten tab-separated fields"));
+            continue;
+        }
+        let Some((version, release)) = fields[1]
+            .split_once('-')
+            .filter(|(_, release)| !release.contains('-'))
+        else {
+            warnings.push(problem("a version without exactly one '-'"));
+            continue;
+        };
+        let name = fields[0];
+        if name.is_empty() {
+            continue;
+        }
+        let epoch = match fields[8].parse::<u32>() {
+            Ok(e) if fields[5] != "(none)" => Some(e),
+            _ => None,
+        };
+        let header = Header {
+            name: name.to_string(),
+            version: version.to_string(),
+            release: release.to_string(),
+            epoch,
+            arch: fields[7].to_string(),
+            license: String::new(),
+            source_rpm: fields[9].to_string(),
+            files: Vec::new(),
+        };
+        packages.extend(header.into_package(path, None));
+    }
+    packages
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespaces_follow_syft() {
+        let distro = |id: &str| Distro {
+            id: id.into(),
+            version_id: Some("9.4".into()),
+            ..Distro::default()
+        };
+        for (id, want) in [
+            (
+                Some("rhel"),
+                "pkg:rpm/redhat/bash@5.1-1?arch=x86_64&distro=rhel-9.4",
+            ),
+            (
+                Some("centos"),
+                "pkg:rpm/centos/bash@5.1-1?arch=x86_64&distro=centos-9.4",
+            ),
+            (
+                Some("sles"),
+                "pkg:rpm/sles/bash@5.1-1?arch=x86_64&distro=sles-9.4",
+            ),
+            (
+                Some("amzn"),
+                "pkg:rpm/amzn/bash@5.1-1?arch=x86_64&distro=amzn-9.4",
+            ),
+            (None, "pkg:rpm/bash@5.1-1?arch=x86_64"),
+        ] {
+            let d = id.map(distro);
+            assert_eq!(
+                package_url("bash", "5.1", "1", None, "x86_64", "", d.as_ref()),
+                want
+            );
+        }
+    }
+
+    #[test]
+    fn databases_and_manifests_are_found_by_syfts_globs() {
+        for (path, want) in [
+            ("var/lib/rpm/Packages", true),
+            ("var/lib/rpm/Packages.db", true),
+            ("var/lib/rpm/rpmdb.sqlite", true),
+            ("usr/share/rpm/Packages", true),
+            ("usr/lib/sysimage/rpm/Packages.db", true),
+            ("chroot/var/lib/rpm/rpmdb.sqlite", true),
+            ("var/lib/rpm/Packages.old", false),
+            ("var/lib/rpm/Name", false),
+            ("myvar/lib/rpm/Packages", false),
+            ("lib/rpm/Packages", false),
+            ("var/lib/rpmmanifest/container-manifest-2", true),
+            ("x/var/lib/rpmmanifest/container-manifest-2", true),
+            ("var/lib/rpmmanifest/container-manifest-1", false),
+        ] {
+            assert_eq!(wants(path), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn manifest_lines_follow_syfts_rules() {
+        let text = "glibc\t2.35-2.cm2\t1\t2\tMS\t(none)\t10\tx86_64\t0\tglibc-2.35-2.cm2.src.rpm\n\
+                    epo\t1.0-1\t1\t2\tMS\t3\t10\tnoarch\t3\tepo-1.0-1.src.rpm\n\
+                    short\t1.0-1\n\
+                    dashes\t1.0-1-2\t1\t2\tMS\t(none)\t10\tx86_64\t0\ts.src.rpm\n\
+                    \n\
+                    unterminated\t1.0-1\t1\t2\tMS\t(none)\t10\tx86_64\t0\tu.src.rpm";
+        let mut warnings = Vec::new();
+        let got: Vec<(String, String, String)> = manifest_packages(text, MANIFEST, &mut warnings)
+            .into_iter()
+            .map(|p| (p.name, p.version, p.purl))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "glibc".to_string(),
+                    "2.35-2.cm2".to_string(),
+                    "pkg:rpm/glibc@2.35-2.cm2?arch=x86_64&upstream=glibc-2.35-2.cm2.src.rpm"
+                        .to_string()
+                ),
+                (
+                    "epo".to_string(),
+                    "3:1.0-1".to_string(),
+                    "pkg:rpm/epo@1.0-1?arch=noarch&epoch=3&upstream=epo-1.0-1.src.rpm".to_string()
+                ),
+            ]
+        );
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+    }
+
+    #[test]
+    fn the_format_is_told_by_content() {
+        let reader = |b: &[u8]| reader_for(b) as usize;
+        assert_eq!(
+            reader(b"SQLite format 3\0rest"),
+            sqlite_values as DatabaseReader as usize
+        );
+        assert_eq!(
+            reader(b"RpmP\0\0\0\0"),
+            ndb_values as DatabaseReader as usize
+        );
+        assert_eq!(reader(b"\0\0\0\0"), values as DatabaseReader as usize);
+    }
 
     #[test]
     fn a_query_that_never_ends_is_interrupted() {

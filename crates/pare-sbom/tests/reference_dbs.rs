@@ -114,14 +114,26 @@ fn several_packages_in_one_status_file() {
 }
 
 #[test]
-fn entries_without_name_or_version_are_warned_about_and_skipped() {
+fn entries_without_a_name_are_skipped_and_without_a_version_unknown() {
     let c = catalog_of(&[(
         "var/lib/dpkg/status",
         "syft__pkg__cataloger__debian__testdata__var__lib__dpkg__status.d__multiple",
     )]);
-    let names: Vec<&str> = c.packages.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["tzdata", "util-linux"]);
-    assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+    // As Syft 1.18: a paragraph without Version is a package, `UNKNOWN`.
+    let found: Vec<(&str, &str)> = c
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("no-version", "UNKNOWN"),
+            ("tzdata", "2020a-0+deb10u1"),
+            ("util-linux", "2.33.1-0.1")
+        ]
+    );
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
 }
 
 #[test]
