@@ -561,7 +561,8 @@ fn every_fixture_is_used() {
     }
     let mut present = BTreeSet::new();
     let base = fixture("");
-    let mut stack = vec![base.clone()];
+    // Ruby, PHP and .NET fixtures are syft_fixtures_more.rs's.
+    let mut stack = vec![base.join("python"), base.join("npm")];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
