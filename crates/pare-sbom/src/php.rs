@@ -19,6 +19,10 @@
 //!   `name` string, the version `version.release`, the licence
 //!   `license._content`. Type `php-pecl`, PURL `pkg:pecl/NAME@VERSION`.
 //!
+//! Files are found through symlinks too, as Syft's globs find them
+//! ([`crate::ruby::located`]); a PECL registry file is captured only at a
+//! real path the glob matches.
+//!
 //! Then Syft's compliance rules: no name, no package; no version, version
 //! `UNKNOWN` and a PURL without one. `composer.lock` is a declaration, read
 //! by Syft only for directory scans, and not by pare.
@@ -27,7 +31,6 @@ pub mod serialized;
 
 use pare_image::Flattened;
 use pare_image::paths::{file_name, parent};
-use pare_image::tree::NodeKind;
 use serde_json::Value;
 
 use crate::model::{Catalog, Distro, Package, PackageType};
@@ -235,14 +238,9 @@ impl Entry {
 }
 
 pub fn catalog(flat: &Flattened, _distro: Option<&Distro>, out: &mut Catalog) {
-    let files: Vec<String> = flat
-        .tree
-        .iter()
-        .filter(|(p, n)| matches!(n.kind, NodeKind::File(_)) && wants(p))
-        .map(|(p, _)| p.to_string())
-        .collect();
-    for path in files {
-        let (entries, kind) = if is_installed_json(&path) {
+    let name_may_match = |name: &str| name == "installed.json" || name.ends_with(".reg");
+    for (access, path) in crate::ruby::located::files(flat, name_may_match, wants) {
+        let (entries, kind) = if is_installed_json(&access) {
             let Some(text) = read_text(flat, &path, out) else {
                 continue;
             };

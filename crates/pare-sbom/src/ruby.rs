@@ -28,7 +28,8 @@
 
 use pare_image::Flattened;
 use pare_image::paths::{file_name, parent};
-use pare_image::tree::NodeKind;
+
+pub(crate) mod located;
 
 use crate::model::{Catalog, Distro, Package, PackageType};
 use crate::npm::UNKNOWN;
@@ -39,11 +40,18 @@ use crate::read::{layer_of, read_bytes};
 const MAX_LINE: usize = 64 * 1024;
 
 /// Whether Syft's glob `**/specifications/**/*.gemspec` matches `path`.
+pub fn is_installed_spec(path: &str) -> bool {
+    is_gemspec_name(file_name(path)) && parent(path).split('/').any(|part| part == "specifications")
+}
+
+fn is_gemspec_name(name: &str) -> bool {
+    name.ends_with(".gemspec")
+}
+
+/// Every gemspec is captured (they are small), so that one reached
+/// through a symlink into a `specifications` folder is there to read.
 pub fn wants(path: &str) -> bool {
-    if !file_name(path).ends_with(".gemspec") {
-        return false;
-    }
-    parent(path).split('/').any(|part| part == "specifications")
+    is_gemspec_name(file_name(path))
 }
 
 /// What pare keeps of a gemspec.
@@ -229,13 +237,7 @@ impl Gemspec {
 }
 
 pub fn catalog(flat: &Flattened, _distro: Option<&Distro>, out: &mut Catalog) {
-    let specs: Vec<String> = flat
-        .tree
-        .iter()
-        .filter(|(p, n)| matches!(n.kind, NodeKind::File(_)) && wants(p))
-        .map(|(p, _)| p.to_string())
-        .collect();
-    for path in specs {
+    for (_, path) in located::files(flat, is_gemspec_name, is_installed_spec) {
         let Some(bytes) = read_bytes(flat, &path, out) else {
             continue;
         };
@@ -290,7 +292,8 @@ mod tests {
             ("x/specifications/a.gemspec.bak", false),
             ("x/specifications/Gemfile.lock", false),
         ] {
-            assert_eq!(wants(path), want, "{path}");
+            assert_eq!(is_installed_spec(path), want, "{path}");
+            assert_eq!(wants(path), path.ends_with(".gemspec"), "{path}");
         }
     }
 

@@ -24,12 +24,14 @@ type Id = (String, String, String, String);
 /// Known differences from Syft: (tree, PURL, reason). None today.
 const ALLOWED: &[(&str, &str, &str)] = &[];
 
-/// A file of a tree: one of Syft's fixtures, or text written here.
+/// A file of a tree: one of Syft's fixtures, text written here, or a
+/// symlink to this target.
 enum Src {
     Fixture(&'static str),
     Text(String),
+    Link(&'static str),
 }
-use Src::{Fixture, Text};
+use Src::{Fixture, Link, Text};
 
 fn fixture(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -193,6 +195,44 @@ fn php_variants() -> Vec<(String, Src)> {
     ]
 }
 
+/// Files reached through symlinks: Syft's globs match the links' paths,
+/// and each file counts once, at its real path.
+fn linked() -> Vec<(String, Src)> {
+    let specs = "var/lib/gems/3.1.0/specifications";
+    vec![
+        (
+            "opt/gems/real.gemspec".into(),
+            gemspec("  s.name = \"through-folder\"\n  s.version = \"1.0\""),
+        ),
+        (format!("{specs}/folder"), Link("/opt/gems")),
+        (
+            "opt/one/target.gemspec".into(),
+            gemspec("  s.name = \"through-file\"\n  s.version = \"2.0\""),
+        ),
+        (
+            format!("{specs}/file.gemspec"),
+            Link("/opt/one/target.gemspec"),
+        ),
+        (
+            format!("{specs}/again.gemspec"),
+            Link("../../../../../opt/one/target.gemspec"),
+        ),
+        (
+            format!("{specs}/dangling.gemspec"),
+            Link("/nowhere.gemspec"),
+        ),
+        (
+            "srv/real/vendor/composer/installed.json".into(),
+            Text(r#"[{"name": "linked/pkg", "version": "1.0"}]"#.into()),
+        ),
+        (
+            "srv/app/vendor/composer/installed.json".into(),
+            Link("/srv/real/vendor/composer/installed.json"),
+        ),
+        ("srv/vendor-link".into(), Link("/srv/real/vendor")),
+    ]
+}
+
 /// Syft reads `*.deps.json` only for directory scans, and PE files named
 /// `*.dll`/`*.exe` for images; these are its fixtures of both (the PE
 /// ones are not PE files).
@@ -226,6 +266,7 @@ fn build(root: &Path, files: &[(String, Src)]) {
                 std::fs::copy(fixture(f), &target).unwrap_or_else(|e| panic!("{f}: {e}"));
             }
             Text(t) => std::fs::write(&target, t).unwrap(),
+            Link(to) => std::os::unix::fs::symlink(to, &target).unwrap(),
         }
     }
 }
@@ -451,6 +492,25 @@ fn php_variants_match_syft() {
         id("php-pecl", "nover", "UNKNOWN", "pkg:pecl/nover"),
     ]);
     assert_eq!(c.pare, want);
+}
+
+#[test]
+fn files_through_symlinks_match_syft() {
+    let c = compare(&linked());
+    assert_parity("linked", &c);
+    assert_eq!(
+        c.pare,
+        set(&[
+            id("gem", "through-folder", "1.0", "pkg:gem/through-folder@1.0"),
+            id("gem", "through-file", "2.0", "pkg:gem/through-file@2.0"),
+            id(
+                "php-composer",
+                "linked/pkg",
+                "1.0",
+                "pkg:composer/linked/pkg@1.0"
+            ),
+        ])
+    );
 }
 
 /// Nothing from `.deps.json` on images, as Syft (its deps cataloger is a
