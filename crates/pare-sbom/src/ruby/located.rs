@@ -29,7 +29,7 @@ pub(crate) fn files(
             found.push((access, real));
         }
     };
-    let mut folder_links: Vec<(String, String)> = Vec::new();
+    let mut links: Vec<String> = Vec::new();
     let mut named: Vec<(String, u32)> = Vec::new();
     for (path, node) in tree.iter() {
         match &node.kind {
@@ -43,18 +43,26 @@ pub(crate) fn files(
                     named.push((path, id));
                 }
             }
-            NodeKind::Symlink(_) => {
-                let Ok(Some(id)) = tree.resolve_id(&path, true) else {
-                    continue; // dangling, or a loop
-                };
-                match tree.node(id).kind {
-                    NodeKind::File(_) if matches(&path) => {
-                        add(id, path.clone(), tree.path_of(id), &mut found);
-                    }
-                    NodeKind::Dir => folder_links.push((path, tree.path_of(id))),
-                    _ => {}
-                }
+            NodeKind::Symlink(_) => links.push(path),
+            _ => {}
+        }
+    }
+    // Links are resolved only when they can lead somewhere: a link named
+    // like a wanted file, or any link when some file has a wanted name (it
+    // may be a folder above it). Most images have neither.
+    let mut folder_links: Vec<(String, String)> = Vec::new();
+    for path in links {
+        if named.is_empty() && !name_may_match(file_name(&path)) {
+            continue;
+        }
+        let Ok(Some(id)) = tree.resolve_id(&path, true) else {
+            continue; // dangling, or a loop
+        };
+        match tree.node(id).kind {
+            NodeKind::File(_) if matches(&path) => {
+                add(id, path.clone(), tree.path_of(id), &mut found);
             }
+            NodeKind::Dir => folder_links.push((path, tree.path_of(id))),
             _ => {}
         }
     }
