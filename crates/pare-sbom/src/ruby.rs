@@ -412,4 +412,20 @@ mod tests {
         }
         assert_eq!(parse(b"s.name = \"\\uD83D\"").name, "\u{FFFD}");
     }
+
+    proptest::proptest! {
+        /// Any bytes, and gemspec-like text with parts replaced by noise:
+        /// the reading ends without panicking.
+        #[test]
+        fn hostile_gemspecs_never_panic(
+            noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+            at in 0usize..200,
+        ) {
+            let _ = parse(&noise);
+            let mut text = b"s.name = \"caf\\u00E9\".freeze\ns.version = '1'\ns.licenses = [\"MIT\", \"x\"]\n".to_vec();
+            let at = at.min(text.len());
+            text.splice(at..at, noise.iter().copied());
+            let _ = parse(&text).identity();
+        }
+    }
 }

@@ -305,4 +305,19 @@ mod tests {
         assert!(associative_array(b"a:0:{}").unwrap().is_empty());
         assert!(associative_array(b"a:-1:").unwrap().is_empty());
     }
+
+    proptest::proptest! {
+        /// Registry text with noise spliced in: an answer, never a panic.
+        #[test]
+        fn hostile_registries_never_panic(
+            noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            at in 0usize..120,
+        ) {
+            let _ = associative_array(&noise);
+            let mut text = br#"a:2:{s:4:"name";s:1:"x";s:7:"version";a:1:{s:7:"release";s:3:"1.0";}}"#.to_vec();
+            let at = at.min(text.len());
+            text.splice(at..at, noise.iter().copied());
+            let _ = associative_array(&text);
+        }
+    }
 }
