@@ -44,6 +44,13 @@
 #   pyold.tar       + python3 and deliberately old urllib3, jinja2 and
 #                   requests from PyPI wheels in /usr/local/lib/python3.11/
 #                   dist-packages (known advisories; port 8090)
+# For pare sbom (Ruby, PHP, .NET catalogers):
+#   langs.tar       + ruby, ruby-sinatra, ruby-nokogiri (gemspecs), composer
+#                   installing a project offline from path repositories over
+#                   Debian's php-monolog, php-psr-log and
+#                   php-symfony-polyfill-mbstring (a real installed.json),
+#                   php-pear, and Syft's installed.json (Composer 1), PECL
+#                   registry and .NET deps.json fixtures
 # Needs root, debootstrap and a running Docker Engine; apps.tar also needs
 # Go with Debian's golang-github-pkg-errors-dev, and cargo-auditable;
 # lambda.tar and pyold.tar the system python3 with pip (python3-pip); cplugins.tar and
@@ -55,7 +62,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="${PARE_TEST_IMAGES:-/var/cache/pare-test-images/v1}"
 REBUILD=0
 [[ "${1:-}" == "--rebuild" ]] && REBUILD=1
-IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins ctext java pylocal perl pyold)
+IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins ctext java pylocal perl pyold langs)
 
 # inputs_of NAME: a digest of the image's own folder (its Dockerfile and
 # the files it copies), kept beside the cached archive as NAME.inputs, so a
@@ -176,6 +183,16 @@ build_app() { # build_app NAME PACKAGE...
 for name in "${missing[@]}"; do
     case "$name" in
         redis) build_app redis redis-server ;;
+        langs)
+            # Syft's fixtures, byte for byte, where the Dockerfile places them.
+            fx="$HERE/../../crates/pare-sbom/tests/data/syft-fixtures"
+            mkdir -p "$WORK/ctx-langs/fixtures/composer_1" "$WORK/ctx-langs/fixtures/dotnet"
+            cp "$fx/php/vendor/composer_1/installed.json" "$WORK/ctx-langs/fixtures/composer_1/"
+            cp "$fx/php/memcached.reg" "$WORK/ctx-langs/fixtures/"
+            cp "$fx/dotnet/TestLibrary.deps.json" "$fx"/dotnet/glob-paths/src/something.{dll,exe} \
+                "$WORK/ctx-langs/fixtures/dotnet/"
+            build_app langs ruby ruby-sinatra ruby-nokogiri composer php-pear php-monolog \
+                php-psr-log php-symfony-polyfill-mbstring ;;
         nginx) build_app nginx nginx ;;
         python) build_app python python3 tzdata ca-certificates ;;
         busybox)

@@ -20,10 +20,12 @@ pub mod golang;
 pub mod model;
 pub mod npm;
 pub mod osrelease;
+pub mod php;
 pub mod purl;
 pub mod python;
 mod read;
 pub mod rpm;
+pub mod ruby;
 pub mod rust;
 pub mod spdx;
 
@@ -79,6 +81,16 @@ pub const CATALOGERS: &[Cataloger] = &[
         name: "npm",
         wants: npm::wants,
         catalog: npm::catalog,
+    },
+    Cataloger {
+        name: "ruby-gemspec",
+        wants: ruby::wants,
+        catalog: ruby::catalog,
+    },
+    Cataloger {
+        name: "php-composer-and-pecl",
+        wants: php::wants,
+        catalog: php::catalog,
     },
     Cataloger {
         name: "go-and-rust-binaries",

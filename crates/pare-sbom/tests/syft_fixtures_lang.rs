@@ -561,7 +561,8 @@ fn every_fixture_is_used() {
     }
     let mut present = BTreeSet::new();
     let base = fixture("");
-    // The OS catalogers' fixtures are syft_fixtures_os.rs's.
+    // The other catalogers' fixtures are syft_fixtures_os.rs's (apk,
+    // dpkg, rpm) and syft_fixtures_more.rs's (Ruby, PHP, .NET).
     let mut stack = vec![base.join("python"), base.join("npm")];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {

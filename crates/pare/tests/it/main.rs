@@ -17,6 +17,7 @@ mod sandbox;
 mod sbom;
 mod sbom_lang;
 mod sbom_minified;
+mod sbom_more;
 mod scan;
 mod snapshots;
 mod static_interpreters;
