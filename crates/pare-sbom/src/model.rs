@@ -13,6 +13,8 @@ pub enum PackageType {
     Npm,
     GoModule,
     RustCrate,
+    JavaArchive,
+    JenkinsPlugin,
     Binary,
 }
 
@@ -27,6 +29,8 @@ impl PackageType {
             PackageType::Npm => "npm",
             PackageType::GoModule => "go-module",
             PackageType::RustCrate => "rust-crate",
+            PackageType::JavaArchive => "java-archive",
+            PackageType::JenkinsPlugin => "jenkins-plugin",
             PackageType::Binary => "binary",
         }
     }

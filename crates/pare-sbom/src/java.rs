@@ -1,0 +1,225 @@
+//! Java packages, as Syft 1.18's `java-archive-cataloger` and
+//! `java-jvm-cataloger` report them.
+//!
+//! **Archives** (`*.jar *.war *.ear *.par *.sar *.nar *.jpi *.hpi *.kar
+//! *.lpkg`, names matched case-sensitively as Syft's globs do) are zips,
+//! and a zip's table of contents sits at its end, so an archive cannot be
+//! read as it streams past. [`ArchiveScanner`] holds one archive's bytes
+//! while the flattening pass streams it (at most [`ARCHIVE_BYTES`]; a
+//! larger archive is skipped with a warning), reads it with the `zip`
+//! crate as soon as it has ended, and keeps only the packages found
+//! ([`archive::Findings`]), so memory is one archive per flattening
+//! thread, never the layer. Nested archives (Spring Boot's
+//! `BOOT-INF/lib/*.jar`, a war's `WEB-INF/lib`, an ear's modules) are
+//! read from memory within [`archive::BOUNDS`] (depth, bytes of one
+//! nested archive, bytes inflated in all). Names, versions, groups and
+//! PURLs (`pkg:maven/GROUP/ARTIFACT@VERSION`) follow Syft's rules, in
+//! [`archive`], [`manifest`], [`filename`], [`pom`] and [`group`].
+//! Packages are of type `java-archive`, or `jenkins-plugin` for `.hpi`/
+//! `.jpi` files and Jenkins plugin groups. Unlike Syft, pare does not ask
+//! Maven Central for licenses (Syft does not either, by default).
+//!
+//! **JVM installations**: a `release` file with `JAVA_VERSION` or
+//! `JAVA_RUNTIME_VERSION` is a `binary` package ([`jvm`]), unless an OS
+//! package owns that file (Syft then drops it, as it drops every binary
+//! package whose file an OS package owns: Debian's OpenJDK is reported as
+//! its deb only).
+
+pub mod archive;
+pub mod filename;
+pub mod group;
+pub mod jvm;
+pub mod manifest;
+pub mod pom;
+
+use std::collections::HashSet;
+
+use pare_image::Flattened;
+use pare_image::scan::{ContentScanner, FileScan, Finding};
+use pare_image::tree::NodeKind;
+
+use crate::model::{Catalog, Distro, Package, PackageType};
+use crate::read::{layer_of, read_text};
+
+/// Bytes of one top-level archive held in memory while it is read; a
+/// larger archive is not read, and the catalog says so in a warning.
+/// Spring Boot fat jars are tens of MiB, rarely over 200.
+pub const ARCHIVE_BYTES: u64 = 256 << 20;
+
+/// Only JVM `release` files are captured; archives are scanned.
+pub fn wants(path: &str) -> bool {
+    pare_image::paths::file_name(path) == "release"
+}
+
+/// Holds each Java archive while it streams past and reads it at its end.
+pub struct ArchiveScanner;
+
+impl ContentScanner for ArchiveScanner {
+    fn start(&self, path: &str, size: u64, _mode: u32) -> Option<Box<dyn FileScan>> {
+        if !archive::is_archive_name(path) {
+            return None;
+        }
+        let path = format!("/{}", path.trim_start_matches('/'));
+        Some(Box::new(if size > ARCHIVE_BYTES {
+            ArchiveScan {
+                path,
+                bytes: None,
+                size,
+            }
+        } else {
+            ArchiveScan {
+                path,
+                bytes: Some(Vec::with_capacity(size as usize)),
+                size,
+            }
+        }))
+    }
+}
+
+/// One archive's bytes, as they stream past.
+struct ArchiveScan {
+    path: String,
+    /// `None` for an archive over the bound.
+    bytes: Option<Vec<u8>>,
+    size: u64,
+}
+
+impl FileScan for ArchiveScan {
+    fn feed(&mut self, chunk: &[u8]) -> bool {
+        let Some(bytes) = &mut self.bytes else {
+            return false;
+        };
+        if (bytes.len() + chunk.len()) as u64 > ARCHIVE_BYTES {
+            // A file that grew past its declared size (a live root folder).
+            self.size = (bytes.len() + chunk.len()) as u64;
+            self.bytes = None;
+            return false;
+        }
+        bytes.extend_from_slice(chunk);
+        true
+    }
+
+    fn finish(self: Box<Self>) -> Option<Finding> {
+        let findings = match &self.bytes {
+            Some(bytes) => archive::read(&self.path, bytes, &archive::BOUNDS),
+            None => archive::Findings {
+                packages: Vec::new(),
+                warnings: vec![format!(
+                    "{}: a Java archive of {} bytes, over the {ARCHIVE_BYTES} read; its packages are not listed",
+                    self.path, self.size
+                )],
+            },
+        };
+        Some(Box::new(findings))
+    }
+}
+
+/// Adds the packages of Java archives and JVM installations.
+pub fn catalog(flat: &Flattened, _distro: Option<&Distro>, out: &mut Catalog) {
+    archives(flat, out);
+    jvms(flat, out);
+}
+
+fn archives(flat: &Flattened, out: &mut Catalog) {
+    for (path, node) in flat.tree.iter() {
+        let NodeKind::File(id) = node.kind else {
+            continue;
+        };
+        let Some(findings) = flat.found::<archive::Findings>(id) else {
+            continue;
+        };
+        let at = format!("/{path}");
+        let layer = layer_of(flat, &path);
+        out.warnings.extend(findings.warnings.iter().cloned());
+        for found in &findings.packages {
+            // Syft drops nameless packages and writes "UNKNOWN" for a
+            // missing version (its PURL has none).
+            if found.name.is_empty() {
+                continue;
+            }
+            let version = if found.version.is_empty() {
+                crate::npm::UNKNOWN.to_string()
+            } else {
+                found.version.clone()
+            };
+            out.packages.push(Package::in_binary(
+                found.kind,
+                found.name.clone(),
+                version,
+                found.purl.clone(),
+                Vec::new(),
+                Vec::new(),
+                None,
+                &at,
+                layer,
+            ));
+        }
+    }
+}
+
+fn jvms(flat: &Flattened, out: &mut Catalog) {
+    // Owned paths as the image resolves them (merged /usr).
+    let owned: HashSet<String> = out
+        .packages
+        .iter()
+        .filter(|p| {
+            matches!(
+                p.kind,
+                PackageType::Deb | PackageType::Apk | PackageType::Rpm
+            )
+        })
+        .flat_map(|p| p.files.iter())
+        .flat_map(|f| {
+            let path = f.trim_start_matches('/');
+            [Some(path.to_string()), flat.tree.resolve(path, true).ok()]
+        })
+        .flatten()
+        .collect();
+    let files: Vec<String> = flat
+        .tree
+        .iter()
+        .filter(|(_, node)| matches!(node.kind, NodeKind::File(_)))
+        .map(|(path, _)| path)
+        .collect();
+    for path in files.iter().filter(|p| wants(p)) {
+        if owned.contains(path.as_str()) {
+            continue;
+        }
+        let Some(text) = read_text(flat, path, out) else {
+            continue;
+        };
+        let Some(release) = jvm::parse(&text) else {
+            continue;
+        };
+        let dir = match path.rfind('/') {
+            Some(i) => &path[..i + 1],
+            None => "",
+        };
+        let installed: Vec<String> = files
+            .iter()
+            .filter(|f| f.starts_with(dir))
+            .map(|f| format!("/{f}"))
+            .collect();
+        let has_jdk = installed.iter().any(|f| f.ends_with("bin/javac"));
+        let at = format!("/{path}");
+        let version = jvm::version(&release);
+        let (vendor, product) = jvm::vendor_product(&release, &at, has_jdk);
+        let mut package = Package::in_binary(
+            PackageType::Binary,
+            product.to_string(),
+            if version.is_empty() {
+                crate::npm::UNKNOWN.to_string()
+            } else {
+                version.clone()
+            },
+            jvm::purl(&release, vendor, product, &version),
+            Vec::new(),
+            Vec::new(),
+            None,
+            &at,
+            layer_of(flat, path),
+        );
+        package.files = installed;
+        out.packages.push(package);
+    }
+}
