@@ -39,23 +39,34 @@ use pare_image::scan::{ContentScanner, FileScan, Finding};
 use pare_image::tree::NodeKind;
 
 use crate::model::{Catalog, Distro, Package, PackageType};
-use crate::read::{layer_of, read_text};
+use crate::read::layer_of;
 
 /// Bytes of one top-level archive held in memory while it is read; a
 /// larger archive is not read, and the catalog says so in a warning.
 /// Spring Boot fat jars are tens of MiB, rarely over 200.
 pub const ARCHIVE_BYTES: u64 = 256 << 20;
 
-/// Only JVM `release` files are captured; archives are scanned.
-pub fn wants(path: &str) -> bool {
+/// Nothing is captured: archives and JVM `release` files are scanned by
+/// [`ArchiveScanner`], which bounds what it holds of each (a captured file
+/// over the metadata limit would stop the whole run, and any file may be
+/// named `release`).
+pub fn wants(_path: &str) -> bool {
+    false
+}
+
+fn is_release(path: &str) -> bool {
     pare_image::paths::file_name(path) == "release"
 }
 
-/// Holds each Java archive while it streams past and reads it at its end.
+/// Holds each Java archive while it streams past and reads it at its end;
+/// reads the first [`jvm::MAX_RELEASE_BYTES`] of each `release` file.
 pub struct ArchiveScanner;
 
 impl ContentScanner for ArchiveScanner {
     fn start(&self, path: &str, size: u64, _mode: u32) -> Option<Box<dyn FileScan>> {
+        if is_release(path) {
+            return Some(Box::new(ReleaseScan::default()));
+        }
         if !archive::is_archive_name(path) {
             return None;
         }
@@ -111,6 +122,26 @@ impl FileScan for ArchiveScan {
             },
         };
         Some(Box::new(findings))
+    }
+}
+
+/// The head of a `release` file.
+#[derive(Default)]
+struct ReleaseScan {
+    bytes: Vec<u8>,
+}
+
+impl FileScan for ReleaseScan {
+    fn feed(&mut self, chunk: &[u8]) -> bool {
+        let room = jvm::MAX_RELEASE_BYTES - self.bytes.len();
+        self.bytes
+            .extend_from_slice(&chunk[..chunk.len().min(room)]);
+        self.bytes.len() < jvm::MAX_RELEASE_BYTES
+    }
+
+    fn finish(self: Box<Self>) -> Option<Finding> {
+        let release = jvm::parse(&String::from_utf8_lossy(&self.bytes))?;
+        Some(Box::new(release))
     }
 }
 
@@ -181,16 +212,16 @@ fn jvms(flat: &Flattened, out: &mut Catalog) {
         .filter(|(_, node)| matches!(node.kind, NodeKind::File(_)))
         .map(|(path, _)| path)
         .collect();
-    for path in files.iter().filter(|p| wants(p)) {
+    for (path, node) in flat.tree.iter() {
+        let NodeKind::File(id) = node.kind else {
+            continue;
+        };
+        let Some(release) = flat.found::<jvm::Release>(id) else {
+            continue;
+        };
         if owned.contains(path.as_str()) {
             continue;
         }
-        let Some(text) = read_text(flat, path, out) else {
-            continue;
-        };
-        let Some(release) = jvm::parse(&text) else {
-            continue;
-        };
         let dir = match path.rfind('/') {
             Some(i) => &path[..i + 1],
             None => "",
@@ -202,8 +233,8 @@ fn jvms(flat: &Flattened, out: &mut Catalog) {
             .collect();
         let has_jdk = installed.iter().any(|f| f.ends_with("bin/javac"));
         let at = format!("/{path}");
-        let version = jvm::version(&release);
-        let (vendor, product) = jvm::vendor_product(&release, &at, has_jdk);
+        let version = jvm::version(release);
+        let (vendor, product) = jvm::vendor_product(release, &at, has_jdk);
         let mut package = Package::in_binary(
             PackageType::Binary,
             product.to_string(),
@@ -212,14 +243,54 @@ fn jvms(flat: &Flattened, out: &mut Catalog) {
             } else {
                 version.clone()
             },
-            jvm::purl(&release, vendor, product, &version),
+            jvm::purl(release, vendor, product, &version),
             Vec::new(),
             Vec::new(),
             None,
             &at,
-            layer_of(flat, path),
+            layer_of(flat, &path),
         );
         package.files = installed;
         out.packages.push(package);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pare_image::scan::scan_reader;
+
+    use super::*;
+
+    fn scan(path: &str, bytes: &[u8]) -> Option<Finding> {
+        let scan = ArchiveScanner.start(path, bytes.len() as u64, 0o644)?;
+        scan_reader(bytes, scan).unwrap()
+    }
+
+    #[test]
+    fn release_files_are_read_up_to_syfts_bound() {
+        let release = b"IMPLEMENTOR=\"Debian\"\nJAVA_VERSION=\"17.0.15\"\n";
+        let found = scan("usr/lib/jvm/x/release", release).unwrap();
+        assert_eq!(
+            found.downcast_ref::<jvm::Release>().unwrap().java_version,
+            "17.0.15"
+        );
+        // Past the bound nothing more is read: a key there is not seen.
+        let mut long = vec![b'#'; jvm::MAX_RELEASE_BYTES];
+        long.extend_from_slice(b"\nJAVA_VERSION=\"1\"\n");
+        assert!(scan("opt/release", &long).is_none());
+        assert!(scan("etc/release", b"PRETTY_NAME=x\n").is_none());
+        assert!(scan("etc/os-release", b"JAVA_VERSION=1\n").is_none());
+    }
+
+    #[test]
+    fn archives_over_the_bound_are_a_warning_without_being_held() {
+        let scan = ArchiveScanner
+            .start("srv/huge.jar", ARCHIVE_BYTES + 1, 0o644)
+            .unwrap();
+        let found = scan_reader(&b"PK"[..], scan).unwrap().unwrap();
+        let findings = found.downcast_ref::<archive::Findings>().unwrap();
+        assert!(findings.packages.is_empty());
+        assert!(findings.warnings[0].starts_with("/srv/huge.jar: a Java archive of"));
+        assert!(ArchiveScanner.start("srv/huge.JAR", 10, 0o644).is_none());
     }
 }

@@ -23,7 +23,6 @@ pub struct Release {
 /// Parses `KEY="value"` lines; `None` without `JAVA_VERSION` or
 /// `JAVA_RUNTIME_VERSION`.
 pub fn parse(text: &str) -> Option<Release> {
-    let text = &text[..floor_char_boundary(text, MAX_RELEASE_BYTES)];
     let mut fields: HashMap<&str, &str> = HashMap::new();
     for line in text.split('\n') {
         let line = line.strip_suffix('\r').unwrap_or(line);
@@ -44,14 +43,6 @@ pub fn parse(text: &str) -> Option<Release> {
         source_repo: get("SOURCE_REPO"),
         build_source_repo: get("BUILD_SOURCE_REPO"),
     })
-}
-
-fn floor_char_boundary(text: &str, at: usize) -> usize {
-    let mut at = at.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
 }
 
 /// Syft's `jvmPackageVersion`.

@@ -124,3 +124,30 @@ fn sbom_java_packages_match_syft_on_the_java_image() {
         "Debian's OpenJDK release file is the deb's: {ours:#?}"
     );
 }
+
+/// Hostile archives: one over the size read (a sparse file: no disk
+/// used), and one that is no zip. Each is a warning; the SBOM is still
+/// written.
+#[test]
+fn sbom_warns_on_java_archives_it_does_not_read() {
+    let root = tempfile::tempdir().unwrap();
+    let big = std::fs::File::create(root.path().join("big-1.0.jar")).unwrap();
+    big.set_len(300 << 20).unwrap();
+    std::fs::write(root.path().join("corrupt-1.0.war"), b"PK\x03\x04 not a zip").unwrap();
+    let reference = format!("dir:{}", root.path().display());
+    let doc: Value =
+        serde_json::from_str(&pare_ok(&["sbom", "--format", "json", &reference])).unwrap();
+    let warnings: Vec<&str> = doc["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for name in ["/big-1.0.jar", "/corrupt-1.0.war"] {
+        assert!(
+            warnings.iter().any(|w| w.starts_with(name)),
+            "{name}: {warnings:#?}"
+        );
+    }
+    assert!(counted(&doc["packages"]).is_empty(), "{doc:#}");
+}
