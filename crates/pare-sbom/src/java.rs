@@ -19,6 +19,11 @@
 //! `.jpi` files and Jenkins plugin groups. Unlike Syft, pare does not ask
 //! Maven Central for licenses (Syft does not either, by default).
 //!
+//! Java archives inside plain zips (`*.zip`) are read too, as Syft does
+//! by default (its "indexed archives"); the zip itself is no package.
+//! Archives inside tar files are not (Syft's "unindexed archives", off by
+//! default).
+//!
 //! **JVM installations**: a `release` file with `JAVA_VERSION` or
 //! `JAVA_RUNTIME_VERSION` is a `binary` package ([`jvm`]), unless an OS
 //! package owns that file (Syft then drops it, as it drops every binary
@@ -67,22 +72,17 @@ impl ContentScanner for ArchiveScanner {
         if is_release(path) {
             return Some(Box::new(ReleaseScan::default()));
         }
-        if !archive::is_archive_name(path) {
+        let wrapper = path.ends_with(".zip");
+        if !wrapper && !archive::is_archive_name(path) {
             return None;
         }
         let path = format!("/{}", path.trim_start_matches('/'));
-        Some(Box::new(if size > ARCHIVE_BYTES {
-            ArchiveScan {
-                path,
-                bytes: None,
-                size,
-            }
-        } else {
-            ArchiveScan {
-                path,
-                bytes: Some(Vec::with_capacity(size as usize)),
-                size,
-            }
+        let bytes = (size <= ARCHIVE_BYTES).then(|| Vec::with_capacity(size as usize));
+        Some(Box::new(ArchiveScan {
+            path,
+            bytes,
+            size,
+            wrapper,
         }))
     }
 }
@@ -93,6 +93,8 @@ struct ArchiveScan {
     /// `None` for an archive over the bound.
     bytes: Option<Vec<u8>>,
     size: u64,
+    /// A `*.zip`: only the archives inside it are read.
+    wrapper: bool,
 }
 
 impl FileScan for ArchiveScan {
@@ -112,6 +114,9 @@ impl FileScan for ArchiveScan {
 
     fn finish(self: Box<Self>) -> Option<Finding> {
         let findings = match &self.bytes {
+            Some(bytes) if self.wrapper => {
+                archive::read_wrapped(&self.path, bytes, &archive::BOUNDS)
+            }
             Some(bytes) => archive::read(&self.path, bytes, &archive::BOUNDS),
             None => archive::Findings {
                 packages: Vec::new(),

@@ -131,14 +131,43 @@ impl JavaPackage {
 pub fn read(virtual_path: &str, bytes: &[u8], bounds: &Bounds) -> Findings {
     let mut findings = Findings::default();
     let mut budget = bounds.total_bytes;
-    read_nested(virtual_path, bytes, 0, bounds, &mut budget, &mut findings);
+    read_nested(
+        virtual_path,
+        bytes,
+        0,
+        true,
+        bounds,
+        &mut budget,
+        &mut findings,
+    );
     findings
 }
 
+/// Reads the Java archives inside a plain zip (`*.zip`, Syft's
+/// zip-wrapped archives, searched by default); the zip itself is no
+/// package.
+pub fn read_wrapped(virtual_path: &str, bytes: &[u8], bounds: &Bounds) -> Findings {
+    let mut findings = Findings::default();
+    let mut budget = bounds.total_bytes;
+    read_nested(
+        virtual_path,
+        bytes,
+        0,
+        false,
+        bounds,
+        &mut budget,
+        &mut findings,
+    );
+    findings
+}
+
+/// Reads one archive; `own` is whether it may be a package itself (false
+/// for a zip that only wraps archives).
 fn read_nested(
     virtual_path: &str,
     bytes: &[u8],
     depth: usize,
+    own: bool,
     bounds: &Bounds,
     budget: &mut u64,
     findings: &mut Findings,
@@ -170,18 +199,29 @@ fn read_nested(
     let kind = file.kind().unwrap_or(PackageType::JavaArchive);
 
     let mut packages = Vec::new();
-    let properties = properties_by_dir(&mut reader, &entries, bounds);
-    let projects = projects_by_dir(&mut reader, &entries, bounds);
-    match main_package(
-        &mut reader,
-        &entries,
-        &properties,
-        &projects,
-        virtual_path,
-        &file,
-        kind,
-        bounds,
-    ) {
+    let (properties, projects) = if own {
+        (
+            properties_by_dir(&mut reader, &entries, bounds),
+            projects_by_dir(&mut reader, &entries, bounds),
+        )
+    } else {
+        Default::default()
+    };
+    let main = if own {
+        main_package(
+            &mut reader,
+            &entries,
+            &properties,
+            &projects,
+            virtual_path,
+            &file,
+            kind,
+            bounds,
+        )
+    } else {
+        Ok(None)
+    };
+    match main {
         Err(e) => {
             findings.warnings.push(format!("{virtual_path}: {e}"));
             findings.warnings.extend(
@@ -231,7 +271,7 @@ fn read_nested(
         .warnings
         .extend(warnings.drain(..).map(|w| format!("{virtual_path}: {w}")));
     for (path, bytes) in inner {
-        read_nested(&path, &bytes, depth + 1, bounds, budget, findings);
+        read_nested(&path, &bytes, depth + 1, true, bounds, budget, findings);
     }
 }
 
