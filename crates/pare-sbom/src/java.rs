@@ -16,8 +16,9 @@
 //! PURLs (`pkg:maven/GROUP/ARTIFACT@VERSION`) follow Syft's rules, in
 //! [`archive`], [`manifest`], [`filename`], [`pom`] and [`group`].
 //! Packages are of type `java-archive`, or `jenkins-plugin` for `.hpi`/
-//! `.jpi` files and Jenkins plugin groups. Unlike Syft, pare does not ask
-//! Maven Central for licenses (Syft does not either, by default).
+//! `.jpi` files and Jenkins plugin groups. Licences and CPEs are not
+//! produced yet (Syft reads licences from the manifest, `pom.xml` and
+//! licence files; neither asks Maven Central by default).
 //!
 //! Java archives inside plain zips (`*.zip`) are read too, as Syft does
 //! by default (its "indexed archives"); the zip itself is no package.
