@@ -40,6 +40,12 @@
 #   perl.tar        + perl, a core-modules web server answering with the
 #                   output of `id`, a program the script runs by name
 #                   (port 8089)
+#   javaapp.tar     + openjdk-17-jre-headless, libcommons-lang3-java and
+#                   libslf4j-java; a fat jar built here with `jar` nesting
+#                   Debian's commons-lang3, slf4j, jackson-core and guava
+#                   jars under BOOT-INF/lib, a war nesting the slf4j jars
+#                   under WEB-INF/lib, and an unowned copy of the JRE's
+#                   `release` file (Java cataloger parity)
 # For pare scan:
 #   pyold.tar       + python3 and deliberately old urllib3, jinja2 and
 #                   requests from PyPI wheels in /usr/local/lib/python3.11/
@@ -55,14 +61,15 @@
 # Go with Debian's golang-github-pkg-errors-dev, and cargo-auditable;
 # lambda.tar and pyold.tar the system python3 with pip (python3-pip); cplugins.tar and
 # ctext.tar gcc, libc6-dev and make (the host is bookworm: its glibc is the
-# image's); java.tar javac 17 or later (openjdk-17-jdk-headless).
+# image's); java.tar and javaapp.tar javac 17 or later and jar
+# (openjdk-17-jdk-headless), javaapp.tar also dpkg-deb.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="${PARE_TEST_IMAGES:-/var/cache/pare-test-images/v1}"
 REBUILD=0
 [[ "${1:-}" == "--rebuild" ]] && REBUILD=1
-IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins ctext java pylocal perl pyold langs)
+IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins ctext java pylocal perl pyold langs javaapp)
 
 # inputs_of NAME: a digest of the image's own folder (its Dockerfile and
 # the files it copies), kept beside the cached archive as NAME.inputs, so a
@@ -91,6 +98,7 @@ tools=(debootstrap docker)
 [[ " ${missing[*]} " == *" apps "* ]] && tools+=(go cargo-auditable)
 [[ " ${missing[*]} " == *" cplugins "* || " ${missing[*]} " == *" ctext "* ]] && tools+=(gcc make)
 [[ " ${missing[*]} " == *" java "* ]] && tools+=(javac)
+[[ " ${missing[*]} " == *" javaapp "* ]] && tools+=(javac jar dpkg-deb)
 for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null || { echo "build.sh: $tool is required" >&2; exit 1; }
 done
@@ -255,6 +263,22 @@ for name in "${missing[@]}"; do
             mkdir -p "$WORK/ctx-java"
             javac --release 17 -d "$WORK/ctx-java" "$HERE/java/Main.java"
             build_app java openjdk-17-jre-headless ;;
+        javaapp)
+            # The libraries' jars come from their Debian packages (with
+            # their META-INF/maven files), unpacked here, not installed.
+            J="$WORK/javaapp"
+            mkdir -p "$J/classes" "$J/fat/BOOT-INF/lib" "$J/war/WEB-INF/lib" "$WORK/ctx-javaapp/app"
+            javac --release 17 -d "$J/classes" "$HERE/javaapp/Main.java"
+            download javaapp-libs libcommons-lang3-java libslf4j-java libjackson2-core-java libguava-java
+            for deb in "$WORK"/ctx-javaapp-libs/debs/*.deb; do dpkg-deb -x "$deb" "$J/libs"; done
+            find "$J/libs/usr/share/java" -maxdepth 1 -type f -name '*.jar' \
+                -exec cp {} "$J/fat/BOOT-INF/lib/" \;
+            find "$J/libs/usr/share/java" -maxdepth 1 -type f -name 'slf4j-*.jar' \
+                -exec cp {} "$J/war/WEB-INF/lib/" \;
+            jar --create --file "$WORK/ctx-javaapp/app/app.jar" --manifest "$HERE/javaapp/MANIFEST.MF" \
+                -C "$J/classes" . -C "$J/fat" BOOT-INF
+            jar --create --file "$WORK/ctx-javaapp/app/webapp-2.1.war" -C "$J/war" WEB-INF
+            build_app javaapp openjdk-17-jre-headless libcommons-lang3-java libslf4j-java ;;
         pylocal) build_app pylocal python3 ;;
         pyold)
             mkdir -p "$WORK/ctx-pyold"

@@ -17,6 +17,7 @@ pub mod cyclonedx;
 pub mod dpkg;
 pub mod executables;
 pub mod golang;
+pub mod java;
 pub mod model;
 pub mod npm;
 pub mod osrelease;
@@ -93,6 +94,11 @@ pub const CATALOGERS: &[Cataloger] = &[
         catalog: php::catalog,
     },
     Cataloger {
+        name: "java",
+        wants: java::wants,
+        catalog: java::catalog,
+    },
+    Cataloger {
         name: "go-and-rust-binaries",
         // Reads what the executable scanner found, not captured files.
         wants: |_| false,
@@ -117,7 +123,10 @@ pub fn capture_predicate() -> Box<CapturePredicate> {
 pub fn flatten_options() -> FlattenOptions {
     FlattenOptions {
         capture: Some(capture_predicate()),
-        scanners: vec![Box::new(executables::ExecutableScanner)],
+        scanners: vec![
+            Box::new(executables::ExecutableScanner),
+            Box::new(java::ArchiveScanner),
+        ],
     }
 }
 

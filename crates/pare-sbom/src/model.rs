@@ -16,6 +16,8 @@ pub enum PackageType {
     PhpPecl,
     GoModule,
     RustCrate,
+    JavaArchive,
+    JenkinsPlugin,
     Binary,
 }
 
@@ -33,6 +35,8 @@ impl PackageType {
             PackageType::PhpPecl => "php-pecl",
             PackageType::GoModule => "go-module",
             PackageType::RustCrate => "rust-crate",
+            PackageType::JavaArchive => "java-archive",
+            PackageType::JenkinsPlugin => "jenkins-plugin",
             PackageType::Binary => "binary",
         }
     }
