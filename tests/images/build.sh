@@ -44,6 +44,11 @@
 #   pyold.tar       + python3 and deliberately old urllib3, jinja2 and
 #                   requests from PyPI wheels in /usr/local/lib/python3.11/
 #                   dist-packages (known advisories; port 8090)
+# For pare sbom's binary classifiers:
+#   fromsource.tar  Debian's python3.11, node, redis-server, nginx, openjdk-17
+#                   JRE, ruby, php, busybox and openssl copied into /usr/local
+#                   (and /usr/local/openjdk-17) with no dpkg entry claiming
+#                   them, as from-source images lay them out
 # Needs root, debootstrap and a running Docker Engine; apps.tar also needs
 # Go with Debian's golang-github-pkg-errors-dev, and cargo-auditable;
 # lambda.tar and pyold.tar the system python3 with pip (python3-pip); cplugins.tar and
@@ -55,7 +60,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="${PARE_TEST_IMAGES:-/var/cache/pare-test-images/v1}"
 REBUILD=0
 [[ "${1:-}" == "--rebuild" ]] && REBUILD=1
-IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins ctext java pylocal perl pyold)
+IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins ctext java pylocal perl pyold fromsource)
 
 missing=()
 for name in "${IMAGES[@]}"; do
@@ -231,6 +236,8 @@ for name in "${missing[@]}"; do
             pip_target "$WORK/ctx-pyold/site" "$HERE/pyold/requirements.txt" --no-deps
             build_app pyold python3 ;;
         perl) build_app perl perl ;;
+        fromsource) build_app fromsource python3.11 libpython3.11 nodejs redis-server nginx \
+            openjdk-17-jre-headless ruby3.1 php8.2-cli busybox openssl ;;
         debian) ;;
     esac
 done

@@ -105,7 +105,10 @@ pub fn capture_predicate() -> Box<CapturePredicate> {
 pub fn flatten_options() -> FlattenOptions {
     FlattenOptions {
         capture: Some(capture_predicate()),
-        scanners: vec![Box::new(executables::ExecutableScanner)],
+        scanners: vec![
+            Box::new(executables::ExecutableScanner),
+            Box::new(binary::ClassifierScanner),
+        ],
     }
 }
 
