@@ -23,11 +23,12 @@
 //!   package (dpkg, apk, rpm) owns is left to that package, as Syft's
 //!   file-ownership-overlap rule does.
 //!
-//! Not like Syft: a symlink whose name matches a glob while its target's
-//! does not is not followed (the scan sees regular files by their own
-//! path); shared libraries are read from ELF files only (Syft also reads
-//! Mach-O and PE imports).
+//! Not like Syft: a symlink is classified by its name with its target's
+//! bytes only when the target is an executable some classifier picks by
+//! its own name (see [`plan`]); shared libraries are read from ELF files
+//! only (Syft also reads Mach-O and PE imports).
 
+pub mod jvm;
 pub mod rules;
 pub mod search;
 
@@ -39,14 +40,15 @@ use pare_image::tree::NodeKind;
 
 use crate::model::{Catalog, Distro, Package, PackageType};
 use crate::purl;
-use crate::read::layer_of;
+use crate::read::{layer_of, read_bytes};
 pub use rules::rules;
 use rules::{Leaf, LeafId, Matcher, Rules};
 use search::{ElfImports, Groups, Probe, Search};
 
-/// The classifiers read no captured file: they scan during flattening.
-pub fn wants(_path: &str) -> bool {
-    false
+/// The classifiers scan during flattening and capture nothing; the JVM
+/// installations are read from their (small) `release` files.
+pub fn wants(path: &str) -> bool {
+    pare_image::paths::file_name(path) == "release"
 }
 
 /// What the scan found in one file.
@@ -68,8 +70,8 @@ impl Evidence {
 pub struct ClassifierScanner;
 
 impl ContentScanner for ClassifierScanner {
-    fn start(&self, path: &str, _size: u64, _mode: u32) -> Option<Box<dyn FileScan>> {
-        let (probes, imports) = plan(rules(), path);
+    fn start(&self, path: &str, _size: u64, mode: u32) -> Option<Box<dyn FileScan>> {
+        let (probes, imports) = plan(rules(), path, mode & 0o111 != 0);
         (!probes.is_empty() || imports).then(|| {
             Box::new(ClassifierScan {
                 search: Search::new(probes),
@@ -104,11 +106,26 @@ impl FileScan for ClassifierScan {
 
 /// The regexes to search `path` (image-relative) for, and whether its
 /// imported libraries are needed.
-fn plan(rules: &Rules, path: &str) -> (Vec<Probe>, bool) {
+///
+/// Syft globs symlinks too and reads their targets: BusyBox's `gzip` link
+/// makes its gzip classifier read `/bin/busybox`. The scan sees a file
+/// under its own path only, before any link to it may be known, so an
+/// executable some classifier picks (BusyBox, an interpreter) is searched
+/// for every classifier's regexes, ready for whatever links to it; an
+/// executable no classifier picks by its own name is not (reading every
+/// executable for every regex would cost more than the whole SBOM), so a
+/// link of a classifier's name to it finds nothing.
+fn plan(rules: &Rules, path: &str, executable: bool) -> (Vec<Probe>, bool) {
     let mut probes: Vec<Probe> = Vec::new();
     let mut imports = false;
     let real_path = format!("/{path}");
-    for index in rules.classifiers_for(path) {
+    let picked = rules.classifiers_for(path);
+    let all: Vec<usize> = if executable && !picked.is_empty() {
+        (0..rules.classifiers.len()).collect()
+    } else {
+        picked
+    };
+    for index in all {
         collect(
             rules,
             &rules.classifiers[index].matcher,
@@ -306,12 +323,17 @@ fn cpe(template: &str, version: &str, update: &str) -> String {
 }
 
 /// Every classifier over every file, in Syft's order (classifier by
-/// classifier); packages of the same name and version merged.
-fn classify(rules: &Rules, paths: &[(String, &Evidence)], image: &dyn Image) -> Vec<Classified> {
+/// classifier); packages of the same name and version merged. `paths` are
+/// (path the globs see, the file's own path, its evidence).
+fn classify(
+    rules: &Rules,
+    paths: &[(String, String, &Evidence)],
+    image: &dyn Image,
+) -> Vec<Classified> {
     let mut hits: Vec<(usize, &str, &Evidence)> = Vec::new();
-    for (path, evidence) in paths {
+    for (path, real, evidence) in paths {
         for index in rules.classifiers_for(path) {
-            hits.push((index, path, evidence));
+            hits.push((index, real, evidence));
         }
     }
     hits.sort_by_key(|(index, _, _)| *index);
@@ -360,22 +382,35 @@ impl Image for Tree<'_> {
 
 pub fn catalog(flat: &Flattened, _distro: Option<&Distro>, out: &mut Catalog) {
     let rules = rules();
-    let mut paths: Vec<(String, &Evidence)> = Vec::new();
-    let mut names: Vec<String> = Vec::new();
+    // Every path that is, or links to, a scanned file: (path, the file's
+    // own path — Syft's "real path" — and what its scan found).
+    let mut paths: Vec<(String, String, &Evidence)> = Vec::new();
     for (path, node) in flat.tree.iter() {
-        if let NodeKind::File(id) = node.kind
-            && let Some(evidence) = flat.found::<Evidence>(id)
-        {
-            names.push(path.clone());
-            paths.push((path, evidence));
+        let real = match &node.kind {
+            NodeKind::File(_) => path.clone(),
+            NodeKind::Symlink(_) => match flat.tree.resolve(&path, true) {
+                Ok(real) => real,
+                Err(_) => continue,
+            },
+            _ => continue,
+        };
+        let evidence = match flat.tree.resolve_id(&real, false) {
+            Ok(Some(id)) => match flat.tree.node(id).kind {
+                NodeKind::File(content) => flat.found::<Evidence>(content),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(evidence) = evidence {
+            paths.push((path, real, evidence));
         }
     }
     let mut by_name: HashMap<&str, Vec<String>> = HashMap::new();
-    for path in &names {
+    for (path, real, _) in &paths {
         by_name
             .entry(pare_image::paths::file_name(path))
             .or_default()
-            .push(path.clone());
+            .push(real.clone());
     }
     let tree = Tree { flat, by_name };
     let classified = classify(rules, &paths, &tree);
@@ -398,13 +433,70 @@ pub fn catalog(flat: &Flattened, _distro: Option<&Distro>, out: &mut Catalog) {
         })
         .flatten()
         .collect();
+    let (jvms, jvm_dirs) = jvm_installations(flat, out);
+    for p in jvms {
+        if !owned.contains(p.found_at.trim_start_matches('/')) {
+            out.packages.push(p);
+        }
+    }
     for c in classified {
-        if c.found.locations.iter().any(|l| owned.contains(l)) {
+        let locations = &c.found.locations;
+        if locations.iter().any(|l| owned.contains(l)) {
+            continue;
+        }
+        // Syft's JVM overlap rule: a classifier's package inside a JVM
+        // installation gives way to the installation.
+        if locations
+            .iter()
+            .any(|l| jvm_dirs.iter().any(|d| l.starts_with(&format!("{d}/"))))
+        {
             continue;
         }
         out.packages
-            .push(package(rules, &c, layer_of(flat, &c.found.locations[0])));
+            .push(package(rules, &c, layer_of(flat, &locations[0])));
     }
+}
+
+/// The JVM installations (see [`jvm`]) and their folders (image-relative).
+fn jvm_installations(flat: &Flattened, out: &mut Catalog) -> (Vec<Package>, Vec<String>) {
+    let mut releases = Vec::new();
+    let mut javacs = Vec::new();
+    for (path, node) in flat.tree.iter() {
+        if pare_image::paths::file_name(&path) == "release"
+            && matches!(node.kind, NodeKind::File(_))
+        {
+            releases.push(path);
+        } else if path.ends_with("bin/javac") {
+            javacs.push(path);
+        }
+    }
+    let mut packages = Vec::new();
+    let mut dirs = Vec::new();
+    for path in releases {
+        let Some(bytes) = read_bytes(flat, &path, out) else {
+            continue;
+        };
+        let Some(release) = jvm::parse(&bytes) else {
+            continue;
+        };
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+        let has_jdk = javacs.iter().any(|j| j.starts_with(&format!("{dir}/")));
+        let found_at = format!("/{path}");
+        let (name, version, purl, cpes) = jvm::package(&release, &found_at, has_jdk);
+        packages.push(Package::in_binary(
+            PackageType::Binary,
+            name,
+            version,
+            purl,
+            cpes,
+            Vec::new(),
+            None,
+            &found_at,
+            layer_of(flat, &path),
+        ));
+        dirs.push(dir);
+    }
+    (packages, dirs)
 }
 
 fn package(rules: &Rules, c: &Classified, layer: Option<usize>) -> Package {

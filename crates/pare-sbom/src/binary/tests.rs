@@ -36,15 +36,28 @@ fn scan(path: &str, bytes: &[u8], chunk: usize) -> Option<Evidence> {
 }
 
 /// (package, version, locations) for each package found among `files`.
-fn classified(files: &[(&str, Vec<u8>)], chunk: usize) -> Vec<(String, String, Vec<String>)> {
+fn classified(
+    files: &[(&str, Vec<u8>)],
+    links: &[(&str, &str)],
+    chunk: usize,
+) -> Vec<(String, String, Vec<String>)> {
     let rules = rules();
     let evidence: HashMap<String, Evidence> = files
         .iter()
         .filter_map(|(path, bytes)| Some((path.to_string(), scan(path, bytes, chunk)?)))
         .collect();
     let image = Memory { evidence };
-    let mut paths: Vec<(String, &Evidence)> =
-        image.evidence.iter().map(|(p, e)| (p.clone(), e)).collect();
+    let mut paths: Vec<(String, String, &Evidence)> = image
+        .evidence
+        .iter()
+        .map(|(p, e)| (p.clone(), p.clone(), e))
+        .collect();
+    // Links: (link path, target path).
+    for (link, target) in links {
+        if let Some(e) = image.evidence.get(*target) {
+            paths.push((link.to_string(), target.to_string(), e));
+        }
+    }
     paths.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out: Vec<(String, String, Vec<String>)> = classify(rules, &paths, &image)
         .into_iter()
@@ -234,7 +247,7 @@ fn matcher_kinds_work_as_syfts() {
             .collect();
         for chunk in [3, 64, 1 << 20] {
             assert_eq!(
-                classified(&files, chunk),
+                classified(&files, &[], chunk),
                 want,
                 "{name} (chunks of {chunk})"
             );
@@ -323,4 +336,29 @@ fn files_no_classifier_wants_are_not_scanned() {
             .start("usr/lib/libruby.so.3.3", 10, 0o644)
             .is_some()
     );
+}
+
+#[test]
+fn links_are_classified_by_their_name_with_their_targets_bytes() {
+    // BusyBox's gzip applet link: Syft's gzip classifier reads busybox.
+    let busybox = bytes(&[b"BusyBox v1.35.0 (Debian)", b"\x001.0\x00"]);
+    let files = [("bin/busybox", busybox.clone())];
+    let got = classified(&files, &[("bin/gzip", "bin/busybox")], 64);
+    let want = |v: &[(&str, &str)]| -> Vec<(String, String, Vec<String>)> {
+        v.iter()
+            .map(|(n, ver)| {
+                (
+                    n.to_string(),
+                    ver.to_string(),
+                    vec!["bin/busybox".to_string()],
+                )
+            })
+            .collect()
+    };
+    assert_eq!(got, want(&[("busybox", "1.35.0"), ("gzip", "1.0")]));
+    // Not executable: only its own classifiers were searched for.
+    let mut scan = ClassifierScanner.start("bin/busybox", 10, 0o644).unwrap();
+    scan.feed(&busybox);
+    let evidence = scan.finish().unwrap().downcast::<Evidence>().unwrap();
+    assert_eq!(evidence.leaves.len(), 1);
 }
