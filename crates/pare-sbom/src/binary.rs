@@ -33,6 +33,8 @@ pub mod rules;
 pub mod search;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use pare_image::Flattened;
 use pare_image::scan::{ContentScanner, FileScan, Finding};
@@ -58,6 +60,9 @@ pub struct Evidence {
     pub leaves: Vec<(LeafId, Option<Groups>)>,
     /// Imported libraries, when a matcher needed them and the file is ELF.
     pub imports: Option<Vec<String>>,
+    /// The image's search budget ran out while this file was searched: a
+    /// leaf without a match may be in the part not searched.
+    pub cut_short: bool,
 }
 
 impl Evidence {
@@ -66,8 +71,32 @@ impl Evidence {
     }
 }
 
-/// Picks the files the classifiers look at and scans them.
-pub struct ClassifierScanner;
+/// Regex work one image may cost, in bytes searched times regexes
+/// searching them: the bound on time for hostile images (many or huge
+/// files named like interpreters), some seconds of work. A real image
+/// costs a few percent of it at most (the `fromsource` image, ten
+/// runtimes: about 1.2 GB).
+pub const SEARCH_BUDGET: u64 = 32 << 30;
+
+/// Picks the files the classifiers look at and scans them, within one
+/// [`SEARCH_BUDGET`] shared by the image's files.
+pub struct ClassifierScanner {
+    budget: Arc<AtomicU64>,
+}
+
+impl Default for ClassifierScanner {
+    fn default() -> Self {
+        ClassifierScanner::with_budget(SEARCH_BUDGET)
+    }
+}
+
+impl ClassifierScanner {
+    pub fn with_budget(budget: u64) -> Self {
+        ClassifierScanner {
+            budget: Arc::new(AtomicU64::new(budget)),
+        }
+    }
+}
 
 impl ContentScanner for ClassifierScanner {
     fn start(&self, path: &str, _size: u64, mode: u32) -> Option<Box<dyn FileScan>> {
@@ -76,6 +105,8 @@ impl ContentScanner for ClassifierScanner {
             Box::new(ClassifierScan {
                 search: Search::new(probes),
                 imports: imports.then(ElfImports::default),
+                budget: self.budget.clone(),
+                cut_short: false,
             }) as Box<dyn FileScan>
         })
     }
@@ -84,10 +115,24 @@ impl ContentScanner for ClassifierScanner {
 struct ClassifierScan {
     search: Search,
     imports: Option<ElfImports>,
+    budget: Arc<AtomicU64>,
+    cut_short: bool,
 }
 
 impl FileScan for ClassifierScan {
     fn feed(&mut self, bytes: &[u8]) -> bool {
+        let cost = bytes.len() as u64 * self.search.pending() as u64;
+        let paid = self
+            .budget
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(cost)
+            })
+            .is_ok();
+        if !paid {
+            self.budget.store(0, Ordering::Relaxed);
+            self.cut_short = true;
+            return false;
+        }
         self.search.feed(bytes);
         if let Some(imports) = &mut self.imports {
             imports.feed(bytes);
@@ -100,6 +145,7 @@ impl FileScan for ClassifierScan {
         Some(Box::new(Evidence {
             leaves: self.search.finish(),
             imports: self.imports.and_then(ElfImports::finish),
+            cut_short: self.cut_short,
         }))
     }
 }
@@ -404,6 +450,18 @@ pub fn catalog(flat: &Flattened, _distro: Option<&Distro>, out: &mut Catalog) {
         if let Some(evidence) = evidence {
             paths.push((path, real, evidence));
         }
+    }
+    let cut_short: Vec<&str> = paths
+        .iter()
+        .filter(|(path, real, e)| e.cut_short && path == real)
+        .map(|(path, _, _)| path.as_str())
+        .collect();
+    if !cut_short.is_empty() {
+        out.warnings.push(format!(
+            "binary classifiers: the image's search budget ran out; {} file(s) searched in part, from /{}",
+            cut_short.len(),
+            cut_short[0]
+        ));
     }
     let mut by_name: HashMap<&str, Vec<String>> = HashMap::new();
     for (path, real, _) in &paths {

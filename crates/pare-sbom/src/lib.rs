@@ -107,7 +107,7 @@ pub fn flatten_options() -> FlattenOptions {
         capture: Some(capture_predicate()),
         scanners: vec![
             Box::new(executables::ExecutableScanner),
-            Box::new(binary::ClassifierScanner),
+            Box::new(binary::ClassifierScanner::default()),
         ],
     }
 }

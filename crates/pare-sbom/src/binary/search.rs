@@ -74,6 +74,11 @@ impl Search {
         }
     }
 
+    /// How many regexes still search.
+    pub fn pending(&self) -> usize {
+        self.pending.iter().filter(|p| p.result.is_none()).count()
+    }
+
     /// Whether every regex has its answer.
     pub fn done(&self) -> bool {
         self.pending.iter().all(|p| p.result.is_some())

@@ -26,7 +26,7 @@ impl Image for Memory {
 
 /// What the scanner keeps of `bytes` at `path`, fed `chunk` bytes at a time.
 fn scan(path: &str, bytes: &[u8], chunk: usize) -> Option<Evidence> {
-    let mut scan = ClassifierScanner.start(path, bytes.len() as u64, 0o755)?;
+    let mut scan = ClassifierScanner::default().start(path, bytes.len() as u64, 0o755)?;
     for piece in bytes.chunks(chunk) {
         if !scan.feed(piece) {
             break;
@@ -328,11 +328,16 @@ fn cpes_get_the_version_escaped() {
 #[test]
 fn files_no_classifier_wants_are_not_scanned() {
     for path in ["usr/bin/ls", "etc/passwd", "usr/share/doc/python3/README"] {
-        assert!(ClassifierScanner.start(path, 10, 0o755).is_none(), "{path}");
+        assert!(
+            ClassifierScanner::default()
+                .start(path, 10, 0o755)
+                .is_none(),
+            "{path}"
+        );
     }
     // A library name a shared-library matcher follows is scanned.
     assert!(
-        ClassifierScanner
+        ClassifierScanner::default()
             .start("usr/lib/libruby.so.3.3", 10, 0o644)
             .is_some()
     );
@@ -357,8 +362,30 @@ fn links_are_classified_by_their_name_with_their_targets_bytes() {
     };
     assert_eq!(got, want(&[("busybox", "1.35.0"), ("gzip", "1.0")]));
     // Not executable: only its own classifiers were searched for.
-    let mut scan = ClassifierScanner.start("bin/busybox", 10, 0o644).unwrap();
+    let mut scan = ClassifierScanner::default()
+        .start("bin/busybox", 10, 0o644)
+        .unwrap();
     scan.feed(&busybox);
     let evidence = scan.finish().unwrap().downcast::<Evidence>().unwrap();
     assert_eq!(evidence.leaves.len(), 1);
+}
+
+#[test]
+fn the_search_budget_is_shared_and_cuts_scans_short() {
+    let scanner = ClassifierScanner::with_budget(10_000);
+    let busybox = bytes(&[b"BusyBox v1.35.0"]);
+    // Not executable: one regex, 250 bytes: paid.
+    let mut scan = scanner.start("bin/busybox", 0, 0o644).unwrap();
+    scan.feed(&busybox);
+    let e = scan.finish().unwrap().downcast::<Evidence>().unwrap();
+    assert!(!e.cut_short);
+    assert!(e.leaves[0].1.is_some());
+    // Executable: every regex over 10 000 bytes is more than what is left.
+    let mut scan = scanner.start("bin/busybox", 0, 0o755).unwrap();
+    assert!(!scan.feed(&[0u8; 10_000]));
+    let e = scan.finish().unwrap().downcast::<Evidence>().unwrap();
+    assert!(e.cut_short);
+    // Spent for the next file too.
+    let mut scan = scanner.start("bin/busybox", 0, 0o644).unwrap();
+    assert!(!scan.feed(&busybox));
 }
