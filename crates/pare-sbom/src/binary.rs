@@ -24,9 +24,9 @@
 //!   file-ownership-overlap rule does.
 //!
 //! Not like Syft: a symlink is classified by its name with its target's
-//! bytes only when the target is an executable some classifier picks by
-//! its own name (see [`plan`]); shared libraries are read from ELF files
-//! only (Syft also reads Mach-O and PE imports).
+//! bytes only when the target is an executable of at most 2 MiB some
+//! classifier picks by its own name (see [`plan`]); shared libraries are
+//! read from ELF files only (Syft also reads Mach-O and PE imports).
 
 pub mod jvm;
 pub mod rules;
@@ -78,6 +78,14 @@ impl Evidence {
 /// runtimes: about 1.2 GB).
 pub const SEARCH_BUDGET: u64 = 32 << 30;
 
+/// The biggest executable searched for every classifier's regexes, ready
+/// for links to it of other classifiers' names (see [`plan`]): multi-call
+/// binaries (Debian's static BusyBox is 1.9 MiB, toybox less) fit; servers
+/// and interpreters, whose links share their name's classifier, are not
+/// searched for the rest, which was the better part of the time on images
+/// full of runtimes (a bigger multi-call binary's links are missed).
+pub const FOR_LINKS_MAX: u64 = 2 << 20;
+
 /// Picks the files the classifiers look at and scans them, within one
 /// [`SEARCH_BUDGET`] shared by the image's files.
 pub struct ClassifierScanner {
@@ -99,8 +107,9 @@ impl ClassifierScanner {
 }
 
 impl ContentScanner for ClassifierScanner {
-    fn start(&self, path: &str, _size: u64, mode: u32) -> Option<Box<dyn FileScan>> {
-        let (probes, imports) = plan(rules(), path, mode & 0o111 != 0);
+    fn start(&self, path: &str, size: u64, mode: u32) -> Option<Box<dyn FileScan>> {
+        let for_links = mode & 0o111 != 0 && size <= FOR_LINKS_MAX;
+        let (probes, imports) = plan(rules(), path, for_links);
         (!probes.is_empty() || imports).then(|| {
             Box::new(ClassifierScan {
                 search: Search::new(probes),
@@ -156,17 +165,18 @@ impl FileScan for ClassifierScan {
 /// Syft globs symlinks too and reads their targets: BusyBox's `gzip` link
 /// makes its gzip classifier read `/bin/busybox`. The scan sees a file
 /// under its own path only, before any link to it may be known, so an
-/// executable some classifier picks (BusyBox, an interpreter) is searched
-/// for every classifier's regexes, ready for whatever links to it; an
-/// executable no classifier picks by its own name is not (reading every
-/// executable for every regex would cost more than the whole SBOM), so a
-/// link of a classifier's name to it finds nothing.
-fn plan(rules: &Rules, path: &str, executable: bool) -> (Vec<Probe>, bool) {
+/// executable some classifier picks (BusyBox) is searched
+/// for every classifier's regexes, ready for whatever links to it, when it
+/// is at most [`FOR_LINKS_MAX`] bytes (`for_links`); other files are not
+/// (reading every executable for every regex would cost more than the
+/// whole SBOM), so a link of another classifier's name to them finds
+/// nothing.
+fn plan(rules: &Rules, path: &str, for_links: bool) -> (Vec<Probe>, bool) {
     let mut probes: Vec<Probe> = Vec::new();
     let mut imports = false;
     let real_path = format!("/{path}");
     let picked = rules.classifiers_for(path);
-    let all: Vec<usize> = if executable && !picked.is_empty() {
+    let all: Vec<usize> = if for_links && !picked.is_empty() {
         (0..rules.classifiers.len()).collect()
     } else {
         picked
