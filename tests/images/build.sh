@@ -57,6 +57,11 @@
 #                   php-symfony-polyfill-mbstring (a real installed.json),
 #                   php-pear, and Syft's installed.json (Composer 1), PECL
 #                   registry and .NET deps.json fixtures
+# For pare sbom's binary classifiers:
+#   fromsource.tar  Debian's python3.11, node, redis-server, nginx, openjdk-17
+#                   JRE, ruby, php, busybox and openssl copied into /usr/local
+#                   (and /usr/local/openjdk-17) with no dpkg entry claiming
+#                   them, as from-source images lay them out
 # Needs root, debootstrap and a running Docker Engine; apps.tar also needs
 # Go with Debian's golang-github-pkg-errors-dev, and cargo-auditable;
 # lambda.tar and pyold.tar the system python3 with pip (python3-pip); cplugins.tar and
@@ -69,7 +74,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="${PARE_TEST_IMAGES:-/var/cache/pare-test-images/v1}"
 REBUILD=0
 [[ "${1:-}" == "--rebuild" ]] && REBUILD=1
-IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins ctext java pylocal perl pyold langs javaapp)
+IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins ctext java pylocal perl pyold langs javaapp fromsource)
 
 # inputs_of NAME: a digest of the image's own folder (its Dockerfile and
 # the files it copies), kept beside the cached archive as NAME.inputs, so a
@@ -285,6 +290,8 @@ for name in "${missing[@]}"; do
             pip_target "$WORK/ctx-pyold/site" "$HERE/pyold/requirements.txt" --no-deps
             build_app pyold python3 ;;
         perl) build_app perl perl ;;
+        fromsource) build_app fromsource python3.11 libpython3.11 nodejs redis-server nginx \
+            openjdk-17-jre-headless ruby3.1 php8.2-cli busybox openssl ;;
         debian) ;;
     esac
 done

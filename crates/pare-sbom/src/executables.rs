@@ -48,6 +48,29 @@ pub struct Embedded {
     pub go: Option<GoEmbedded>,
     /// cargo-auditable's JSON, inflated.
     pub rust_audit: Option<Vec<u8>>,
+    /// `Some("PE")` or `Some("Mach-O")` for a file that is not ELF: its
+    /// build info is found (the magic and the zlib stream are the same in
+    /// every format) but not cataloged, only warned about.
+    pub foreign: Option<&'static str>,
+}
+
+/// The executable formats besides ELF whose Go build info or Rust
+/// dependency list is noticed: PE (Windows) and Mach-O (macOS, fat too).
+fn foreign_format(head: &[u8]) -> Option<&'static str> {
+    const MACHO: [[u8; 4]; 5] = [
+        [0xfe, 0xed, 0xfa, 0xce],
+        [0xfe, 0xed, 0xfa, 0xcf],
+        [0xce, 0xfa, 0xed, 0xfe],
+        [0xcf, 0xfa, 0xed, 0xfe],
+        [0xca, 0xfe, 0xba, 0xbe],
+    ];
+    if head.starts_with(b"MZ") {
+        Some("PE")
+    } else if MACHO.iter().any(|m| head.starts_with(m)) {
+        Some("Mach-O")
+    } else {
+        None
+    }
 }
 
 /// A Go binary's build info as written by the linker.
@@ -98,6 +121,7 @@ impl ContentScanner for ExecutableScanner {
                     Some(true) => Some(Box::new(Embedded {
                         go: None,
                         rust_audit: Some(json),
+                        foreign: None,
                     })),
                     _ => None,
                 })
@@ -144,6 +168,7 @@ pub struct ElfScan {
     /// Whether the head was checked, and what it said.
     checked: bool,
     is_go: bool,
+    foreign: Option<&'static str>,
     go: GoState,
     rust: RustState,
     /// File offset up to which the searches have looked.
@@ -190,7 +215,11 @@ impl FileScan for ElfScan {
         if go.is_none() && rust_audit.is_none() {
             return None;
         }
-        Some(Box::new(Embedded { go, rust_audit }))
+        Some(Box::new(Embedded {
+            go,
+            rust_audit,
+            foreign: self.foreign,
+        }))
     }
 }
 
@@ -198,7 +227,8 @@ impl ElfScan {
     fn check_head(&mut self) -> bool {
         self.checked = true;
         if !self.window.starts_with(ELF_MAGIC) {
-            return false;
+            self.foreign = foreign_format(&self.window);
+            return self.foreign.is_some();
         }
         let head = &self.window[..self.window.len().min(HEAD)];
         self.is_go = has_go_note(head);
@@ -631,6 +661,52 @@ mod tests {
     fn files_that_are_not_elf_are_left_at_once() {
         let mut scan = ElfScan::default();
         assert!(!scan.feed(&[b'#'; HEAD]));
+    }
+
+    #[test]
+    fn a_pe_go_binary_is_a_warning_naming_it_not_packages() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("app.exe");
+        let mut data = go_binary(0x4000, "go1.22.1", "path\tex.com/a\n", b"");
+        data[..4].copy_from_slice(b"MZ\x90\x00");
+        std::fs::write(&exe, data).unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let reference = pare_image::reference::ImageRef::Dir {
+            path: dir.path().to_path_buf(),
+        };
+        let flat = pare_image::source::Source::open(&reference, &Default::default())
+            .unwrap()
+            .flatten_with(crate::flatten_options())
+            .unwrap();
+        let catalog = crate::catalog(&flat);
+        assert!(catalog.packages.is_empty(), "{:?}", catalog.packages);
+        assert_eq!(
+            catalog.warnings,
+            ["/app.exe: PE executable with Go build info: not read (pare reads ELF only)"]
+        );
+    }
+
+    #[test]
+    fn pe_and_mach_o_build_info_is_found_and_marked_foreign() {
+        let modinfo = "path\tex.com/a\nmod\tex.com/a\tv1.0.0\t\n";
+        let cases: &[(&[u8], Option<Option<&str>>)] = &[
+            (b"MZ\x90\x00", Some(Some("PE"))),
+            (&[0xcf, 0xfa, 0xed, 0xfe], Some(Some("Mach-O"))),
+            (&[0xca, 0xfe, 0xba, 0xbe], Some(Some("Mach-O"))),
+            (ELF_MAGIC, Some(None)),
+            (b"#!/bin/sh", None),
+        ];
+        for (magic, want) in cases {
+            let mut data = go_binary(0x4000, "go1.22.1", modinfo, b"");
+            data[..4].fill(0);
+            data[..magic.len()].copy_from_slice(magic);
+            let found = scan_in_chunks(&data, 4096);
+            assert_eq!(found.as_ref().map(|e| e.foreign), *want, "{magic:?}");
+            if let Some(found) = found {
+                assert_eq!(found.go.unwrap().go_version, "go1.22.1");
+            }
+        }
     }
 
     /// The first match in `bytes`, as the streaming search finds it.

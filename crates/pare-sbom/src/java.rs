@@ -194,6 +194,12 @@ fn archives(flat: &Flattened, out: &mut Catalog) {
     }
 }
 
+/// Whether `package` is a JVM installation this cataloger reported (from its
+/// `release` file); the binary classifiers leave what is inside one to it.
+pub fn is_jvm_installation(package: &Package) -> bool {
+    package.kind == PackageType::Binary && is_release(&package.found_at)
+}
+
 fn jvms(flat: &Flattened, out: &mut Catalog) {
     // Owned paths as the image resolves them (merged /usr).
     let owned: HashSet<String> = out

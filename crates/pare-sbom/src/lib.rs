@@ -126,6 +126,7 @@ pub fn flatten_options() -> FlattenOptions {
         scanners: vec![
             Box::new(executables::ExecutableScanner),
             Box::new(java::ArchiveScanner),
+            Box::new(binary::ClassifierScanner::default()),
         ],
     }
 }
@@ -183,6 +184,16 @@ fn compiled_in(flat: &Flattened, _distro: Option<&Distro>, out: &mut Catalog) {
         };
         let path = format!("/{}", paths[0]);
         let layer = read::layer_of(flat, &paths[0]);
+        if let Some(format) = embedded.foreign {
+            let what = match (&embedded.go, &embedded.rust_audit) {
+                (Some(_), _) => "Go build info",
+                _ => "a Rust dependency list (cargo auditable)",
+            };
+            out.warnings.push(format!(
+                "{path}: {format} executable with {what}: not read (pare reads ELF only)"
+            ));
+            continue;
+        }
         if let Some(go) = &embedded.go {
             if go.legacy {
                 out.warnings.push(format!(

@@ -15,6 +15,7 @@ mod minify;
 mod quirks;
 mod sandbox;
 mod sbom;
+mod sbom_classifiers;
 mod sbom_java;
 mod sbom_lang;
 mod sbom_minified;

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::common::*;
 use crate::require;
-use crate::sbom::{is_busybox_misreport, triples};
+use crate::sbom::triples;
 
 /// (type, name, version) of each package.
 type Triples = BTreeSet<(String, String, String)>;
@@ -45,29 +45,11 @@ fn pare_sbom(reference: &str) -> Value {
     serde_json::from_str(&pare_ok(&["sbom", "--format", "json", reference])).unwrap()
 }
 
-/// Syft's packages of `reference`, without its BusyBox applet misreports
-/// (see `sbom::is_busybox_misreport`).
+/// Syft's packages of `reference`.
 fn syft_packages(reference: &str) -> Value {
     let syft: Value =
         serde_json::from_slice(&syft(&["-q", reference, "-o", "json"]).stdout).unwrap();
-    Value::Array(
-        syft["artifacts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|a| !is_busybox_misreport(a) && !is_issue_14_gap(a))
-            .cloned()
-            .collect(),
-    )
-}
-
-/// What Syft finds and pare does not catalog yet, on the source images as
-/// on their minified results (issue 14, open): the binary classifiers of
-/// from-source runtimes (the `/usr/local` python). Anything else must
-/// match, npm packages outside `node_modules` (Debian's
-/// `/usr/share/nodejs`) included.
-fn is_issue_14_gap(artifact: &Value) -> bool {
-    artifact["type"] == "binary" && artifact["name"] != "busybox"
+    syft["artifacts"].clone()
 }
 
 /// How pare and Syft differ on one image: empty when they agree on every
