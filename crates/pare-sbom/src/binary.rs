@@ -31,7 +31,7 @@
 pub mod rules;
 pub mod search;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -481,24 +481,7 @@ pub fn catalog(flat: &Flattened, _distro: Option<&Distro>, out: &mut Catalog) {
     let tree = Tree { flat, by_name };
     let classified = classify(rules, &paths, &tree);
 
-    // Owned paths as the image resolves them: on merged-/usr systems dpkg
-    // says `/bin/busybox` for the file at `usr/bin/busybox`.
-    let owned: HashSet<String> = out
-        .packages
-        .iter()
-        .filter(|p| {
-            matches!(
-                p.kind,
-                PackageType::Deb | PackageType::Apk | PackageType::Rpm
-            )
-        })
-        .flat_map(|p| p.files.iter())
-        .flat_map(|f| {
-            let path = f.trim_start_matches('/');
-            [Some(path.to_string()), flat.tree.resolve(path, true).ok()]
-        })
-        .flatten()
-        .collect();
+    let owned = crate::read::owned_by_os_packages(flat, out);
     // The JVM installations the Java cataloger found (it runs before this
     // one, see CATALOGERS), by their folders.
     let jvm_dirs: Vec<String> = out

@@ -38,8 +38,6 @@ pub mod jvm;
 pub mod manifest;
 pub mod pom;
 
-use std::collections::HashSet;
-
 use pare_image::Flattened;
 use pare_image::scan::{ContentScanner, FileScan, Finding};
 use pare_image::tree::NodeKind;
@@ -202,22 +200,7 @@ pub fn is_jvm_installation(package: &Package) -> bool {
 
 fn jvms(flat: &Flattened, out: &mut Catalog) {
     // Owned paths as the image resolves them (merged /usr).
-    let owned: HashSet<String> = out
-        .packages
-        .iter()
-        .filter(|p| {
-            matches!(
-                p.kind,
-                PackageType::Deb | PackageType::Apk | PackageType::Rpm
-            )
-        })
-        .flat_map(|p| p.files.iter())
-        .flat_map(|f| {
-            let path = f.trim_start_matches('/');
-            [Some(path.to_string()), flat.tree.resolve(path, true).ok()]
-        })
-        .flatten()
-        .collect();
+    let owned = crate::read::owned_by_os_packages(flat, out);
     let files: Vec<String> = flat
         .tree
         .iter()

@@ -3,11 +3,12 @@
 //! warning in the catalog, never a failure of the whole SBOM.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use pare_image::tree::NodeKind;
 use pare_image::{DataSource, Flattened};
 
-use crate::model::Catalog;
+use crate::model::{Catalog, PackageType};
 
 /// The bytes of the file at `path`, borrowed when they were captured.
 pub(crate) fn read_bytes<'a>(
@@ -39,4 +40,26 @@ pub(crate) fn layer_of(flat: &Flattened, path: &str) -> Option<usize> {
         },
         _ => None,
     }
+}
+
+/// The image-relative paths of the files the OS packages (dpkg, apk, rpm)
+/// found so far own, both as listed and as the image resolves them: on
+/// merged-/usr systems dpkg says `/bin/busybox` for `usr/bin/busybox`.
+/// What an OS package owns is left to it by the catalogers that run later.
+pub(crate) fn owned_by_os_packages(flat: &Flattened, out: &Catalog) -> HashSet<String> {
+    out.packages
+        .iter()
+        .filter(|p| {
+            matches!(
+                p.kind,
+                PackageType::Deb | PackageType::Apk | PackageType::Rpm
+            )
+        })
+        .flat_map(|p| p.files.iter())
+        .flat_map(|f| {
+            let path = f.trim_start_matches('/');
+            [Some(path.to_string()), flat.tree.resolve(path, true).ok()]
+        })
+        .flatten()
+        .collect()
 }
