@@ -13,13 +13,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use pare_image::{ImageRef, Platform, Source};
 use zip::write::SimpleFileOptions;
 
-/// (type, name, version, PURL).
-type Id = (String, String, String, String);
+mod common;
+
+use common::{Id, id};
 
 const KINDS: [&str; 3] = ["java-archive", "jenkins-plugin", "binary"];
 
@@ -221,49 +220,17 @@ fn ids(catalog: &pare_sbom::Catalog) -> BTreeMap<Id, usize> {
             .packages
             .iter()
             .filter(|p| KINDS.contains(&p.kind.as_str()))
-            .map(|p| {
-                (
-                    p.kind.as_str().to_string(),
-                    p.name.clone(),
-                    p.version.clone(),
-                    p.purl.clone(),
-                )
-            }),
+            .map(common::package_id),
     )
 }
 
-fn syft_ids(archive: &Path) -> BTreeMap<Id, usize> {
-    let out = Command::new("syft")
-        .args([
-            "-q",
-            &format!("docker-archive:{}", archive.display()),
-            "-o",
-            "json",
-        ])
-        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "syft: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+fn syft_ids(artifacts: &[serde_json::Value]) -> BTreeMap<Id, usize> {
     counted(
-        doc["artifacts"]
-            .as_array()
-            .unwrap()
+        artifacts
             .iter()
             .filter(|a| KINDS.contains(&a["type"].as_str().unwrap_or("")))
-            .map(|a| {
-                let s = |k: &str| a[k].as_str().unwrap_or_default().to_string();
-                (s("type"), s("name"), s("version"), s("purl"))
-            }),
+            .map(common::artifact_id),
     )
-}
-
-fn id(kind: &str, name: &str, version: &str, purl: &str) -> Id {
-    (kind.into(), name.into(), version.into(), purl.into())
 }
 
 #[test]
@@ -274,25 +241,10 @@ fn java_fixtures_match_syft() {
         std::fs::create_dir_all(target.parent().unwrap()).unwrap();
         std::fs::write(&target, bytes).unwrap();
     }
-    let reference = ImageRef::Dir {
-        path: root.path().into(),
-    };
-    let source = Source::open(&reference, &Platform::default()).unwrap();
-    let flat = source.flatten_with(pare_sbom::flatten_options()).unwrap();
-    let from_dir = pare_sbom::catalog(&flat);
-
-    let work = tempfile::tempdir().unwrap();
-    let archive_path = work.path().join("image.tar");
-    let archive = ImageRef::DockerArchive {
-        path: archive_path.clone(),
-        name: None,
-    };
-    pare_image::write::write_image(&source, &archive, &Default::default()).unwrap();
-    let image = Source::open(&archive, &Platform::default()).unwrap();
-    let flat = image.flatten_with(pare_sbom::flatten_options()).unwrap();
-    let from_image = pare_sbom::catalog(&flat);
-    let counts = ids(&from_dir);
-    assert_eq!(ids(&from_image), counts, "image and folder disagree");
+    let cataloged = common::catalog_root(root.path());
+    let (from_dir, from_image) = (&cataloged.from_dir, &cataloged.from_image);
+    let counts = ids(from_dir);
+    assert_eq!(ids(from_image), counts, "image and folder disagree");
     let pare: BTreeSet<Id> = counts.keys().cloned().collect();
 
     // Checked without Syft: what Syft's own tests expect of these files.
@@ -334,10 +286,10 @@ fn java_fixtures_match_syft() {
         );
     }
 
-    let Some(()) = pare_testkit::tool("syft") else {
+    let Some(artifacts) = common::syft_artifacts(&cataloged.archive) else {
         return;
     };
-    let syft = syft_ids(&archive_path);
+    let syft = syft_ids(&artifacts);
     eprintln!(
         "pare {} Java packages, Syft {}",
         counts.values().sum::<usize>(),

@@ -14,12 +14,10 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use pare_image::{ImageRef, Platform, Source};
+mod common;
 
-/// (type, name, version, PURL).
-type Id = (String, String, String, String);
+use common::{Id, id};
 
 /// Known differences from Syft: (tree, PURL, reason). None today.
 const ALLOWED: &[(&str, &str, &str)] = &[];
@@ -271,21 +269,6 @@ fn build(root: &Path, files: &[(String, Src)]) {
     }
 }
 
-fn ids(catalog: &pare_sbom::Catalog) -> BTreeSet<Id> {
-    catalog
-        .packages
-        .iter()
-        .map(|p| {
-            (
-                p.kind.as_str().to_string(),
-                p.name.clone(),
-                p.version.clone(),
-                p.purl.clone(),
-            )
-        })
-        .collect()
-}
-
 struct Compared {
     pare: BTreeSet<Id>,
     syft: Option<BTreeSet<Id>>,
@@ -295,64 +278,22 @@ struct Compared {
 fn compare(files: &[(String, Src)]) -> Compared {
     let root = tempfile::tempdir().unwrap();
     build(root.path(), files);
-    let reference = ImageRef::Dir {
-        path: root.path().into(),
+    let cataloged = common::catalog_root(root.path());
+    let ids = |c: &pare_sbom::Catalog| -> BTreeSet<Id> {
+        c.packages.iter().map(common::package_id).collect()
     };
-    let source = Source::open(&reference, &Platform::default()).unwrap();
-    let flat = source.flatten_with(pare_sbom::flatten_options()).unwrap();
-    let from_dir = pare_sbom::catalog(&flat);
-
-    let work = tempfile::tempdir().unwrap();
-    let archive_path = work.path().join("image.tar");
-    let archive = ImageRef::DockerArchive {
-        path: archive_path.clone(),
-        name: None,
-    };
-    pare_image::write::write_image(&source, &archive, &Default::default()).unwrap();
-    let image = Source::open(&archive, &Platform::default()).unwrap();
-    let flat = image.flatten_with(pare_sbom::flatten_options()).unwrap();
-    let from_image = pare_sbom::catalog(&flat);
     assert_eq!(
-        ids(&from_image),
-        ids(&from_dir),
+        ids(&cataloged.from_image),
+        ids(&cataloged.from_dir),
         "image and folder disagree"
     );
-
-    let syft = pare_testkit::tool("syft").map(|()| syft_ids(&archive_path));
+    let syft = common::syft_artifacts(&cataloged.archive)
+        .map(|artifacts| artifacts.iter().map(common::artifact_id).collect());
     Compared {
-        pare: ids(&from_dir),
+        pare: ids(&cataloged.from_dir),
         syft,
-        warnings: from_dir.warnings,
+        warnings: cataloged.from_dir.warnings,
     }
-}
-
-/// Every package Syft reports for the image, whatever its type.
-fn syft_ids(archive: &Path) -> BTreeSet<Id> {
-    let out = Command::new("syft")
-        .args([
-            "-q",
-            &format!("docker-archive:{}", archive.display()),
-            "-o",
-            "json",
-        ])
-        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "syft: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    doc["artifacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| {
-            let s = |k: &str| a[k].as_str().unwrap_or_default().to_string();
-            (s("type"), s("name"), s("version"), s("purl"))
-        })
-        .collect()
 }
 
 fn assert_parity(tree: &str, compared: &Compared) {
@@ -378,10 +319,6 @@ fn assert_parity(tree: &str, compared: &Compared) {
         "{tree}: missing {missing:#?}\nextra {extra:#?}\nwarnings {:#?}",
         compared.warnings
     );
-}
-
-fn id(kind: &str, name: &str, version: &str, purl: &str) -> Id {
-    (kind.into(), name.into(), version.into(), purl.into())
 }
 
 fn set(ids: &[Id]) -> BTreeSet<Id> {

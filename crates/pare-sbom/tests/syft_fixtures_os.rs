@@ -17,8 +17,9 @@ use std::process::Command;
 
 use pare_image::{ImageRef, Platform, Source};
 
-/// (type, name, version, PURL).
-type Id = (String, String, String, String);
+mod common;
+
+use common::{Id, id};
 
 /// Known differences from Syft: (tree, package name, reason). Each is
 /// also in README.md's list of differences.
@@ -338,52 +339,24 @@ fn compare(files: &[(String, Src)]) -> Compared {
 }
 
 fn compare_root(root: &Path) -> Compared {
-    let reference = ImageRef::Dir { path: root.into() };
-    let source = Source::open(&reference, &Platform::default()).unwrap();
-    let flat = source.flatten_with(pare_sbom::flatten_options()).unwrap();
-    let from_dir = pare_sbom::catalog(&flat);
-
-    let work = tempfile::tempdir().unwrap();
-    let archive_path = work.path().join("image.tar");
-    let archive = ImageRef::DockerArchive {
-        path: archive_path.clone(),
-        name: None,
-    };
-    pare_image::write::write_image(&source, &archive, &Default::default()).unwrap();
-    let image = Source::open(&archive, &Platform::default()).unwrap();
-    let flat = image.flatten_with(pare_sbom::flatten_options()).unwrap();
-    let from_image = pare_sbom::catalog(&flat);
-    let (dir, img) = (from_pare(&from_dir), from_pare(&from_image));
+    let cataloged = common::catalog_root(root);
+    let (dir, img) = (
+        from_pare(&cataloged.from_dir),
+        from_pare(&cataloged.from_image),
+    );
     assert_eq!(img.ids, dir.ids, "image and folder disagree");
     assert_eq!(img.deb_files, dir.deb_files, "image and folder disagree");
-
-    let syft = pare_testkit::tool("syft").map(|()| syft_found(&archive_path));
+    let syft = common::syft_artifacts(&cataloged.archive).map(|a| syft_found(&a));
     Compared {
         pare: dir,
         syft,
-        warnings: from_dir.warnings,
+        warnings: cataloged.from_dir.warnings,
     }
 }
 
-fn syft_found(archive: &Path) -> Found {
-    let out = Command::new("syft")
-        .args([
-            "-q",
-            &format!("docker-archive:{}", archive.display()),
-            "-o",
-            "json",
-        ])
-        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "syft: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+fn syft_found(artifacts: &[serde_json::Value]) -> Found {
     let mut found = Found::default();
-    for a in doc["artifacts"].as_array().unwrap() {
+    for a in artifacts {
         let s = |k: &str| a[k].as_str().unwrap_or_default().to_string();
         if !matches!(s("type").as_str(), "apk" | "deb" | "rpm") {
             continue;
@@ -455,10 +428,6 @@ fn assert_parity(tree: &str, compared: &Compared) {
             "{t}: {name} is allowed to differ but does not"
         );
     }
-}
-
-fn id(kind: &str, name: &str, version: &str, purl: &str) -> Id {
-    (kind.into(), name.into(), version.into(), purl.into())
 }
 
 fn names(found: &Found, kind: &str) -> BTreeSet<String> {

@@ -1,0 +1,95 @@
+//! Shared by the tests that compare pare with Syft 1.18 on Syft's own
+//! cataloger fixtures (`syft_fixtures_*.rs`): a root folder is cataloged
+//! both as the folder and as a docker archive packed from it, and Syft is
+//! run on that archive. Syft is compared on the image, not the folder: for
+//! a folder Syft runs its *declared* catalogers (lock files) instead of its
+//! *installed* ones, while pare reports what is installed in either.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pare_image::{ImageRef, Platform, Source};
+use pare_sbom::{Catalog, Package};
+use serde_json::Value;
+
+/// (type, name, version, PURL): what the parity tests compare.
+pub type Id = (String, String, String, String);
+
+pub fn id(kind: &str, name: &str, version: &str, purl: &str) -> Id {
+    (kind.into(), name.into(), version.into(), purl.into())
+}
+
+pub fn package_id(p: &Package) -> Id {
+    (
+        p.kind.as_str().to_string(),
+        p.name.clone(),
+        p.version.clone(),
+        p.purl.clone(),
+    )
+}
+
+pub fn artifact_id(a: &Value) -> Id {
+    let s = |k: &str| a[k].as_str().unwrap_or_default().to_string();
+    (s("type"), s("name"), s("version"), s("purl"))
+}
+
+/// A root folder's catalogs, from the folder and from an image of it.
+pub struct Cataloged {
+    pub from_dir: Catalog,
+    pub from_image: Catalog,
+    /// The docker archive packed from the folder, for Syft; removed when
+    /// this value is dropped.
+    pub archive: PathBuf,
+    _work: tempfile::TempDir,
+}
+
+/// Catalogs `root` as a `dir:` source, then packs it into a docker archive
+/// with pare's writer and catalogs that.
+pub fn catalog_root(root: &Path) -> Cataloged {
+    let reference = ImageRef::Dir { path: root.into() };
+    let source = Source::open(&reference, &Platform::default()).unwrap();
+    let flat = source.flatten_with(pare_sbom::flatten_options()).unwrap();
+    let from_dir = pare_sbom::catalog(&flat);
+
+    let work = tempfile::tempdir().unwrap();
+    let archive_path = work.path().join("image.tar");
+    let archive = ImageRef::DockerArchive {
+        path: archive_path.clone(),
+        name: None,
+    };
+    pare_image::write::write_image(&source, &archive, &Default::default()).unwrap();
+    let image = Source::open(&archive, &Platform::default()).unwrap();
+    let flat = image.flatten_with(pare_sbom::flatten_options()).unwrap();
+    Cataloged {
+        from_dir,
+        from_image: pare_sbom::catalog(&flat),
+        archive: archive_path,
+        _work: work,
+    }
+}
+
+/// Every artifact Syft lists for the docker archive at `archive`, or
+/// `None` when `syft` is missing (a skip locally, a failure under
+/// `CI=true`, by `pare_testkit::tool`).
+pub fn syft_artifacts(archive: &Path) -> Option<Vec<Value>> {
+    pare_testkit::tool("syft")?;
+    let out = Command::new("syft")
+        .args([
+            "-q",
+            &format!("docker-archive:{}", archive.display()),
+            "-o",
+            "json",
+        ])
+        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "syft: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    Some(doc["artifacts"].as_array().cloned().unwrap_or_default())
+}
