@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use common::{Id, id};
+use common::{Compared, Id, id};
 
 /// Known differences from Syft: (tree, PURL, reason). None today.
 const ALLOWED: &[(&str, &str, &str)] = &[];
@@ -269,56 +269,15 @@ fn build(root: &Path, files: &[(String, Src)]) {
     }
 }
 
-struct Compared {
-    pare: BTreeSet<Id>,
-    syft: Option<BTreeSet<Id>>,
-    warnings: Vec<String>,
-}
-
 fn compare(files: &[(String, Src)]) -> Compared {
     let root = tempfile::tempdir().unwrap();
     build(root.path(), files);
-    let cataloged = common::catalog_root(root.path());
-    let ids = |c: &pare_sbom::Catalog| -> BTreeSet<Id> {
-        c.packages.iter().map(common::package_id).collect()
-    };
-    assert_eq!(
-        ids(&cataloged.from_image),
-        ids(&cataloged.from_dir),
-        "image and folder disagree"
-    );
-    let syft = common::syft_artifacts(&cataloged.archive)
-        .map(|artifacts| artifacts.iter().map(common::artifact_id).collect());
-    Compared {
-        pare: ids(&cataloged.from_dir),
-        syft,
-        warnings: cataloged.from_dir.warnings,
-    }
+    common::compare_root(root.path(), |_| true)
 }
 
+/// Checks pare against Syft for `tree`, allowing only [`ALLOWED`].
 fn assert_parity(tree: &str, compared: &Compared) {
-    let Some(syft) = &compared.syft else {
-        return;
-    };
-    let allowed = |id: &Id| {
-        ALLOWED
-            .iter()
-            .any(|(t, purl, _)| *t == tree && *purl == id.3)
-    };
-    let missing: Vec<_> = syft
-        .difference(&compared.pare)
-        .filter(|id| !allowed(id))
-        .collect();
-    let extra: Vec<_> = compared
-        .pare
-        .difference(syft)
-        .filter(|id| !allowed(id))
-        .collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "{tree}: missing {missing:#?}\nextra {extra:#?}\nwarnings {:#?}",
-        compared.warnings
-    );
+    common::assert_parity(tree, compared, ALLOWED);
 }
 
 fn set(ids: &[Id]) -> BTreeSet<Id> {

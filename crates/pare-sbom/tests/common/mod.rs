@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -92,4 +93,64 @@ pub fn syft_artifacts(archive: &Path) -> Option<Vec<Value>> {
     );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     Some(doc["artifacts"].as_array().cloned().unwrap_or_default())
+}
+
+/// What pare and Syft say of one tree: pare's packages (the same from the
+/// folder and from the image, or the comparison fails), Syft's for the
+/// image when `syft` is there, and pare's warnings.
+pub struct Compared {
+    pub pare: BTreeSet<Id>,
+    pub syft: Option<BTreeSet<Id>>,
+    pub warnings: Vec<String>,
+}
+
+/// Catalogs `root` (see [`catalog_root`]) and asks Syft for the artifacts
+/// `syft_keeps` selects.
+pub fn compare_root(root: &Path, syft_keeps: impl Fn(&Value) -> bool) -> Compared {
+    let cataloged = catalog_root(root);
+    let ids = |c: &Catalog| -> BTreeSet<Id> { c.packages.iter().map(package_id).collect() };
+    assert_eq!(
+        ids(&cataloged.from_image),
+        ids(&cataloged.from_dir),
+        "image and folder disagree"
+    );
+    let syft = syft_artifacts(&cataloged.archive).map(|artifacts| {
+        artifacts
+            .iter()
+            .filter(|a| syft_keeps(a))
+            .map(artifact_id)
+            .collect()
+    });
+    Compared {
+        pare: ids(&cataloged.from_dir),
+        syft,
+        warnings: cataloged.from_dir.warnings,
+    }
+}
+
+/// Fails unless pare's and Syft's packages for `tree` are the same, apart
+/// from `allowed` differences: (tree, PURL, reason).
+pub fn assert_parity(tree: &str, compared: &Compared, allowed: &[(&str, &str, &str)]) {
+    let Some(syft) = &compared.syft else {
+        return;
+    };
+    let allowed = |id: &Id| {
+        allowed
+            .iter()
+            .any(|(t, purl, _)| *t == tree && *purl == id.3)
+    };
+    let missing: Vec<_> = syft
+        .difference(&compared.pare)
+        .filter(|id| !allowed(id))
+        .collect();
+    let extra: Vec<_> = compared
+        .pare
+        .difference(syft)
+        .filter(|id| !allowed(id))
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{tree}: missing {missing:#?}\nextra {extra:#?}\nwarnings {:#?}",
+        compared.warnings
+    );
 }
