@@ -454,25 +454,7 @@ fn every_fixture_is_used() {
             used.insert(f.to_string());
         }
     }
-    let mut present = BTreeSet::new();
-    let base = fixture("");
     // The other catalogers' fixtures are syft_fixtures_os.rs's (apk,
     // dpkg, rpm) and syft_fixtures_more.rs's (Ruby, PHP, .NET).
-    let mut stack = vec![base.join("python"), base.join("npm")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                present.insert(
-                    path.strip_prefix(&base)
-                        .unwrap()
-                        .to_string_lossy()
-                        .into_owned(),
-                );
-            }
-        }
-    }
-    assert_eq!(used, present);
+    assert_eq!(used, common::fixture_files(&["python", "npm"]));
 }

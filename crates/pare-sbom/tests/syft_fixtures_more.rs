@@ -433,26 +433,5 @@ fn every_fixture_is_used() {
             used.insert(f.to_string());
         }
     }
-    let mut present = BTreeSet::new();
-    let base = fixture("");
-    let mut stack: Vec<PathBuf> = ["ruby", "php", "dotnet"]
-        .iter()
-        .map(|d| base.join(d))
-        .collect();
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                present.insert(
-                    path.strip_prefix(&base)
-                        .unwrap()
-                        .to_string_lossy()
-                        .into_owned(),
-                );
-            }
-        }
-    }
-    assert_eq!(used, present);
+    assert_eq!(used, common::fixture_files(&["ruby", "php", "dotnet"]));
 }

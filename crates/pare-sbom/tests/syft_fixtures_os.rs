@@ -730,23 +730,5 @@ fn every_fixture_is_used() {
     }
     used.insert("rpm/go-rpmdb/LICENSE".into());
     used.insert("rpm/keys/debian-12-archive.asc".into());
-    let mut present = BTreeSet::new();
-    let base = fixture("");
-    let mut stack = vec![base.join("apk"), base.join("dpkg"), base.join("rpm")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                present.insert(
-                    path.strip_prefix(&base)
-                        .unwrap()
-                        .to_string_lossy()
-                        .into_owned(),
-                );
-            }
-        }
-    }
-    assert_eq!(used, present);
+    assert_eq!(used, common::fixture_files(&["apk", "dpkg", "rpm"]));
 }

@@ -154,3 +154,24 @@ pub fn assert_parity(tree: &str, compared: &Compared, allowed: &[(&str, &str, &s
         compared.warnings
     );
 }
+
+/// Every file under `tests/data/syft-fixtures/DIR` for each of `dirs`, as
+/// paths relative to `syft-fixtures/`: what an `every_fixture_is_used`
+/// test compares with the files its trees use.
+pub fn fixture_files(dirs: &[&str]) -> BTreeSet<String> {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/syft-fixtures");
+    let mut present = BTreeSet::new();
+    let mut stack: Vec<PathBuf> = dirs.iter().map(|d| base.join(d)).collect();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let relative = path.strip_prefix(&base).unwrap();
+                present.insert(relative.to_string_lossy().into_owned());
+            }
+        }
+    }
+    present
+}
