@@ -211,3 +211,23 @@ fn compiled_in(flat: &Flattened, _distro: Option<&Distro>, out: &mut Catalog) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The order CATALOGERS documents: OS databases first (what they own
+    /// is left to them), the JVM reader before the classifiers (a
+    /// classifier's hit inside a JVM installation gives way to it), the
+    /// classifiers last; and one entry per name.
+    #[test]
+    fn catalogers_run_in_the_documented_order() {
+        let names: Vec<&str> = CATALOGERS.iter().map(|c| c.name).collect();
+        let at = |name: &str| names.iter().position(|n| *n == name).unwrap();
+        assert_eq!(&names[..3], ["dpkg", "apk", "rpm"]);
+        assert!(at("java") < at("binary-classifiers"));
+        assert_eq!(names.last(), Some(&"binary-classifiers"));
+        let unique: std::collections::BTreeSet<_> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+    }
+}
