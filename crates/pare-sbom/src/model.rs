@@ -68,6 +68,32 @@ pub struct Package {
 }
 
 impl Package {
+    /// A package described by the metadata file at `found_at` (absolute), as
+    /// language ecosystems install them: no source package, architecture,
+    /// CPEs or owned files.
+    pub fn declared_in(
+        kind: PackageType,
+        (name, version, purl): (String, String, String),
+        licenses: Vec<String>,
+        found_at: String,
+        layer: Option<usize>,
+    ) -> Package {
+        Package {
+            name,
+            version,
+            kind,
+            purl,
+            cpes: Vec::new(),
+            licenses,
+            source: None,
+            source_version: None,
+            architecture: None,
+            files: Vec::new(),
+            found_at,
+            layer,
+        }
+    }
+
     /// A package compiled into the binary at `path` (absolute): it owns
     /// that file and was found there.
     #[allow(clippy::too_many_arguments)]

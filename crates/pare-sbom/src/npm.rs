@@ -168,23 +168,16 @@ pub fn catalog(flat: &Flattened, _distro: Option<&Distro>, out: &mut Catalog) {
             }
         };
         for manifest in documents {
-            let Some((name, version, purl)) = manifest.identity() else {
+            let Some(identity) = manifest.identity() else {
                 continue; // workspace roots and test fixtures often have no name
             };
-            out.packages.push(Package {
-                name,
-                version,
-                kind: PackageType::Npm,
-                purl,
-                cpes: Vec::new(),
-                licenses: manifest.licenses,
-                source: None,
-                source_version: None,
-                architecture: None,
-                files: Vec::new(),
-                found_at: format!("/{path}"),
-                layer: layer_of(flat, &path),
-            });
+            out.packages.push(Package::declared_in(
+                PackageType::Npm,
+                identity,
+                manifest.licenses,
+                format!("/{path}"),
+                layer_of(flat, &path),
+            ));
         }
     }
 }

@@ -268,23 +268,16 @@ pub fn catalog(flat: &Flattened, _distro: Option<&Distro>, out: &mut Catalog) {
                 PackageType::PhpPecl => entry.pecl_identity(),
                 _ => entry.composer_identity(),
             };
-            let Some((name, version, purl)) = identity else {
+            let Some(identity) = identity else {
                 continue;
             };
-            out.packages.push(Package {
-                name,
-                version,
+            out.packages.push(Package::declared_in(
                 kind,
-                purl,
-                cpes: Vec::new(),
-                licenses: entry.licenses,
-                source: None,
-                source_version: None,
-                architecture: None,
-                files: Vec::new(),
-                found_at: format!("/{path}"),
-                layer: layer_of(flat, &path),
-            });
+                identity,
+                entry.licenses,
+                format!("/{path}"),
+                layer_of(flat, &path),
+            ));
         }
     }
 }

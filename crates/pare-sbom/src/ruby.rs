@@ -242,29 +242,19 @@ pub fn catalog(flat: &Flattened, _distro: Option<&Distro>, out: &mut Catalog) {
             continue;
         };
         let spec = parse(&bytes);
-        let Some((name, version, purl)) = spec.identity() else {
+        let Some(identity) = spec.identity() else {
             out.warnings
                 .push(format!("/{path}: no gem name found; skipped"));
             continue;
         };
-        out.packages.push(Package {
-            name,
-            version,
-            kind: PackageType::Gem,
-            purl,
-            cpes: Vec::new(),
-            licenses: spec
-                .licenses
-                .into_iter()
-                .filter(|l| !l.is_empty())
-                .collect(),
-            source: None,
-            source_version: None,
-            architecture: None,
-            files: Vec::new(),
-            found_at: format!("/{path}"),
-            layer: layer_of(flat, &path),
-        });
+        let licenses = spec.licenses.into_iter().filter(|l| !l.is_empty());
+        out.packages.push(Package::declared_in(
+            PackageType::Gem,
+            identity,
+            licenses.collect(),
+            format!("/{path}"),
+            layer_of(flat, &path),
+        ));
     }
 }
 
