@@ -36,6 +36,26 @@ use gojson::Shape;
 /// Syft's stand-in for a missing version (`cataloging.UnknownStubValue`).
 pub const UNKNOWN: &str = "UNKNOWN";
 
+/// Syft's compliance rules for a language package read from metadata: no
+/// name drops it; no version becomes [`UNKNOWN`] (the PURL is built from
+/// the version as written). Returns (name, version, PURL).
+pub(crate) fn compliant_identity(
+    name: &str,
+    version: &str,
+    purl: impl FnOnce(&str, &str) -> String,
+) -> Option<(String, String, String)> {
+    if name.trim().is_empty() {
+        return None;
+    }
+    let purl = purl(name, version);
+    let version = if version.trim().is_empty() {
+        UNKNOWN
+    } else {
+        version
+    };
+    Some((name.to_string(), version.to_string(), purl))
+}
+
 /// Syft's `packageJSON` struct, field by field.
 const PACKAGE_JSON: Shape = Shape::Struct(&[
     ("version", Shape::Str),
@@ -136,16 +156,7 @@ impl Manifest {
     /// The package Syft reports for this document (name, version, PURL),
     /// after its compliance rules; `None` when it drops it.
     pub fn identity(&self) -> Option<(String, String, String)> {
-        if self.name.trim().is_empty() {
-            return None;
-        }
-        let purl = purl(&self.name, &self.version);
-        let version = if self.version.trim().is_empty() {
-            UNKNOWN.to_string()
-        } else {
-            self.version.clone()
-        };
-        Some((self.name.clone(), version, purl))
+        compliant_identity(&self.name, &self.version, purl)
     }
 }
 

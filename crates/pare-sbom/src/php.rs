@@ -34,7 +34,6 @@ use pare_image::paths::{file_name, parent};
 use serde_json::Value;
 
 use crate::model::{Catalog, Distro, Package, PackageType};
-use crate::npm::UNKNOWN;
 use crate::npm::gojson::{self, Shape};
 use crate::purl;
 use crate::read::{layer_of, read_bytes, read_text};
@@ -216,16 +215,7 @@ impl Entry {
     /// (name, version, PURL) after Syft's compliance rules; `None` when
     /// it drops the package.
     fn identity(&self, purl: fn(&str, &str) -> String) -> Option<(String, String, String)> {
-        if self.name.trim().is_empty() {
-            return None;
-        }
-        let purl = purl(&self.name, &self.version);
-        let version = if self.version.trim().is_empty() {
-            UNKNOWN.to_string()
-        } else {
-            self.version.clone()
-        };
-        Some((self.name.clone(), version, purl))
+        crate::npm::compliant_identity(&self.name, &self.version, purl)
     }
 
     pub fn composer_identity(&self) -> Option<(String, String, String)> {

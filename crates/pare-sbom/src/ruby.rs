@@ -32,7 +32,6 @@ use pare_image::paths::{file_name, parent};
 pub(crate) mod located;
 
 use crate::model::{Catalog, Distro, Package, PackageType};
-use crate::npm::UNKNOWN;
 use crate::purl;
 use crate::read::{layer_of, read_bytes};
 
@@ -223,16 +222,9 @@ impl Gemspec {
     /// The package Syft reports (name, version, PURL) after its compliance
     /// rules; `None` when it drops it.
     pub fn identity(&self) -> Option<(String, String, String)> {
-        if self.name.trim().is_empty() {
-            return None;
-        }
-        let purl = purl::build("gem", None, &self.name, &self.version, &[]);
-        let version = if self.version.trim().is_empty() {
-            UNKNOWN.to_string()
-        } else {
-            self.version.clone()
-        };
-        Some((self.name.clone(), version, purl))
+        crate::npm::compliant_identity(&self.name, &self.version, |name, version| {
+            purl::build("gem", None, name, version, &[])
+        })
     }
 }
 
