@@ -86,6 +86,12 @@ inputs_of() {
     (cd "$dir" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1
 }
 
+# One build at a time per cache (two test runs, or a helper's, may start
+# it together): the second waits, then finds what the first built.
+mkdir -p "$OUT"
+exec 9>"$OUT/.build.lock"
+flock 9
+
 missing=()
 for name in "${IMAGES[@]}"; do
     if [[ $REBUILD == 1 || ! -s "$OUT/$name.tar" ]] \

@@ -59,6 +59,9 @@ pub enum Error {
     /// symlink …); refused without reading from it, so it cannot block.
     #[error("{path} is a {kind}, not a regular file")]
     NotRegularFile { path: String, kind: &'static str },
+    /// The Docker Engine could not be reached, or refused a save or a load.
+    #[error(transparent)]
+    Daemon(#[from] pare_daemon::Error),
 }
 
 impl Error {

@@ -129,6 +129,9 @@ pub struct Image {
 pub struct OpenOptions {
     pub platform: Platform,
     pub limits: Limits,
+    /// Where a transfer before reading (an export from the Engine, a pull)
+    /// reports how far it is.
+    pub progress: crate::progress::ProgressSink,
 }
 
 impl Image {
@@ -140,13 +143,16 @@ impl Image {
             &OpenOptions {
                 platform: platform.clone(),
                 limits: Limits::default(),
+                progress: Default::default(),
             },
         )
     }
 
     /// [`Image::open`] with explicit options.
     pub fn open_with(reference: &ImageRef, options: &OpenOptions) -> Result<Self> {
-        let OpenOptions { platform, limits } = options;
+        let OpenOptions {
+            platform, limits, ..
+        } = options;
         match reference {
             ImageRef::DockerArchive { path, name } => {
                 let store = TarStore::open(path)?;
@@ -186,7 +192,8 @@ impl Image {
                 reference.to_string(),
                 "a root folder is not an image; open it as a Source",
             )),
-            ImageRef::DockerDaemon { .. } | ImageRef::Registry { .. } => Err(Error::unsupported(
+            ImageRef::DockerDaemon { name } => crate::daemon::open(reference, name, options),
+            ImageRef::Registry { .. } => Err(Error::unsupported(
                 reference.to_string(),
                 format!(
                     "the {} transport is not implemented yet",

@@ -15,6 +15,7 @@
 //! ```
 
 pub mod compression;
+mod daemon;
 pub mod digest;
 mod docker_archive;
 pub mod error;
@@ -27,6 +28,7 @@ mod oci;
 pub mod paths;
 pub mod pgzip;
 mod pipe;
+pub mod progress;
 pub mod reference;
 pub mod rootfs;
 pub mod scan;
@@ -46,6 +48,7 @@ pub use error::{Error, Result};
 pub use flatten::LayerChanges;
 pub use image::{Image, Layer, OpenOptions, Platform};
 pub use limits::Limits;
+pub use progress::{Progress, ProgressSink};
 pub use reference::ImageRef;
 pub use source::{Flattened, Source};
 pub use tree::{Content, DataSource, FileTree, Node, NodeKind};

@@ -48,6 +48,7 @@ impl Source {
             &OpenOptions {
                 platform: platform.clone(),
                 limits: Default::default(),
+                progress: Default::default(),
             },
         )
     }

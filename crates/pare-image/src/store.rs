@@ -248,8 +248,19 @@ pub struct TarStore {
 impl TarStore {
     /// Reads the headers of the archive at `path`.
     pub fn open(path: &Path) -> Result<Self> {
+        let (file, _) = open_regular_following(path)?;
+        TarStore::from_file(file, path)
+    }
+
+    /// Reads the headers of an archive already open as `file` (e.g. an
+    /// unnamed temporary file holding an export); `shown` names it in
+    /// messages.
+    pub fn from_file(file: File, shown: &Path) -> Result<Self> {
+        let path = shown;
         let shown = path.display().to_string();
-        let (file, file_len) = open_regular_following(path)?;
+        let file_len = file.metadata().map_err(|e| Error::io(&shown, e))?.len();
+        // The headers are read from the start, wherever a writer left it.
+        std::io::Seek::rewind(&mut &file).map_err(|e| Error::io(&shown, e))?;
         refuse_compressed(&file, &shown)?;
         let mut archive = tar::Archive::new(BufReader::new(&file));
         let mut members = HashMap::new();

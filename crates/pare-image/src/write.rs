@@ -39,6 +39,9 @@ pub struct WriteOptions {
     pub compression: Option<Compression>,
     /// Annotations of the written manifest (e.g. `org.opencontainers.image.base.name`).
     pub manifest_annotations: std::collections::BTreeMap<String, String>,
+    /// Where a transfer after writing (a load into the Engine, a push)
+    /// reports how far it is.
+    pub progress: crate::progress::ProgressSink,
 }
 
 /// What was written.
@@ -138,6 +141,11 @@ pub fn write_image(
     destination: &ImageRef,
     options: &WriteOptions,
 ) -> Result<Written> {
+    if let ImageRef::DockerDaemon { name } = destination {
+        return crate::daemon::write(destination, name, &options.progress, |archive| {
+            write_image(source, archive, options)
+        });
+    }
     let prepared = prepare(destination, options)?;
     let (layout, compression) = (&prepared.layout, prepared.compression);
     let (config_bytes, layers) = match source {
@@ -213,6 +221,11 @@ pub fn write_built_image(
     destination: &ImageRef,
     options: &WriteOptions,
 ) -> Result<Written> {
+    if let ImageRef::DockerDaemon { name } = destination {
+        return crate::daemon::write(destination, name, &options.progress, |archive| {
+            write_built_image(tree, spool, config, mtime_clamp, archive, options)
+        });
+    }
     let prepared = prepare(destination, options)?;
     let (blob, diff_id) = prepared.layout.write_layer(prepared.compression, |out| {
         write_layer_tar_from(tree, out, mtime_clamp, spool)

@@ -63,6 +63,8 @@ pub struct MinifyRequest {
     pub mtime_clamp: Option<u64>,
     /// The plan holds what a traced run saw (the history says so).
     pub traced: bool,
+    /// Where writing to the Engine or a registry reports how far it is.
+    pub progress: pare_image::ProgressSink,
 }
 
 /// What a run made.
@@ -339,7 +341,10 @@ pub fn write(
             .expect("all fields optional"),
     ]));
     let base = base_name(prepared.source, &request.source_name);
-    let mut options = WriteOptions::default();
+    let mut options = WriteOptions {
+        progress: request.progress.clone(),
+        ..WriteOptions::default()
+    };
     options
         .manifest_annotations
         .insert(BASE_NAME.into(), base.clone());

@@ -8,6 +8,7 @@ IMAGE references (the skopeo convention):
   oci:DIR[:REF|:@N|:sha256:HEX]    an OCI image layout folder (a ref name, a position, a digest)
   oci-archive:PATH[:REF]           an OCI image layout in a tar
   dir:PATH                         a root filesystem folder (dir:/ is this machine)
+  docker-daemon:NAME[:TAG|@DIGEST] an image of the Docker Engine ($DOCKER_HOST)
   PATH                             detected: archive, layout or folder";
 
 /// Cut container images down to what their application needs, and prove it.
@@ -31,6 +32,10 @@ pub struct Cli {
     /// lists their defaults).
     #[arg(long, global = true, value_name = "NAME=N,…")]
     pub limits: Option<String>,
+
+    /// No progress bars (they are drawn only when stderr is a terminal).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
 
     #[command(subcommand)]
     pub command: Command,

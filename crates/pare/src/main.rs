@@ -10,6 +10,7 @@ mod cli;
 mod commands;
 mod escape;
 mod output;
+mod progress;
 
 fn main() -> ExitCode {
     // The sandbox's helper is pare itself (see pare_trace::sandbox); it

@@ -10,15 +10,16 @@ use crate::output;
 pub fn run(args: CopyArgs, options: &OpenOptions) -> Result<ExitCode> {
     let source = super::open_source(&args.source, options)?;
     let destination = ImageRef::parse(&args.destination)?;
-    let options = WriteOptions {
+    let write_options = WriteOptions {
         compression: args.compression.map(|c| match c {
             CompressionArg::Gzip => Compression::Gzip,
             CompressionArg::Zstd => Compression::Zstd,
             CompressionArg::None => Compression::None,
         }),
+        progress: options.progress.clone(),
         ..WriteOptions::default()
     };
-    let written = write_image(&source, &destination, &options)
+    let written = write_image(&source, &destination, &write_options)
         .with_context(|| format!("copying {} to {destination}", source.reference()))?;
     match args.format {
         TextOrJson::Json => output::print_json(&written)?,

@@ -24,6 +24,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let platform = &OpenOptions {
         platform: Platform::parse(&cli.platform)?,
         limits,
+        progress: crate::progress::sink(cli.quiet),
     };
     match cli.command {
         Command::Inspect(args) => inspect::run(args, platform),

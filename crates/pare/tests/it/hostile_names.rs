@@ -249,12 +249,12 @@ fn run_pare(args: &[&str], status: i32) -> (String, String) {
     );
     assert_eq!(
         raw_controls(&out.stdout),
-        [],
+        Vec::<char>::new(),
         "stdout of {args:?}: {stdout}"
     );
     assert_eq!(
         raw_controls(&out.stderr),
-        [],
+        Vec::<char>::new(),
         "stderr of {args:?}: {stderr}"
     );
     (stdout, stderr)

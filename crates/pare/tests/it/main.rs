@@ -8,6 +8,7 @@ mod audit;
 mod bad_input;
 mod common;
 mod copy;
+mod daemon;
 mod hostile;
 mod hostile_names;
 mod inspect;
