@@ -286,11 +286,15 @@ impl Client {
     fn connect(&self, registry: &str) -> Result<Host> {
         let name = api_host(registry).to_string();
         let agent = self.agent_for(&name)?;
-        let https = self.ping(&agent, &name, "https");
+        // Where plain HTTP is allowed, a failed HTTPS probe is most likely a
+        // plain server: one try, then plain HTTP with the usual retries.
+        let plain_allowed = self.plain_http_allowed(&name);
+        let https_attempts = if plain_allowed { 1 } else { self.opts.attempts };
+        let https = self.ping(&agent, &name, "https", https_attempts);
         let (base, response) = match https {
             Ok(r) => (format!("https://{name}"), r),
-            Err(https_error) if self.plain_http_allowed(&name) => {
-                match self.ping(&agent, &name, "http") {
+            Err(https_error) if plain_allowed => {
+                match self.ping(&agent, &name, "http", self.opts.attempts) {
                     Ok(r) if matches!(r.status().as_u16(), 200 | 401) => {
                         (format!("http://{name}"), r)
                     }
@@ -348,7 +352,13 @@ impl Client {
         })
     }
 
-    fn ping(&self, agent: &ureq::Agent, name: &str, scheme: &str) -> Result<Response<Body>> {
+    fn ping(
+        &self,
+        agent: &ureq::Agent,
+        name: &str,
+        scheme: &str,
+        attempts: u32,
+    ) -> Result<Response<Body>> {
         let url = format!("{scheme}://{name}/v2/");
         let mut attempt = 0;
         loop {
@@ -359,8 +369,8 @@ impl Client {
                 .map_err(|e| transport(name, e.to_string()))?;
             let result = agent.run(request).map_err(|e| map_ureq(name, e));
             match result {
-                Ok(r) if transient_status(r.status().as_u16()) && attempt < self.opts.attempts => {}
-                Err(e) if e.is_transient() && attempt < self.opts.attempts => {}
+                Ok(r) if transient_status(r.status().as_u16()) && attempt < attempts => {}
+                Err(e) if e.is_transient() && attempt < attempts => {}
                 other => return other,
             }
             self.stats.retries.fetch_add(1, Ordering::Relaxed);

@@ -75,6 +75,7 @@ fn read_error(mut reader: impl Read) -> Error {
 fn one_line(error: &Error) -> String {
     let text = error.to_string();
     assert!(!text.contains('\n'), "one line: {text}");
+    eprintln!("error line: {text}");
     text
 }
 

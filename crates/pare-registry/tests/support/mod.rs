@@ -600,3 +600,154 @@ fn pump(
         let _ = to.shutdown(Shutdown::Write);
     });
 }
+
+/// A request a [`FakeServer`] received.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub method: String,
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An HTTP answer of a [`FakeServer`].
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn new(status: u16) -> Answer {
+        Answer {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Answer {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Answer {
+        self.body = body.into();
+        self
+    }
+}
+
+type Handler = dyn Fn(&Seen, usize) -> Answer + Send + Sync;
+
+/// A scripted HTTP/1.1 server, for what a real registry cannot be made to
+/// do on demand: answer 503 or 429, redirect blobs to storage on another
+/// host, send a wrong digest header or an oversized manifest. The handler
+/// gets each request and its index (0-based, over the server's life).
+pub struct FakeServer {
+    pub port: u16,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FakeServer {
+    pub fn start(handler: impl Fn(&Seen, usize) -> Answer + Send + Sync + 'static) -> FakeServer {
+        let handler: Arc<Handler> = Arc::new(handler);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        {
+            let (seen, stop) = (seen.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let Ok((stream, _)) = listener.accept() else {
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
+                    };
+                    let _ = stream.set_nonblocking(false);
+                    let (seen, handler) = (seen.clone(), handler.clone());
+                    std::thread::spawn(move || {
+                        let _ = serve_fake(stream, &seen, &*handler);
+                    });
+                }
+            });
+        }
+        FakeServer { port, seen, stop }
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn serve_fake(stream: TcpStream, seen: &Mutex<Vec<Seen>>, handler: &Handler) -> io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_string();
+    let target = parts.next().unwrap_or_default().to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = h.split_once(':') {
+            headers.push((name.trim().to_string(), value.trim().to_string()));
+        }
+    }
+    let request = Seen {
+        method,
+        target,
+        headers,
+    };
+    if let Some(len) = request
+        .header("content-length")
+        .and_then(|l| l.parse::<u64>().ok())
+    {
+        io::copy(&mut (&mut reader).take(len), &mut io::sink())?;
+    }
+    let index = {
+        let mut seen = seen.lock().unwrap();
+        seen.push(request.clone());
+        seen.len() - 1
+    };
+    let answer = handler(&request, index);
+    let mut out = stream;
+    let mut head = format!("HTTP/1.1 {} X\r\nConnection: close\r\n", answer.status);
+    if !answer
+        .headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+    {
+        head += &format!("Content-Length: {}\r\n", answer.body.len());
+    }
+    for (name, value) in &answer.headers {
+        head += &format!("{name}: {value}\r\n");
+    }
+    head += "\r\n";
+    out.write_all(head.as_bytes())?;
+    if request.method != "HEAD" {
+        out.write_all(&answer.body)?;
+    }
+    out.flush()
+}
