@@ -504,3 +504,76 @@ fn credentials_come_from_a_docker_config_file() {
     push_image(&client, &r, &image, "v1", None).unwrap();
     assert_pulls_back(&client, &Reference::with_tag(r, "v1"), &image);
 }
+
+#[test]
+fn client_certificate_from_the_cert_dir_is_presented() {
+    let Some(registry) = Registry::tls_client_cert() else {
+        return;
+    };
+    let support::Auth::TlsClientCert(pki) = &registry.auth else {
+        unreachable!()
+    };
+    let reference = Reference::parse(&format!("{}/pare/mtls:v1", registry.host())).unwrap();
+    // The CA alone: the registry wants a client certificate.
+    let without = Client::new(support::options().cert_dir(Some(pki.cert_dir())));
+    let err = without.get_manifest(&reference).unwrap_err();
+    assert!(matches!(err, Error::Tls { .. }), "{err:?}");
+    one_line(&err);
+
+    let dir = pki.cert_dir();
+    pki.client_pair(&dir);
+    let client = Client::new(support::options().cert_dir(Some(dir)));
+    let image = TestImage::new(14);
+    push_image(&client, reference.repository(), &image, "v1", None).unwrap();
+    assert_pulls_back(&client, &reference, &image);
+}
+
+#[test]
+fn bad_cert_dirs_are_clean_errors() {
+    // (files in the directory, what the error says)
+    let rows: &[(&[(&str, &str)], &str)] = &[
+        (&[("ca.crt", "not a certificate")], "no PEM certificate"),
+        (&[("client.cert", "x")], "has no key"),
+        (&[("client.key", "x")], "has no certificate"),
+        (
+            &[(
+                "ca.crt",
+                "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            )],
+            "ca.crt",
+        ),
+    ];
+    for (files, says) in rows {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in *files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let client = Client::new(support::options().cert_dir(Some(dir.path().to_path_buf())));
+        let reference =
+            Reference::parse(&format!("127.0.0.1:{}/a:b", support::free_port())).unwrap();
+        let err = client.get_manifest(&reference).unwrap_err();
+        assert!(matches!(err, Error::CertDir { .. }), "{files:?}: {err:?}");
+        assert!(one_line(&err).contains(says), "{files:?}: {err}");
+    }
+    // A client certificate with another certificate's key.
+    let dir = tempfile::tempdir().unwrap();
+    let a = rcgen::generate_simple_self_signed(vec!["a".to_string()]).unwrap();
+    let b = rcgen::generate_simple_self_signed(vec!["b".to_string()]).unwrap();
+    std::fs::write(dir.path().join("client.cert"), a.cert.pem()).unwrap();
+    std::fs::write(dir.path().join("client.key"), b.signing_key.serialize_pem()).unwrap();
+    let client = Client::new(support::options().cert_dir(Some(dir.path().to_path_buf())));
+    let err = client
+        .get_manifest(&Reference::parse("127.0.0.1:1/a:b").unwrap())
+        .unwrap_err();
+    assert!(
+        one_line(&err).contains("do not form a client certificate"),
+        "{err}"
+    );
+
+    let missing = Client::new(support::options().cert_dir(Some("/nonexistent/certs".into())));
+    let reference = Reference::parse("127.0.0.1:1/a:b").unwrap();
+    assert!(matches!(
+        missing.get_manifest(&reference),
+        Err(Error::CertDir { .. })
+    ));
+}

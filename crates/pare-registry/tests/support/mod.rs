@@ -114,6 +114,7 @@ pub struct Pki {
     pub ca_pem: String,
     pub server_cert: PathBuf,
     pub server_key: PathBuf,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
 }
 
 impl Pki {
@@ -142,7 +143,30 @@ impl Pki {
             ca_pem: ca_cert.pem(),
             server_cert,
             server_key,
+            issuer,
         }
+    }
+
+    /// The CA as a file (for the registry's `clientcas`).
+    pub fn ca_file(&self) -> PathBuf {
+        let path = self.dir.join("ca.pem");
+        std::fs::write(&path, &self.ca_pem).unwrap();
+        path
+    }
+
+    /// A client certificate signed by the CA, as `client.cert` and
+    /// `client.key` in `dir` (the certs.d convention).
+    pub fn client_pair(&self, dir: &Path) {
+        use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair};
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "pare test client");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        std::fs::write(dir.join("client.cert"), cert.pem()).unwrap();
+        std::fs::write(dir.join("client.key"), key.serialize_pem()).unwrap();
     }
 
     /// A `--cert-dir` holding the CA as `ca.crt`.
@@ -160,6 +184,8 @@ pub enum Auth {
     TlsBasic(Pki),
     /// Bearer tokens from this token server.
     Token(TokenServer),
+    /// TLS with this PKI, and client certificates signed by its CA required.
+    TlsClientCert(Pki),
 }
 
 /// A running `docker-registry serve`.
@@ -190,6 +216,13 @@ impl Registry {
         Some(Self::start(dir, Auth::TlsBasic(pki)))
     }
 
+    pub fn tls_client_cert() -> Option<Registry> {
+        Self::available()?;
+        let dir = tempfile::tempdir().unwrap();
+        let pki = Pki::new(dir.path());
+        Some(Self::start(dir, Auth::TlsClientCert(pki)))
+    }
+
     pub fn token() -> Option<Registry> {
         Self::available()?;
         let dir = tempfile::tempdir().unwrap();
@@ -218,6 +251,14 @@ impl Registry {
                     pki.server_cert.display(),
                     pki.server_key.display(),
                     root.join("htpasswd").display()
+                );
+            }
+            Auth::TlsClientCert(pki) => {
+                config += &format!(
+                    "  tls:\n    certificate: {}\n    key: {}\n    clientcas: [{}]\n",
+                    pki.server_cert.display(),
+                    pki.server_key.display(),
+                    pki.ca_file().display()
                 );
             }
             Auth::Token(server) => {
