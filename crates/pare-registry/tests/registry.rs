@@ -577,3 +577,25 @@ fn bad_cert_dirs_are_clean_errors() {
         Err(Error::CertDir { .. })
     ));
 }
+
+#[test]
+fn token_auth_with_an_identity_token_uses_the_oauth2_refresh_grant() {
+    let Some(registry) = Registry::token() else {
+        return;
+    };
+    let token = Credentials::IdentityToken(support::REFRESH_TOKEN.into());
+    let client = Client::new(support::options().credentials(Some(token)));
+    let image = TestImage::new(15);
+    let r = repo(&registry.host(), "pare/idtoken");
+    push_image(&client, &r, &image, "v1", None).unwrap();
+    assert_pulls_back(&client, &Reference::with_tag(r.clone(), "v1"), &image);
+
+    let wrong = Client::new(
+        support::options().credentials(Some(Credentials::IdentityToken("nope".into()))),
+    );
+    let err = wrong
+        .get_manifest(&Reference::with_tag(r, "v1"))
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { .. }), "{err:?}");
+    one_line(&err);
+}

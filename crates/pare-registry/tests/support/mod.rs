@@ -19,6 +19,8 @@ use pare_registry::{ClientOptions, CredentialStore, Credentials, Digest};
 
 pub const USER: &str = "alice";
 pub const PASSWORD: &str = "s3cret";
+/// The identity (refresh) token the test token server takes for alice.
+pub const REFRESH_TOKEN: &str = "refresh-alice";
 const SERVICE: &str = "pare-test-registry";
 const ISSUER: &str = "pare-test-issuer";
 
@@ -431,18 +433,38 @@ fn serve_token(
     reader.read_line(&mut line)?;
     let target = line.split(' ').nth(1).unwrap_or("").to_string();
     let mut authorization = None;
+    let mut content_length = 0usize;
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
             break;
         }
-        if let Some((name, value)) = h.split_once(':')
-            && name.eq_ignore_ascii_case("authorization")
-        {
-            authorization = Some(value.trim().to_string());
+        if let Some((name, value)) = h.split_once(':') {
+            if name.eq_ignore_ascii_case("authorization") {
+                authorization = Some(value.trim().to_string());
+            }
+            if name.eq_ignore_ascii_case("content-length") {
+                content_length = value.trim().parse().unwrap_or(0).min(64 << 10);
+            }
         }
     }
-    let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
+    // The OAuth2 form (`grant_type=refresh_token`) comes as a POST body.
+    let mut form = vec![0u8; content_length];
+    reader.read_exact(&mut form)?;
+    let form = String::from_utf8_lossy(&form).into_owned();
+    let query = if line.starts_with("POST") {
+        form.as_str()
+    } else {
+        target.split_once('?').map(|(_, q)| q).unwrap_or("")
+    };
+    let refresh = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("refresh_token="))
+        .map(|v| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        });
     let mut scopes = Vec::new();
     for pair in query.split('&') {
         if let Some(("scope", v)) = pair.split_once('=') {
@@ -452,11 +474,15 @@ fn serve_token(
             scopes.extend(v.split(' ').filter(|s| !s.is_empty()).map(str::to_string));
         }
     }
-    let account = authorization
-        .as_deref()
-        .and_then(|a| a.strip_prefix("Basic "))
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-        .and_then(|b| String::from_utf8(b).ok());
+    let account = match refresh.as_deref() {
+        Some(REFRESH_TOKEN) => Some(format!("{USER}:{PASSWORD}")),
+        Some(_) => Some("refresh:invalid".to_string()),
+        None => authorization
+            .as_deref()
+            .and_then(|a| a.strip_prefix("Basic "))
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            .and_then(|b| String::from_utf8(b).ok()),
+    };
     log.lock().unwrap().push(TokenRequest {
         account: account
             .as_ref()
