@@ -162,11 +162,14 @@ pub(crate) struct Host {
     /// `https://NAME` or `http://NAME`.
     pub base: String,
     agent: ureq::Agent,
-    auth: HostAuth,
+    /// From the ping; a registry whose `/v2/` is open may still ask for
+    /// credentials on a repository, which sets it then.
+    auth: Mutex<HostAuth>,
     credentials: Mutex<HashMap<String, Option<Credentials>>>,
     tokens: Mutex<Vec<Token>>,
 }
 
+#[derive(Clone)]
 enum HostAuth {
     None,
     Basic,
@@ -305,32 +308,16 @@ impl Client {
         };
         let auth = match response.status().as_u16() {
             200..=299 => HostAuth::None,
-            401 => {
-                let challenges: Vec<Challenge> = response
-                    .headers()
-                    .get_all("www-authenticate")
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .flat_map(parse_challenges)
-                    .collect();
-                if let Some(bearer) = challenges
-                    .iter()
-                    .find(|c| c.is_bearer() && c.param("realm").is_some())
-                {
-                    HostAuth::Bearer {
-                        realm: bearer.param("realm").unwrap_or_default().to_string(),
-                        service: bearer.param("service").map(str::to_string),
-                    }
-                } else if challenges.iter().any(Challenge::is_basic) {
-                    HostAuth::Basic
-                } else {
+            401 => match auth_of(&response) {
+                Some(auth) => auth,
+                None => {
                     return Err(Error::InvalidResponse {
                         host: name,
                         request: "GET /v2/".into(),
                         reason: "401 without a Bearer or Basic challenge".into(),
                     });
                 }
-            }
+            },
             status => {
                 let detail = error_detail(response);
                 return Err(Error::Status {
@@ -346,7 +333,7 @@ impl Client {
             registry: registry.to_string(),
             base,
             agent,
-            auth,
+            auth: Mutex::new(auth),
             credentials: Mutex::new(HashMap::new()),
             tokens: Mutex::new(Vec::new()),
         })
@@ -406,7 +393,8 @@ impl Client {
         scopes: &Scopes,
         repository: &str,
     ) -> Result<Option<String>> {
-        match &host.auth {
+        let auth = host.auth.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match &auth {
             HostAuth::None => Ok(None),
             HostAuth::Basic => match self.credentials_for(host, repository)? {
                 Some(c) => Ok(c.basic_header()),
@@ -629,11 +617,7 @@ impl Client {
             let result = self.send_once(host, &mut call, auth.as_deref());
             let can_retry = replayable && attempt < self.opts.attempts;
             match result {
-                Ok(r)
-                    if r.status().as_u16() == 401
-                        && !renewed
-                        && matches!(host.auth, HostAuth::Bearer { .. }) =>
-                {
+                Ok(r) if r.status().as_u16() == 401 && !renewed && self.learn_auth(host, &r) => {
                     renewed = true;
                     attempt -= 1;
                     let extra = challenge_scopes(&r);
@@ -650,6 +634,23 @@ impl Client {
             }
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
             std::thread::sleep(self.backoff(attempt));
+        }
+    }
+
+    /// After a 401: whether asking again may help. A bearer host gets a new
+    /// token; a host whose `/v2/` was open learns the challenge now.
+    fn learn_auth(&self, host: &Host, response: &Response<Body>) -> bool {
+        let mut auth = host.auth.lock().unwrap_or_else(|e| e.into_inner());
+        match &*auth {
+            HostAuth::Bearer { .. } => true,
+            HostAuth::Basic => false,
+            HostAuth::None => match auth_of(response) {
+                Some(learned) => {
+                    *auth = learned;
+                    true
+                }
+                None => false,
+            },
         }
     }
 
@@ -697,6 +698,30 @@ fn call_clone_empty<'a>(call: &Call<'a>) -> Call<'a> {
         scopes: call.scopes.clone(),
         repository: call.repository,
     }
+}
+
+/// How a 401 asks to authenticate: Bearer (with a realm) first, then Basic.
+fn auth_of(response: &Response<Body>) -> Option<HostAuth> {
+    let challenges: Vec<Challenge> = response
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(parse_challenges)
+        .collect();
+    if let Some(bearer) = challenges
+        .iter()
+        .find(|c| c.is_bearer() && c.param("realm").is_some())
+    {
+        return Some(HostAuth::Bearer {
+            realm: bearer.param("realm").unwrap_or_default().to_string(),
+            service: bearer.param("service").map(str::to_string),
+        });
+    }
+    challenges
+        .iter()
+        .any(Challenge::is_basic)
+        .then_some(HostAuth::Basic)
 }
 
 /// The scopes a 401's challenge asks for (`scope="repository:a:pull repository:b:pull"`).

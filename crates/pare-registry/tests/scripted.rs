@@ -178,3 +178,31 @@ fn a_401_without_a_usable_challenge_is_a_clean_error() {
     let err = client.get_manifest(&reference).unwrap_err();
     assert!(matches!(err, Error::InvalidResponse { .. }), "{err:?}");
 }
+
+#[test]
+fn an_open_v2_endpoint_with_a_private_repository_learns_basic_auth() {
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("alice:s3cret")
+    );
+    let server = FakeServer::start(move |seen, _| {
+        if !is_manifest(seen) {
+            return Answer::new(200).body("{}");
+        }
+        if seen.header("authorization") == Some(expected.as_str()) {
+            manifest_answer()
+        } else {
+            Answer::new(401).header("WWW-Authenticate", r#"Basic realm="private""#)
+        }
+    });
+    let client = Client::new(support::options().credentials(support::alice()));
+    let reference = Reference::parse(&format!("{}/a/b:1", server.host())).unwrap();
+    assert_eq!(
+        client.get_manifest(&reference).unwrap().bytes,
+        MANIFEST.as_bytes()
+    );
+    // Anonymous: the same 401 is the answer, as a clean error.
+    let anonymous = Client::new(support::options());
+    let err = anonymous.get_manifest(&reference).unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { .. }), "{err:?}");
+}
