@@ -599,3 +599,80 @@ fn token_auth_with_an_identity_token_uses_the_oauth2_refresh_grant() {
     assert!(matches!(err, Error::Unauthorized { .. }), "{err:?}");
     one_line(&err);
 }
+
+/// Pseudo-random bytes made as they are read: a large blob never in memory.
+struct Generated {
+    x: u64,
+    left: u64,
+}
+
+impl Read for Generated {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(self.left as usize);
+        for b in &mut buf[..n] {
+            self.x ^= self.x << 13;
+            self.x ^= self.x >> 7;
+            self.x ^= self.x << 17;
+            *b = (self.x >> 24) as u8;
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// A 512 MiB blob pushed and pulled on loopback: speed and peak memory
+/// (run by hand: `cargo nextest run -p pare-registry --run-ignored only --no-capture`).
+#[test]
+#[ignore = "a measurement, not a check"]
+fn throughput_of_a_large_blob() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let size: u64 = 512 << 20;
+    let open = || {
+        Ok(Box::new(Generated {
+            x: 0x9E37_79B9_7F4A_7C15,
+            left: size,
+        }) as Box<dyn Read>)
+    };
+    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+    io::copy(&mut open().unwrap(), &mut hasher).unwrap();
+    let digest = Digest::parse(&format!(
+        "sha256:{}",
+        hex::encode(sha2::Digest::finalize(hasher))
+    ))
+    .unwrap();
+    let r = repo(&registry.host(), "pare/big");
+    for (label, chunk) in [("monolithic", None), ("chunked 16 MiB", Some(16 << 20))] {
+        let client = Client::new(support::options().chunk_size(chunk));
+        let r = repo(
+            &registry.host(),
+            &format!("pare/big-{}", chunk.unwrap_or(0)),
+        );
+        let start = std::time::Instant::now();
+        client.push_blob(&r, &digest, size, &open, None).unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        eprintln!("push {label}: {:.0} MiB/s", (size >> 20) as f64 / secs);
+    }
+    let client = Client::new(support::options());
+    client.push_blob(&r, &digest, size, &open, None).unwrap();
+    let start = std::time::Instant::now();
+    let mut reader = client.get_blob(&r, &digest, Some(size)).unwrap();
+    let n = io::copy(&mut reader, &mut io::sink()).unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    assert_eq!(n, size);
+    eprintln!(
+        "pull (digest checked): {:.0} MiB/s",
+        (size >> 20) as f64 / secs
+    );
+    eprintln!("peak RSS: {} MiB", peak_rss_kib() >> 10);
+}
