@@ -103,6 +103,10 @@ pub struct VerifyingReader<R> {
     hasher: Hashing,
     count: u64,
     outcome: Option<Outcome>,
+    /// The first read error of the inner stream (a dropped connection):
+    /// every later read fails with it, so a check after a failed read
+    /// reports the failure instead of the short count it left.
+    read_error: Option<(io::ErrorKind, String)>,
 }
 
 /// What a finished stream turned out to be. Kept (not the `Error` itself,
@@ -202,6 +206,7 @@ impl<R: Read> VerifyingReader<R> {
             hasher: Hashing::Here(Sha256::new()),
             count: 0,
             outcome: None,
+            read_error: None,
         }
     }
 
@@ -299,8 +304,23 @@ impl<R: Read> VerifyingReader<R> {
 
 impl<R: Read> Read for VerifyingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some((kind, message)) = &self.read_error {
+            return Err(io::Error::new(*kind, message.clone()));
+        }
         if self.outcome.is_none() {
-            let n = self.inner.read(buf)?;
+            let n = match self.inner.read(buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
+                Err(e) => {
+                    // A verdict of a reader below (its own mismatch) is
+                    // reported as before, typed; a transport failure is
+                    // remembered.
+                    if !e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+                        self.read_error = Some((e.kind(), e.to_string()));
+                    }
+                    return Err(e);
+                }
+            };
             self.hasher.update(&buf[..n]);
             self.count += n as u64;
             let too_long = self.expected_size.is_some_and(|size| self.count > size);

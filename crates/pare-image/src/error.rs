@@ -62,12 +62,23 @@ pub enum Error {
     /// The Docker Engine could not be reached, or refused a save or a load.
     #[error(transparent)]
     Daemon(#[from] pare_daemon::Error),
+    /// A registry could not be reached, refused a request, or sent a blob
+    /// or manifest that does not match its digest.
+    #[error(transparent)]
+    Registry(#[from] pare_registry::Error),
 }
 
 impl Error {
     pub(crate) fn io(path: impl std::fmt::Display, source: io::Error) -> Self {
         // A verification failure travels through `io::Read` as an io::Error;
         // unwrap it so the user sees the blob, not a generic read error.
+        if source
+            .get_ref()
+            .is_some_and(|e| e.is::<pare_registry::Error>())
+        {
+            let inner = source.into_inner().expect("checked above");
+            return Error::Registry(*inner.downcast().expect("checked above"));
+        }
         match source.get_ref().and_then(|e| e.downcast_ref::<Error>()) {
             Some(_) => *source
                 .into_inner()

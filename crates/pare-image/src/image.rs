@@ -132,6 +132,8 @@ pub struct OpenOptions {
     /// Where a transfer before reading (an export from the Engine, a pull)
     /// reports how far it is.
     pub progress: crate::progress::ProgressSink,
+    /// How to reach registries (`docker://`).
+    pub registry: crate::registry::RegistryOptions,
 }
 
 impl Image {
@@ -144,6 +146,7 @@ impl Image {
                 platform: platform.clone(),
                 limits: Limits::default(),
                 progress: Default::default(),
+                registry: Default::default(),
             },
         )
     }
@@ -193,13 +196,9 @@ impl Image {
                 "a root folder is not an image; open it as a Source",
             )),
             ImageRef::DockerDaemon { name } => crate::daemon::open(reference, name, options),
-            ImageRef::Registry { .. } => Err(Error::unsupported(
-                reference.to_string(),
-                format!(
-                    "the {} transport is not implemented yet",
-                    reference.transport()
-                ),
-            )),
+            ImageRef::Registry { reference: text } => {
+                crate::registry::open(reference, text, options)
+            }
         }
     }
 

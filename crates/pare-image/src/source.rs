@@ -49,6 +49,7 @@ impl Source {
                 platform: platform.clone(),
                 limits: Default::default(),
                 progress: Default::default(),
+                registry: Default::default(),
             },
         )
     }

@@ -42,6 +42,8 @@ pub struct WriteOptions {
     /// Where a transfer after writing (a load into the Engine, a push)
     /// reports how far it is.
     pub progress: crate::progress::ProgressSink,
+    /// How to reach registries (`docker://`).
+    pub registry: crate::registry::RegistryOptions,
 }
 
 /// What was written.
@@ -146,6 +148,17 @@ pub fn write_image(
             write_image(source, archive, options)
         });
     }
+    if let ImageRef::Registry { reference } = destination {
+        let mount_from = crate::registry::source_repository(source.reference());
+        return crate::registry::write(
+            destination,
+            reference,
+            &options.registry,
+            &options.progress,
+            mount_from,
+            |layout| write_image(source, layout, options),
+        );
+    }
     let prepared = prepare(destination, options)?;
     let (layout, compression) = (&prepared.layout, prepared.compression);
     let (config_bytes, layers) = match source {
@@ -225,6 +238,16 @@ pub fn write_built_image(
         return crate::daemon::write(destination, name, &options.progress, |archive| {
             write_built_image(tree, spool, config, mtime_clamp, archive, options)
         });
+    }
+    if let ImageRef::Registry { reference } = destination {
+        return crate::registry::write(
+            destination,
+            reference,
+            &options.registry,
+            &options.progress,
+            None,
+            |layout| write_built_image(tree, spool, config, mtime_clamp, layout, options),
+        );
     }
     let prepared = prepare(destination, options)?;
     let (blob, diff_id) = prepared.layout.write_layer(prepared.compression, |out| {

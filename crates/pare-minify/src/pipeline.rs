@@ -65,6 +65,8 @@ pub struct MinifyRequest {
     pub traced: bool,
     /// Where writing to the Engine or a registry reports how far it is.
     pub progress: pare_image::ProgressSink,
+    /// How to reach a `docker://` destination.
+    pub registry: pare_image::RegistryOptions,
 }
 
 /// What a run made.
@@ -343,6 +345,7 @@ pub fn write(
     let base = base_name(prepared.source, &request.source_name);
     let mut options = WriteOptions {
         progress: request.progress.clone(),
+        registry: request.registry.clone(),
         ..WriteOptions::default()
     };
     options
@@ -412,7 +415,7 @@ pub fn summarize(
     built: Built,
     request: &MinifyRequest,
 ) -> Result<Outcome, MinifyError> {
-    let (after, read_back) = after_summary(&request.destination, request.traced)?;
+    let (after, read_back) = after_summary(request, request.traced)?;
     let before = Summary::of(&prepared.flat);
     let kept = request.explain.then(|| {
         let mut explained: BTreeMap<String, Vec<String>> = plan
@@ -597,14 +600,23 @@ pub struct ReadBack {
 /// With `keep`, every file's bytes are copied aside in the same pass and
 /// the tree is kept.
 fn after_summary(
-    destination: &ImageRef,
+    request: &MinifyRequest,
     keep: bool,
 ) -> Result<(Summary, Option<ReadBack>), MinifyError> {
+    let destination = &request.destination;
     let read_back = |source| MinifyError::ReadBack {
         destination: destination.to_string(),
         source,
     };
-    let written = Source::open(destination, &Platform::default()).map_err(read_back)?;
+    // Read back as written: the platform is the image's own, the registry
+    // is reached as it was for writing.
+    let options = pare_image::OpenOptions {
+        platform: Platform::default(),
+        limits: Default::default(),
+        progress: request.progress.clone(),
+        registry: request.registry.clone(),
+    };
+    let written = Source::open_with(destination, &options).map_err(read_back)?;
     let mut options = flatten_options();
     let (scanner, copies) = SpoolScanner::new(Box::new(|_: &str, _: u64| true));
     let is_image = matches!(written, Source::Image(_));

@@ -9,6 +9,7 @@ IMAGE references (the skopeo convention):
   oci-archive:PATH[:REF]           an OCI image layout in a tar
   dir:PATH                         a root filesystem folder (dir:/ is this machine)
   docker-daemon:NAME[:TAG|@DIGEST] an image of the Docker Engine ($DOCKER_HOST)
+  docker://HOST/REPO[:TAG|@DIGEST] an image in a registry
   PATH                             detected: archive, layout or folder";
 
 /// Cut container images down to what their application needs, and prove it.
@@ -36,6 +37,22 @@ pub struct Cli {
     /// No progress bars (they are drawn only when stderr is a terminal).
     #[arg(long, short, global = true)]
     pub quiet: bool,
+
+    /// Registry credentials USER:PASSWORD for docker:// (otherwise from
+    /// $REGISTRY_AUTH_FILE, containers' auth.json or Docker's config.json
+    /// and its credential helpers).
+    #[arg(long, global = true, value_name = "USER:PASSWORD")]
+    pub creds: Option<String>,
+
+    /// A folder of CA certificates (*.crt) and an optional client pair
+    /// (*.cert, *.key) for docker:// registries.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cert_dir: Option<std::path::PathBuf>,
+
+    /// A registry (HOST or HOST:PORT) that may be reached over plain HTTP;
+    /// loopback always may. Repeat for more.
+    #[arg(long, global = true, value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
 
     #[command(subcommand)]
     pub command: Command,

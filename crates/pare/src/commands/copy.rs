@@ -17,6 +17,7 @@ pub fn run(args: CopyArgs, options: &OpenOptions) -> Result<ExitCode> {
             CompressionArg::None => Compression::None,
         }),
         progress: options.progress.clone(),
+        registry: options.registry.clone(),
         ..WriteOptions::default()
     };
     let written = write_image(&source, &destination, &write_options)

@@ -66,6 +66,7 @@ pub fn run(args: MinifyArgs, options: &OpenOptions) -> Result<ExitCode> {
             .and_then(|v| v.parse().ok()),
         traced: !static_only,
         progress: options.progress.clone(),
+        registry: options.registry.clone(),
     };
     let source = super::open_source(&args.image, options)?;
     let mut outcome = if static_only {

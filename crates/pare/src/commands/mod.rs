@@ -25,6 +25,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         platform: Platform::parse(&cli.platform)?,
         limits,
         progress: crate::progress::sink(cli.quiet),
+        registry: pare_image::RegistryOptions {
+            creds: cli.creds.clone(),
+            cert_dir: cli.cert_dir.clone(),
+            insecure: cli.insecure_registry.clone(),
+        },
     };
     match cli.command {
         Command::Inspect(args) => inspect::run(args, platform),

@@ -14,6 +14,7 @@ mod hostile_names;
 mod inspect;
 mod minify;
 mod quirks;
+mod registry;
 mod sandbox;
 mod sbom;
 mod sbom_classifiers;
