@@ -111,10 +111,28 @@ fn registry_push_pull_keeps_digests_and_skips_what_is_there() {
         "docker",
         &["image", "inspect", "--format", "{{.Id}}", &pulled],
     );
-    let _ = Command::new("docker").args(["rmi", "-f", &pulled]).output();
     assert_eq!(
         String::from_utf8_lossy(&id.stdout).trim(),
         from_archive["config_digest"].as_str().unwrap()
+    );
+    // What the Engine pushes (Docker v2 schema 2, its own gzip layers)
+    // reads back as the same image.
+    let pushed_by_docker = format!("{}/pare/redis-docker:1", registry.host());
+    run("docker", &["tag", &pulled, &pushed_by_docker]);
+    run("docker", &["push", &pushed_by_docker]);
+    let _ = Command::new("docker")
+        .args(["rmi", "-f", &pulled, &pushed_by_docker])
+        .output();
+    let from_docker = inspect(tmp, &format!("docker://{pushed_by_docker}"), &[]);
+    assert_eq!(from_docker["config_digest"], from_archive["config_digest"]);
+    assert_eq!(diff_ids(&from_docker), diff_ids(&from_archive));
+    assert_eq!(from_docker["files"], from_archive["files"]);
+    assert!(
+        from_docker["layers"][0]["media_type"]
+            .as_str()
+            .unwrap()
+            .starts_with("application/vnd.docker.image.rootfs.diff.tar"),
+        "{from_docker}"
     );
 
     // The same image again: every blob is there, nothing is uploaded.
