@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, mpsc};
 
 use oci_spec::image::ImageConfiguration;
@@ -22,10 +21,11 @@ use crate::{docker_archive, oci};
 /// 2 MB pipe and a few threads, so more would only cost memory.
 const MAX_LAYER_READERS: usize = 4;
 
-/// Layers read ahead of the one being applied, per reading thread: what
-/// waits to be applied is bounded by this many parsed layers, however
-/// slow the layer before them is.
-const LAYERS_AHEAD_PER_READER: usize = 2;
+/// Entries read from layers past the one being applied that may wait to
+/// be applied, all such layers together (a few tens of MB of headers and
+/// captured metadata at most): a big layer read while the layers below it
+/// are applied keeps its entries here instead of waiting its turn.
+const EVENTS_AHEAD: usize = if cfg!(test) { 4096 } else { 1 << 17 };
 
 /// The OS, architecture and variant an image is for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -341,13 +341,16 @@ impl Image {
     /// Feeds every layer, in order, to `flattener`.
     ///
     /// Layers are read (inflated, hashed, parsed, scanned) on up to as many
-    /// threads as there are cores, each taking the next unread layer, and
-    /// applied to the tree in order as their entries stream in: one
-    /// layer's inflating alone cannot keep two cores busy. What waits to
-    /// be applied is only headers and captured metadata, never file bytes,
-    /// and at most a few batches of entries for each of two layers per
-    /// thread: a slow layer holds the others back instead of letting them
-    /// pile up. A blob the manifest lists again is read once; its entries
+    /// threads as there are cores, and applied to the tree in order as
+    /// their entries stream in: one layer's inflating alone cannot keep two
+    /// cores busy. A free thread takes the layer applied next when nobody
+    /// reads it yet, else the biggest unread one, so a big layer late in
+    /// the manifest is not read alone at the end. What waits to be applied
+    /// is only headers and captured metadata, never file bytes: a few
+    /// batches of the layer applied next, and `EVENTS_AHEAD` entries of
+    /// the layers past it, all together; a slow layer holds the others back
+    /// instead of letting them pile up. A blob the manifest lists again is
+    /// read once; its entries
     /// are applied again at each listing. The first failing layer in layer
     /// order is the error reported.
     pub fn apply_layers(&self, flattener: &mut Flattener) -> Result<()> {
@@ -384,39 +387,38 @@ impl Image {
         let mut repeats = Repeats::new(self)?;
         let distinct: Vec<usize> = (0..count).filter(|&i| repeats.source(i) == i).collect();
         let workers = workers.clamp(1, distinct.len().max(1));
+        // The biggest blobs are read first (longest job first): the time of
+        // the whole is at least that of the biggest layer, and a big layer
+        // last in the manifest would otherwise be read alone at the end.
+        // Layers are still applied in order; one read early keeps its
+        // entries waiting (see `Gate`).
+        let mut by_size = distinct.clone();
+        by_size.sort_by_key(|&i| std::cmp::Reverse(self.layers[i].size));
         let parser = std::mem::take(&mut flattener.parser);
-        let next = AtomicUsize::new(0);
-        let gate = Gate::default();
-        let ahead = (workers * LAYERS_AHEAD_PER_READER).max(1);
-        // One bounded queue per layer: a reader blocks once its layer has
-        // BATCHES_AHEAD batches waiting, so what waits is bounded however
-        // slow the layer being applied is.
+        let gate = Gate::new(count);
+        // One queue per layer; how much waits in it is bounded by `Gate`.
         // Each sender is taken by the thread that reads its layer and
         // dropped when it is done, even by a panic, so the receiving side
         // never waits on a layer nobody reads.
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..count)
             .map(|_| {
-                let (tx, rx) = mpsc::sync_channel::<Arrival>(BATCHES_AHEAD);
+                let (tx, rx) = mpsc::channel::<Arrival>();
                 (Mutex::new(Some(tx)), rx)
             })
             .unzip();
         let repeated: Vec<bool> = (0..count).map(|i| repeats.is_repeated(i)).collect();
         let applied = std::thread::scope(|scope| {
             for _ in 0..workers {
-                let (parser, next, gate, distinct, senders, repeated) =
-                    (&parser, &next, &gate, &distinct, &senders, &repeated);
+                let (parser, gate, distinct, by_size, senders, repeated) =
+                    (&parser, &gate, &distinct, &by_size, &senders, &repeated);
                 scope.spawn(move || {
-                    while let Some(&index) = distinct.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        // Wait while enough layers are read ahead.
-                        if !gate.wait_for(index, ahead) {
-                            break;
-                        }
+                    while let Some(index) = gate.pick(distinct, by_size) {
                         let taken = senders[index]
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .take();
                         let Some(out) = taken else { break };
-                        if !self.read_layer(parser, index, repeated[index], &out) {
+                        if !self.read_layer(parser, index, repeated[index], &out, gate) {
                             break; // the receiver is gone: a layer failed
                         }
                     }
@@ -442,6 +444,7 @@ impl Image {
                         loop {
                             match arrivals.recv() {
                                 Ok(Arrival::Batch(events)) => {
+                                    gate.received(wanted, events.len());
                                     for event in events {
                                         if let Err(err) = flattener.apply_event(event, &context) {
                                             return Err(verdict_after(arrivals, err));
@@ -463,7 +466,6 @@ impl Image {
             if result.is_err() {
                 // No new layer is started; those being read stop at their
                 // next batch.
-                next.store(distinct.len(), Ordering::Relaxed);
                 gate.stop();
             }
             drop(receivers);
@@ -481,7 +483,8 @@ impl Image {
         parser: &LayerParser,
         index: usize,
         whole: bool,
-        out: &mpsc::SyncSender<Arrival>,
+        out: &mpsc::Sender<Arrival>,
+        gate: &Gate,
     ) -> bool {
         let context = self.layer_context(index);
         if whole {
@@ -494,12 +497,18 @@ impl Image {
                 batch.push(event);
                 if batch.len() == BATCH {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    if !gate.may_send(index, full.len()) {
+                        return Err(stopped(&context));
+                    }
                     out.send(Arrival::Batch(full))
                         .map_err(|_| stopped(&context))?;
                 }
                 Ok(())
             })?;
             if !batch.is_empty() {
+                if !gate.may_send(index, batch.len()) {
+                    return Err(stopped(&context));
+                }
                 out.send(Arrival::Batch(std::mem::take(&mut batch)))
                     .map_err(|_| stopped(&context))?;
             }
@@ -607,32 +616,103 @@ impl Repeats {
     }
 }
 
-/// Holds reading threads back so at most `ahead` layers past the last
-/// one applied are read (and kept) at once.
-#[derive(Default)]
+/// Holds reading threads back so that what waits to be applied stays
+/// bounded: the layer applied next may have `BATCHES_AHEAD` batches
+/// waiting (its reader and the applier run side by side); layers past it
+/// may have `EVENTS_AHEAD` entries waiting, all together. A reader past the
+/// budget goes on anyway while the layer applied next has not started (all
+/// threads would otherwise wait on each other): then what waits is bounded
+/// only by the image's own `entries` limit, as the tree is.
 struct Gate {
-    /// Layers applied so far, and whether to stop.
-    state: Mutex<(usize, bool)>,
+    state: Mutex<GateState>,
     moved: Condvar,
 }
 
+struct GateState {
+    /// Layers applied so far: the one applied next is this index.
+    applied: usize,
+    stop: bool,
+    started: Vec<bool>,
+    /// Entries sent and not yet received, per layer and in all.
+    waiting: Vec<usize>,
+    waiting_in_all: usize,
+}
+
 impl Gate {
-    /// Waits until layer `index` may be read; false to stop instead.
-    fn wait_for(&self, index: usize, ahead: usize) -> bool {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        while !state.1 && index >= state.0 + ahead {
+    fn new(layers: usize) -> Gate {
+        Gate {
+            state: Mutex::new(GateState {
+                applied: 0,
+                stop: false,
+                started: vec![false; layers],
+                waiting: vec![0; layers],
+                waiting_in_all: 0,
+            }),
+            moved: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The layer a free reading thread reads next, marked as started: the
+    /// first unread layer in order when it is the one applied next (so the
+    /// applier never waits on a layer nobody reads), else the biggest
+    /// unread one. None when all are taken, or to stop.
+    fn pick(&self, in_order: &[usize], by_size: &[usize]) -> Option<usize> {
+        let mut state = self.lock();
+        if state.stop {
+            return None;
+        }
+        let first = in_order.iter().copied().find(|&i| !state.started[i])?;
+        let index = if first <= state.applied {
+            first
+        } else {
+            by_size.iter().copied().find(|&i| !state.started[i])?
+        };
+        state.started[index] = true;
+        Some(index)
+    }
+
+    /// Waits until layer `index` may send `events` more; false to stop.
+    fn may_send(&self, index: usize, events: usize) -> bool {
+        let mut state = self.lock();
+        loop {
+            if state.stop {
+                return false;
+            }
+            let next = state.applied;
+            let fits = if index == next {
+                state.waiting[index] < BATCHES_AHEAD * BATCH
+            } else {
+                let ahead = state.waiting_in_all - state.waiting.get(next).copied().unwrap_or(0);
+                ahead + events <= EVENTS_AHEAD || !state.started.get(next).copied().unwrap_or(true)
+            };
+            if fits {
+                state.waiting[index] += events;
+                state.waiting_in_all += events;
+                return true;
+            }
             state = self.moved.wait(state).unwrap_or_else(|e| e.into_inner());
         }
-        !state.1
+    }
+
+    /// The applier took `events` of layer `index`.
+    fn received(&self, index: usize, events: usize) {
+        let mut state = self.lock();
+        state.waiting[index] -= events;
+        state.waiting_in_all -= events;
+        self.moved.notify_all();
     }
 
     fn applied(&self, layers: usize) {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).0 = layers;
+        self.lock().applied = layers;
         self.moved.notify_all();
     }
 
     fn stop(&self) {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+        self.lock().stop = true;
         self.moved.notify_all();
     }
 }
@@ -746,6 +826,7 @@ pub(crate) mod tests {
     use crate::Source;
     use crate::testutil::{E, layer, oci_layout};
     use crate::tree::{Content, Node, NodeKind};
+    use std::sync::atomic::Ordering;
 
     /// Every (path, node, content) of a tree, and what each layer did.
     type Outcome = (Vec<(String, Node, Option<Content>)>, Vec<LayerChanges>);
@@ -1152,14 +1233,23 @@ pub(crate) mod tests {
     }
 
     /// Issue 10: layers read behind a slow one piled up without bound.
-    /// Now at most a few layers per reading thread are read ahead of the
-    /// one being applied, however slow that one is.
+    /// Now the entries read ahead of the layer being applied, all layers
+    /// together, stay within `EVENTS_AHEAD` (and a batch per reader),
+    /// however slow that layer is; and the slow first layer, the smallest,
+    /// is read first although bigger ones are read biggest first.
     #[test]
     fn parsed_layers_waiting_behind_a_slow_one_are_bounded() {
-        let names: Vec<&'static str> = (0..24)
-            .map(|i| &*Box::leak(format!("layer{i}").into_boxed_str()))
-            .collect();
-        let blobs: Vec<Vec<u8>> = names.iter().map(|n| layer(&[E::File(n, b"x")])).collect();
+        const PER_LAYER: usize = 600;
+        let mut names: Vec<&'static str> = vec!["layer0"];
+        let mut blobs = vec![layer(&[E::File("layer0", b"x")])];
+        for l in 1..24 {
+            let files: Vec<&'static str> = (0..PER_LAYER)
+                .map(|i| &*Box::leak(format!("l{l}/f{i}").into_boxed_str()))
+                .collect();
+            let entries: Vec<E> = files.iter().map(|n| E::File(n, b"x")).collect();
+            blobs.push(layer(&entries));
+            names.extend(files);
+        }
         let dir = tempfile::tempdir().unwrap();
         let image = Image::open(&oci_layout(dir.path(), &blobs), &Platform::default()).unwrap();
         for workers in [2, 4] {
@@ -1172,10 +1262,10 @@ pub(crate) mod tests {
             let (tree, _) = flattener.finish();
             assert!(names.iter().all(|n| tree.get(n).is_some()));
             let ahead = scanner.seen_while_slow.lock().unwrap().unwrap();
-            // Layers 2.. that may be read while layer 1 is not applied: two
-            // per reader, then the readers wait (without the gate, all 23).
-            let bound = workers * 2 - 1;
+            // Without the bound, all 23 × 600 entries.
+            let bound = EVENTS_AHEAD + workers * (BATCH + 1);
             assert!(ahead <= bound, "{workers} workers: {ahead} read ahead");
+            assert!(ahead < 23 * PER_LAYER);
             assert_eq!(scanner.parsed.lock().unwrap().len(), names.len() - 1);
         }
     }
@@ -1205,11 +1295,11 @@ pub(crate) mod tests {
     }
 
     /// Issue 10, within a layer: a big layer read behind a slow one was
-    /// held whole until its turn. Its events now wait in a bounded queue:
-    /// its reader stops once the queue is full.
+    /// held whole until its turn. Its events now wait within the bound of
+    /// entries read ahead: its reader stops once that is reached.
     #[test]
     fn events_of_a_big_layer_behind_a_slow_one_are_bounded() {
-        const FILES: usize = 6000;
+        const FILES: usize = 3 * EVENTS_AHEAD;
         let names: Vec<&'static str> = (0..FILES)
             .map(|i| &*Box::leak(format!("many/f{i}").into_boxed_str()))
             .collect();
@@ -1226,10 +1316,10 @@ pub(crate) mod tests {
         let (tree, _) = flattener.finish();
         assert!(names.iter().all(|n| tree.get(n).is_some()));
         let behind = scanner.seen_while_slow.lock().unwrap().unwrap();
-        // The queued batches, the batch being filled, and the entry whose
-        // send is waiting: nowhere near the whole layer.
+        // The entries allowed ahead, the batch being filled, and the entry
+        // whose send is waiting: nowhere near the whole layer.
         assert!(
-            behind <= (BATCHES_AHEAD + 1) * BATCH + 1,
+            behind <= EVENTS_AHEAD + BATCH + 1,
             "{behind} of {FILES} read ahead"
         );
         assert_eq!(scanner.read.load(Ordering::SeqCst), FILES);
