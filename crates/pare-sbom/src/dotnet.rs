@@ -34,6 +34,9 @@
 pub mod deps;
 pub mod identity;
 pub mod pe;
+#[cfg(test)]
+#[path = "../tests/common/pe_build.rs"]
+mod pe_build;
 
 use std::io::{self, Read, Seek, SeekFrom};
 
@@ -307,6 +310,161 @@ fn deps_files(flat: &Flattened, out: &mut Catalog) {
                 }
             }
             Err(e) => out.warnings.push(format!("{at}: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pare_image::scan::scan_reader;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::dotnet::pe_build::{Version, pe_with_blocks_after, version_block};
+
+    const STRINGS: &[(&str, &str)] = &[
+        ("CompanyName", "Mono development team"),
+        ("FileDescription", "System.dll"),
+        ("FileVersion", "4.6.57.0"),
+        ("ProductName", "Mono Common Language Infrastructure"),
+        ("ProductVersion", "4.6.57.0"),
+    ];
+
+    fn file(gap: usize) -> Vec<u8> {
+        pe_with_blocks_after(&[version_block(&Version::strings(STRINGS))], false, gap).0
+    }
+
+    fn found(f: Option<Finding>) -> Option<PeFinding> {
+        f.map(|f| f.downcast_ref::<PeFinding>().unwrap().clone())
+    }
+
+    /// Feeds `bytes` in chunks of the given sizes (cycled).
+    fn scan_chunked(bytes: &[u8], sizes: &[usize]) -> Option<PeFinding> {
+        let mut scan = PeScanner.start("x.dll", bytes.len() as u64, 0o644).unwrap();
+        let mut at = 0;
+        for size in sizes.iter().cycle() {
+            if at >= bytes.len() {
+                break;
+            }
+            let end = (at + size.max(&1)).min(bytes.len());
+            if !scan.feed(&bytes[at..end]) {
+                break;
+            }
+            at = end;
+        }
+        found(scan.finish())
+    }
+
+    fn mono() -> PeFinding {
+        PeFinding::Package(
+            "Mono Common Language Infrastructure".into(),
+            "4.6.57.0".into(),
+        )
+    }
+
+    #[test]
+    fn names_are_syfts_globs() {
+        for (path, want) in [
+            ("usr/lib/mono/4.5/System.dll", true),
+            ("app/tool.exe", true),
+            ("app/TOOL.EXE", false),
+            ("app/x.dll.config", false),
+            ("app/dll", false),
+        ] {
+            assert_eq!(is_pe_name(path), want, "{path}");
+        }
+        assert!(is_deps_name("app/App.deps.json"));
+        assert!(!is_deps_name("app/App.runtimeconfig.json"));
+    }
+
+    #[test]
+    fn resources_past_the_head_are_read_through_the_window() {
+        for gap in [0, HEAD_BYTES, 3 * HEAD_BYTES + 7] {
+            let bytes = file(gap);
+            assert_eq!(scan_chunked(&bytes, &[4096]), Some(mono()), "gap {gap}");
+            assert_eq!(
+                found(scan_reader(&bytes[..], PeScanner.start("a.exe", bytes.len() as u64, 0).unwrap()).unwrap()),
+                Some(mono())
+            );
+        }
+    }
+
+    #[test]
+    fn a_scan_stops_reading_after_the_window() {
+        let mut bytes = file(0);
+        let len = bytes.len();
+        bytes.resize(len + (1 << 20), 0);
+        let mut scan = PeScan::new(bytes.len() as u64);
+        assert!(!scan.feed(&bytes), "one chunk holding all: done");
+        assert_eq!(scan.window_end, bytes.len() as u64);
+        let mut scan = PeScan::new(bytes.len() as u64);
+        // Not PE: the first chunk is enough to stop.
+        assert!(!scan.feed(b"\x7fELF and so on"));
+        assert!(Box::new(scan).finish().is_none());
+    }
+
+    #[test]
+    fn resources_beyond_the_window_are_a_warning() {
+        // The resource directory is at its start, the version block
+        // beyond WINDOW_BYTES: move the block's data entry far out.
+        let (mut bytes, at) =
+            pe_with_blocks_after(&[version_block(&Version::strings(STRINGS))], false, 0);
+        let block = at.blocks[0];
+        let far = WINDOW_BYTES as usize + 4096;
+        let data = bytes[block..].to_vec();
+        let rsrc_rva = 0x2000usize;
+        bytes.resize(at.resources + far + data.len(), 0);
+        bytes[at.resources + far..].copy_from_slice(&data);
+        // Grow the section so the RVA maps into it, and aim the data entry.
+        let section = 0x80 + 24 + 224;
+        let raw = (bytes.len() - at.resources) as u32;
+        bytes[section + 8..section + 12].copy_from_slice(&raw.to_le_bytes());
+        bytes[section + 16..section + 20].copy_from_slice(&raw.to_le_bytes());
+        let entry = at.resources + 3 * 24;
+        bytes[entry..entry + 4].copy_from_slice(&((rsrc_rva + far) as u32).to_le_bytes());
+        let whole = pe::version_strings(pe::Bytes {
+            len: bytes.len() as u64,
+            head: &bytes,
+            window_at: 0,
+            window: &[],
+        });
+        assert_eq!(whole.map(|m| m.len()), Ok(STRINGS.len()));
+        match scan_chunked(&bytes, &[65536]) {
+            Some(PeFinding::Unread(pe::Error::Clipped(_))) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn root_folder_files_are_read_with_seeks() {
+        let dir = tempfile::tempdir().unwrap();
+        for gap in [0, 5 * HEAD_BYTES] {
+            let path = dir.path().join("a.dll");
+            std::fs::write(&path, file(gap)).unwrap();
+            let scan = PeScanner.start("a.dll", 0, 0).unwrap();
+            let got = PeScanner
+                .scan_file(std::fs::File::open(&path).unwrap(), scan)
+                .unwrap();
+            assert_eq!(found(got), Some(mono()), "gap {gap}");
+        }
+        std::fs::write(dir.path().join("b.dll"), b"bogus .dll (portable executable)").unwrap();
+        let scan = PeScanner.start("b.dll", 0, 0).unwrap();
+        let got = PeScanner
+            .scan_file(std::fs::File::open(dir.path().join("b.dll")).unwrap(), scan)
+            .unwrap();
+        assert!(got.is_none());
+    }
+
+    proptest! {
+        /// However the layer's bytes are cut into chunks, the scan finds
+        /// what reading the whole file finds.
+        #[test]
+        fn chunking_does_not_change_the_result(
+            sizes in proptest::collection::vec(1usize..70_000, 1..8),
+            gap in prop_oneof![Just(0usize), 1usize..200_000],
+        ) {
+            let bytes = file(gap);
+            prop_assert_eq!(scan_chunked(&bytes, &sizes), Some(mono()));
         }
     }
 }

@@ -107,7 +107,9 @@ impl<'a> Reader<'a> {
     /// saferwall's `ReadBytesAtOffset`: `size` bytes at `offset`, `None`
     /// outside the file (or outside what pare holds).
     fn read(&mut self, offset: u32, size: u32) -> Result<Option<&'a [u8]>, Error> {
-        self.work += u64::from(size) + 1;
+        // Every read costs its bytes, and one for itself (so that empty
+        // reads in a loop count too).
+        self.work += 1;
         if self.work > WORK_BYTES {
             return Err(Error::TooCostly);
         }
@@ -118,6 +120,10 @@ impl<'a> Reader<'a> {
         let (offset, end) = (u64::from(offset), u64::from(end));
         if offset >= self.bytes.len || end > self.bytes.len {
             return Ok(None);
+        }
+        self.work += end - offset;
+        if self.work > WORK_BYTES {
+            return Err(Error::TooCostly);
         }
         let (o, e) = (offset as usize, end as usize);
         if e <= self.bytes.head.len() {
@@ -673,5 +679,310 @@ fn string_table(
         Ok(())
     } else {
         Err(Error::SyftLoops)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::dotnet::pe_build::{Version, pe_with_blocks, version_block};
+
+    fn whole(file: &[u8]) -> Bytes<'_> {
+        Bytes {
+            len: file.len() as u64,
+            head: file,
+            window_at: 0,
+            window: &[],
+        }
+    }
+
+    fn read(file: &[u8]) -> Result<BTreeMap<String, String>, Error> {
+        version_strings(whole(file))
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const MONO: &[(&str, &str)] = &[
+        ("Comments", "System.dll"),
+        ("CompanyName", "Mono development team"),
+        ("FileDescription", "System.dll"),
+        ("FileVersion", "4.6.57.0"),
+        ("InternalName", "System"),
+        ("LegalCopyright", "(c) Various Mono authors"),
+        ("OriginalFilename", "System.dll"),
+        ("ProductName", "Mono Common Language Infrastructure"),
+        ("ProductVersion", "4.6.57.0"),
+    ];
+
+    fn put16(file: &mut [u8], at: usize, v: u16) {
+        file[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    }
+
+    fn put32(file: &mut [u8], at: usize, v: u32) {
+        file[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+
+    #[test]
+    fn well_formed_files_table() {
+        let two_languages = pe_with_blocks(
+            &[
+                version_block(&Version::strings(&[("ProductName", "en"), ("FileVersion", "1")])),
+                version_block(&Version::strings(&[("ProductName", "es")])),
+            ],
+            false,
+        )
+        .0;
+        let two_tables = version_block(&Version {
+            tables: vec![
+                ("040904b0".into(), vec![("ProductName".into(), "first".into())]),
+                ("040704b0".into(), vec![("ProductName".into(), "second".into())]),
+            ],
+            var_file_info: false,
+        });
+        let table: Vec<(&str, Vec<u8>, BTreeMap<String, String>)> = vec![
+            ("PE32", pe_with_blocks(&[version_block(&Version::strings(MONO))], false).0, map(MONO)),
+            ("PE32+", pe_with_blocks(&[version_block(&Version::strings(MONO))], true).0, map(MONO)),
+            (
+                "a later language overwrites an earlier one",
+                two_languages,
+                map(&[("ProductName", "es"), ("FileVersion", "1")]),
+            ),
+            (
+                "only the first string table is read (saferwall's loop guard)",
+                pe_with_blocks(&[two_tables], false).0,
+                map(&[("ProductName", "first")]),
+            ),
+            (
+                "keys the rules do not read are not kept; empty values are",
+                pe_with_blocks(
+                    &[version_block(&Version::strings(&[
+                        ("LegalTrademarks", "x"),
+                        ("ProductName", ""),
+                    ]))],
+                    false,
+                )
+                .0,
+                map(&[("ProductName", "")]),
+            ),
+            (
+                "no string file info",
+                pe_with_blocks(
+                    &[version_block(&Version {
+                        tables: vec![],
+                        var_file_info: true,
+                    })],
+                    false,
+                )
+                .0,
+                map(&[]),
+            ),
+            ("no languages", pe_with_blocks(&[], false).0, map(&[])),
+        ];
+        for (case, file, want) in table {
+            assert_eq!(read(&file), Ok(want), "{case}");
+        }
+    }
+
+    /// A valid file broken in one place, and what Syft's reader makes of
+    /// it (each row names the saferwall behaviour it pins).
+    #[test]
+    fn hostile_files_table() {
+        let (good, at) = pe_with_blocks(&[version_block(&Version::strings(MONO))], false);
+        let block = at.blocks[0];
+        let rsrc = at.resources;
+        // Offsets inside the block: StringFileInfo at 92, its table at 128
+        // (header 6 + "StringFileInfo\0" 30 = 36 → 128), first String at 152.
+        let (sfi, table, first) = (block + 92, block + 128, block + 152);
+        type Mutate = Box<dyn Fn(&mut Vec<u8>)>;
+        let rows: Vec<(&str, Mutate, Result<usize, Error>)> = vec![
+            ("untouched", Box::new(|_| {}), Ok(MONO.len())),
+            (
+                "no MZ",
+                Box::new(|f| f[0] = b'X'),
+                Err(Error::NotPe("no MZ signature")),
+            ),
+            (
+                "e_lfanew past the end",
+                Box::new(|f| put32(f, 0x3c, u32::MAX)),
+                Err(Error::NotPe("e_lfanew out of the file")),
+            ),
+            (
+                "image base not 64 KiB aligned",
+                Box::new(|f| put32(f, 0x80 + 24 + 28, 0x1000_0001)),
+                Err(Error::NotPe("image base not 64 KiB aligned")),
+            ),
+            (
+                "no resource directory",
+                Box::new(|f| put32(f, 0x80 + 24 + 96 + 16, 0)),
+                Ok(0),
+            ),
+            (
+                "VS_VERSION_INFO value length 0",
+                Box::new(move |f| put16(f, block + 2, 0)),
+                Err(Error::Malformed("no VS_VERSION_INFO key")),
+            ),
+            (
+                "fixed file info signature",
+                Box::new(move |f| f[block + 40] ^= 0xff),
+                Err(Error::Malformed("bad VS_FIXEDFILEINFO signature")),
+            ),
+            (
+                "data entry size past the end",
+                Box::new(move |f| put32(f, rsrc + 16 * 3 + 8 * 3 + 4, u32::MAX)),
+                Err(Error::Malformed("version data outside the file")),
+            ),
+            (
+                "StringFileInfo length 0: nothing read",
+                Box::new(move |f| put16(f, sfi, 0)),
+                Ok(0),
+            ),
+            (
+                "string table length 0: Syft never finishes",
+                Box::new(move |f| put16(f, table, 0)),
+                Err(Error::SyftLoops),
+            ),
+            (
+                "language id not 8 characters",
+                Box::new(move |f| f[table + 6] = 0),
+                Ok(0),
+            ),
+            (
+                "a string's length 0: the table ends there",
+                Box::new(move |f| put16(f, first, 0)),
+                Ok(1),
+            ),
+            (
+                "a string's value length past the end: the table ends there",
+                Box::new(move |f| put16(f, first + 2, 0x7ffe)),
+                Ok(0),
+            ),
+            (
+                "value length 0x7fff: 2 * (0x7fff + 1) wraps to 0 in 16 bits, an empty value",
+                Box::new(move |f| put16(f, first + 2, 0x7fff)),
+                Ok(MONO.len()),
+            ),
+            (
+                "directory with more entries than saferwall allows",
+                Box::new(move |f| put16(f, rsrc + 14, 0x1001)),
+                Ok(0),
+            ),
+            (
+                "RT_VERSION as a data entry: Syft's cataloger panics",
+                Box::new(move |f| put32(f, rsrc + 16 + 4, 16 * 3 + 8 * 3)),
+                Err(Error::SyftPanics),
+            ),
+            (
+                "name directory pointing back at the root: Syft panics",
+                Box::new(move |f| put32(f, rsrc + 16 + 8 + 16 + 4, 0x8000_0000)),
+                Err(Error::SyftPanics),
+            ),
+            (
+                "language entry pointing back at a directory: read as no data",
+                Box::new(move |f| put32(f, rsrc + 2 * (16 + 8) + 16 + 4, 0x8000_0000 | 24)),
+                Ok(0),
+            ),
+            (
+                "a null entry ends the root directory",
+                Box::new(move |f| {
+                    put32(f, rsrc + 16, 0);
+                    put32(f, rsrc + 20, 0);
+                }),
+                Ok(0),
+            ),
+        ];
+        for (case, mutate, want) in rows {
+            let mut file = good.clone();
+            mutate(&mut file);
+            let got = read(&file).map(|m| m.len());
+            // Malformed version data is an error only when saferwall's
+            // `parseVersionInfo`/`parseFixedFileInfo` fail; later problems
+            // end a loop and keep what was read.
+            assert_eq!(got, want, "{case}");
+        }
+    }
+
+    #[test]
+    fn truncated_files_never_panic() {
+        let (good, _) = pe_with_blocks(&[version_block(&Version::strings(MONO))], true);
+        for len in 0..good.len() {
+            let _ = read(&good[..len]);
+        }
+        assert_eq!(read(&good).map(|m| m.len()), Ok(MONO.len()));
+    }
+
+    /// Many language entries naming one large block: the reads stop at
+    /// the work bound instead of reading it thousands of times.
+    #[test]
+    fn repeated_blocks_stop_at_the_work_bound() {
+        let long = "x".repeat(30_000);
+        let block = version_block(&Version::strings(&[("Comments", &long), ("ProductName", "p")]));
+        let few = crate::dotnet::pe_build::pe_with_languages(&block, 4);
+        assert_eq!(read(&few).map(|m| m.len()), Ok(2));
+        let many = crate::dotnet::pe_build::pe_with_languages(&block, MAX_ENTRIES);
+        assert_eq!(read(&many), Err(Error::TooCostly));
+    }
+
+    #[test]
+    fn utf16_strings_end_as_saferwall_finds_their_end() {
+        let table: &[(&[u8], &str)] = &[
+            (b"A\0B\0\0\0", "AB"),
+            (b"\0\0A\0", ""),
+            (b"A\0B\0", ""),
+            // The two zero bytes straddle characters: `A` then U+0100's
+            // low byte end it.
+            (b"A\0\0\x01\0\0", "A"),
+            // An even end leaves an odd byte: U+FFFD.
+            (b"A\x01\0\0", "\u{141}\u{fffd}"),
+            (b"\xff\xfeA\0\0\0", "A"),
+            // Big-endian after its mark; the zero pair's first byte is
+            // `A`'s high byte, so an odd byte is left.
+            (b"\xfe\xff\0A\0\0", "A\u{fffd}"),
+            (b"\0\xd8A\0\0\0", "\u{fffd}A"),
+        ];
+        for (bytes, want) in table {
+            assert_eq!(decode_utf16(bytes), *want, "{bytes:?}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Any byte of a valid file changed, and the file cut anywhere: the
+        /// reader ends, without a panic, within its work bound.
+        #[test]
+        fn mutated_files_never_panic(
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..12),
+            cut in any::<prop::sample::Index>(),
+            pe64 in any::<bool>(),
+        ) {
+            let (mut file, _) = pe_with_blocks(&[version_block(&Version::strings(MONO))], pe64);
+            for (at, byte) in flips {
+                let i = at.index(file.len());
+                file[i] = byte;
+            }
+            let len = cut.index(file.len() + 1);
+            let _ = read(&file[..len]);
+        }
+
+        /// Random words written into the resource section (where lengths
+        /// and offsets live) rather than anywhere.
+        #[test]
+        fn mutated_resource_sections_never_panic(
+            words in proptest::collection::vec((0usize..1024, any::<u16>()), 1..16),
+        ) {
+            let (mut file, at) = pe_with_blocks(&[version_block(&Version::strings(MONO))], false);
+            for (offset, word) in words {
+                let i = (at.resources + offset * 2).min(file.len() - 2);
+                put16(&mut file, i, word);
+            }
+            let _ = read(&file);
+        }
     }
 }
