@@ -383,7 +383,13 @@ mod tests {
             let bytes = file(gap);
             assert_eq!(scan_chunked(&bytes, &[4096]), Some(mono()), "gap {gap}");
             assert_eq!(
-                found(scan_reader(&bytes[..], PeScanner.start("a.exe", bytes.len() as u64, 0).unwrap()).unwrap()),
+                found(
+                    scan_reader(
+                        &bytes[..],
+                        PeScanner.start("a.exe", bytes.len() as u64, 0).unwrap()
+                    )
+                    .unwrap()
+                ),
                 Some(mono())
             );
         }
@@ -447,7 +453,11 @@ mod tests {
                 .unwrap();
             assert_eq!(found(got), Some(mono()), "gap {gap}");
         }
-        std::fs::write(dir.path().join("b.dll"), b"bogus .dll (portable executable)").unwrap();
+        std::fs::write(
+            dir.path().join("b.dll"),
+            b"bogus .dll (portable executable)",
+        )
+        .unwrap();
         let scan = PeScanner.start("b.dll", 0, 0).unwrap();
         let got = PeScanner
             .scan_file(std::fs::File::open(dir.path().join("b.dll")).unwrap(), scan)

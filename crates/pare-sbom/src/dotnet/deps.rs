@@ -16,9 +16,8 @@
 //!   once. Then Syft's compliance rule: no name, no package; no version,
 //!   `UNKNOWN`.
 //! - A library key without `/` makes Syft's parser index past the end of
-//!   a Go slice: the panic fails the whole cataloger (no `.deps.json` of
-//!   the scan gives a package). pare drops that file only, with a
-//!   [`DepsError::SyftPanics`].
+//!   a Go slice: the panic fails Syft's whole run (exit 1, no SBOM). pare
+//!   drops that file only, with a [`DepsError::SyftPanics`].
 
 use serde_json::Value;
 
@@ -52,7 +51,7 @@ pub enum DepsError {
     Undecodable,
     #[error("no project library named {0:?} (the file's name)")]
     NoRoot(String),
-    #[error("library {0:?} has no \"/\": Syft 1.18's deps cataloger fails on it")]
+    #[error("library {0:?} has no \"/\": Syft 1.18 fails its whole scan on it")]
     SyftPanics(String),
 }
 

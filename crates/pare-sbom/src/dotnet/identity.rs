@@ -325,7 +325,9 @@ mod tests {
     /// the expected name and version as Syft's test states them.
     #[test]
     fn name_and_version_table() {
-        let table: &[(&str, &[(&str, &str)], &str, &str)] = &[
+        /// (case, strings, name, version).
+        type Row<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, &'a str);
+        let table: &[Row] = &[
             (
                 "microsoft: file description first, version cut at words",
                 &[
@@ -478,7 +480,7 @@ mod tests {
                 "3.0.0.0",
             ),
             (
-                "Mono: product name is the runtime, version from the file",
+                "not microsoft, product version greater than the file version",
                 &[
                     ("CompanyName", "Mono development team"),
                     ("FileDescription", "Mono.Posix.dll"),

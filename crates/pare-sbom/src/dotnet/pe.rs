@@ -76,9 +76,9 @@ pub enum Error {
     /// saferwall's string-table loop would never end on this file.
     #[error("a string table of length 0: Syft 1.18 never finishes reading this file")]
     SyftLoops,
-    /// saferwall indexes an empty list here: Syft 1.18's whole PE
-    /// cataloger fails (a Go panic) and lists no `.dll`/`.exe` at all.
-    #[error("an RT_VERSION entry without a name directory: Syft 1.18's PE cataloger fails on it")]
+    /// saferwall indexes an empty list here: the Go panic fails Syft
+    /// 1.18's whole run (exit 1, no SBOM).
+    #[error("an RT_VERSION entry without a name directory: Syft 1.18 fails its whole scan on it")]
     SyftPanics,
 }
 
@@ -268,7 +268,8 @@ fn read_layout(r: &mut Reader<'_>) -> Result<Layout, Error> {
             layout.adjust_file(s.pointer_to_raw_data) > len,
             s.virtual_size > 0x1000_0000,
             layout.adjust_section(s.virtual_address) > 0x1000_0000,
-            layout.file_alignment != 0 && s.pointer_to_raw_data % layout.file_alignment != 0,
+            layout.file_alignment != 0
+                && !s.pointer_to_raw_data.is_multiple_of(layout.file_alignment),
         ];
         if anomalies.iter().filter(|a| **a).count() >= 3 {
             break;
@@ -301,7 +302,7 @@ impl Layout {
         } else {
             self.section_alignment
         };
-        if alignment != 0 && va % alignment != 0 {
+        if alignment != 0 && !va.is_multiple_of(alignment) {
             alignment * (va / alignment)
         } else {
             va
@@ -381,7 +382,7 @@ pub fn decode_utf16(b: &[u8]) -> String {
     let mut out: String = char::decode_utf16(units)
         .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect();
-    if text.len() % 2 == 1 {
+    if !text.len().is_multiple_of(2) {
         out.push(char::REPLACEMENT_CHARACTER);
     }
     out
@@ -733,7 +734,10 @@ mod tests {
     fn well_formed_files_table() {
         let two_languages = pe_with_blocks(
             &[
-                version_block(&Version::strings(&[("ProductName", "en"), ("FileVersion", "1")])),
+                version_block(&Version::strings(&[
+                    ("ProductName", "en"),
+                    ("FileVersion", "1"),
+                ])),
                 version_block(&Version::strings(&[("ProductName", "es")])),
             ],
             false,
@@ -741,14 +745,28 @@ mod tests {
         .0;
         let two_tables = version_block(&Version {
             tables: vec![
-                ("040904b0".into(), vec![("ProductName".into(), "first".into())]),
-                ("040704b0".into(), vec![("ProductName".into(), "second".into())]),
+                (
+                    "040904b0".into(),
+                    vec![("ProductName".into(), "first".into())],
+                ),
+                (
+                    "040704b0".into(),
+                    vec![("ProductName".into(), "second".into())],
+                ),
             ],
             var_file_info: false,
         });
         let table: Vec<(&str, Vec<u8>, BTreeMap<String, String>)> = vec![
-            ("PE32", pe_with_blocks(&[version_block(&Version::strings(MONO))], false).0, map(MONO)),
-            ("PE32+", pe_with_blocks(&[version_block(&Version::strings(MONO))], true).0, map(MONO)),
+            (
+                "PE32",
+                pe_with_blocks(&[version_block(&Version::strings(MONO))], false).0,
+                map(MONO),
+            ),
+            (
+                "PE32+",
+                pe_with_blocks(&[version_block(&Version::strings(MONO))], true).0,
+                map(MONO),
+            ),
             (
                 "a later language overwrites an earlier one",
                 two_languages,
@@ -922,7 +940,10 @@ mod tests {
     #[test]
     fn repeated_blocks_stop_at_the_work_bound() {
         let long = "x".repeat(30_000);
-        let block = version_block(&Version::strings(&[("Comments", &long), ("ProductName", "p")]));
+        let block = version_block(&Version::strings(&[
+            ("Comments", &long),
+            ("ProductName", "p"),
+        ]));
         let few = crate::dotnet::pe_build::pe_with_languages(&block, 4);
         assert_eq!(read(&few).map(|m| m.len()), Ok(2));
         let many = crate::dotnet::pe_build::pe_with_languages(&block, MAX_ENTRIES);

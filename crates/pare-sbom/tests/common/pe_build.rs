@@ -40,7 +40,7 @@ fn utf16z(s: &str) -> Vec<u8> {
 }
 
 fn pad4(b: &mut Vec<u8>) {
-    while b.len() % 4 != 0 {
+    while !b.len().is_multiple_of(4) {
         b.push(0);
     }
 }
@@ -195,7 +195,8 @@ fn build(blocks: &[Vec<u8>], languages: &[usize], pe64: bool, gap: usize) -> (Ve
     f[fh + 16..fh + 18].copy_from_slice(&optional_size.to_le_bytes());
     f[fh + 18..fh + 20].copy_from_slice(&0x2102u16.to_le_bytes());
     let oh = fh + 20;
-    let put32 = |f: &mut Vec<u8>, at: usize, v: u32| f[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    let put32 =
+        |f: &mut Vec<u8>, at: usize, v: u32| f[at..at + 4].copy_from_slice(&v.to_le_bytes());
     f[oh..oh + 2].copy_from_slice(&(if pe64 { 0x20bu16 } else { 0x10b }).to_le_bytes());
     if pe64 {
         f[oh + 24..oh + 32].copy_from_slice(&0x1_8000_0000u64.to_le_bytes());
