@@ -95,7 +95,11 @@ fn dotnet_image_matches_syft() {
         .map(|p| p.found_at.as_str())
         .collect();
     assert!(files.len() >= 15, "{files:#?}");
-    assert!(files.iter().all(|f| !f.starts_with("/usr/lib/mono/4.5/System")));
+    assert!(
+        files
+            .iter()
+            .all(|f| !f.starts_with("/usr/lib/mono/4.5/System"))
+    );
     assert!(files.contains(&"/srv/app/Hello.exe"));
     assert!(!files.iter().any(|f| f.ends_with(".deps.json")));
 }
