@@ -263,7 +263,7 @@ fn read_layout(r: &mut Reader<'_>) -> Result<Layout, Error> {
             pointer_to_raw_data: h.pointer_to_raw_data.get(LE),
         };
         let anomalies = [
-            bytemuck_is_zero(h),
+            is_all_zero(h),
             s.size_of_raw_data.wrapping_add(s.pointer_to_raw_data) > len,
             layout.adjust_file(s.pointer_to_raw_data) > len,
             s.virtual_size > 0x1000_0000,
@@ -281,7 +281,7 @@ fn read_layout(r: &mut Reader<'_>) -> Result<Layout, Error> {
     Ok(layout)
 }
 
-fn bytemuck_is_zero(h: &ImageSectionHeader) -> bool {
+fn is_all_zero(h: &ImageSectionHeader) -> bool {
     object::pod::bytes_of(h).iter().all(|b| *b == 0)
 }
 
