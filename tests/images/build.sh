@@ -57,6 +57,10 @@
 #                   php-symfony-polyfill-mbstring (a real installed.json),
 #                   php-pear, and Syft's installed.json (Composer 1), PECL
 #                   registry and .NET deps.json fixtures
+# For pare sbom's .NET cataloger:
+#   dotnet.tar      + Mono's class libraries and C# compiler (real PE files
+#                   with version resources), an app compiled here with mcs
+#                   (Hello.exe, Greeting.dll) and an App.deps.json
 # For pare sbom's binary classifiers:
 #   fromsource.tar  Debian's python3.11, node, redis-server, nginx, openjdk-17
 #                   JRE, ruby, php, busybox and openssl copied into /usr/local
@@ -74,7 +78,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="${PARE_TEST_IMAGES:-/var/cache/pare-test-images/v1}"
 REBUILD=0
 [[ "${1:-}" == "--rebuild" ]] && REBUILD=1
-IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins ctext java pylocal perl pyold langs javaapp fromsource)
+IMAGES=(debian redis nginx python busybox apps node redis-gosu lambda cplugins ctext java pylocal perl pyold langs javaapp fromsource dotnet)
 
 # inputs_of NAME: a digest of the image's own folder (its Dockerfile and
 # the files it copies), kept beside the cached archive as NAME.inputs, so a
@@ -212,6 +216,7 @@ for name in "${missing[@]}"; do
                 "$WORK/ctx-langs/fixtures/dotnet/"
             build_app langs ruby ruby-sinatra ruby-nokogiri composer php-pear php-monolog \
                 php-psr-log php-symfony-polyfill-mbstring ;;
+        dotnet) build_app dotnet mono-mcs libmono-system-xml-linq4.0-cil libmono-posix4.0-cil ;;
         nginx) build_app nginx nginx ;;
         python) build_app python python3 tzdata ca-certificates ;;
         busybox)

@@ -1,9 +1,9 @@
 //! # pare-sbom
 //!
 //! Lists what is installed in an image, at Syft's level of detail: OS
-//! packages (dpkg, apk, rpm), language packages (Python, npm), Go modules
-//! and Rust crates compiled into binaries, the distribution, and the files
-//! each package owns. Catalogers read a [`Flattened`] image whose metadata
+//! packages (dpkg, apk, rpm), language packages (Python, npm, Ruby, PHP,
+//! Java, .NET), Go modules and Rust crates compiled into binaries, the
+//! distribution, and the files each package owns. Catalogers read a [`Flattened`] image whose metadata
 //! files were captured, and whose executables were scanned, during the
 //! single flattening pass (see [`flatten_options`]), so nothing is extracted
 //! and layers are read once.
@@ -14,6 +14,7 @@ pub mod apk;
 pub mod binary;
 pub mod control;
 pub mod cyclonedx;
+pub mod dotnet;
 pub mod dpkg;
 pub mod executables;
 pub mod golang;
@@ -94,6 +95,11 @@ pub const CATALOGERS: &[Cataloger] = &[
         catalog: php::catalog,
     },
     Cataloger {
+        name: "dotnet",
+        wants: dotnet::wants,
+        catalog: dotnet::catalog,
+    },
+    Cataloger {
         name: "java",
         wants: java::wants,
         catalog: java::catalog,
@@ -126,6 +132,7 @@ pub fn flatten_options() -> FlattenOptions {
         scanners: vec![
             Box::new(executables::ExecutableScanner),
             Box::new(java::ArchiveScanner),
+            Box::new(dotnet::PeScanner),
             Box::new(binary::ClassifierScanner::default()),
         ],
     }

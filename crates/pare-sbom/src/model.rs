@@ -18,6 +18,7 @@ pub enum PackageType {
     RustCrate,
     JavaArchive,
     JenkinsPlugin,
+    Dotnet,
     Binary,
 }
 
@@ -37,6 +38,7 @@ impl PackageType {
             PackageType::RustCrate => "rust-crate",
             PackageType::JavaArchive => "java-archive",
             PackageType::JenkinsPlugin => "jenkins-plugin",
+            PackageType::Dotnet => "dotnet",
             PackageType::Binary => "binary",
         }
     }

@@ -29,6 +29,8 @@ pub(crate) enum Shape {
     StrOrStruct(&'static [(&'static str, Shape)]),
     /// A string, or else `map[string]string` (Syft's npm `repository`).
     StrOrStrMap,
+    /// `map[string]T` of this shape (keys match exactly: no case folding).
+    Map(&'static Shape),
 }
 
 /// Whether `value` decodes into `shape` without an error.
@@ -49,6 +51,9 @@ pub(crate) fn fits(value: &Value, shape: Shape) -> bool {
         Shape::Struct(fields) => value.as_object().is_some_and(|o| struct_fits(o, fields)),
         Shape::StrOrStruct(fields) => value.is_string() || fits(value, Shape::Struct(fields)),
         Shape::StrOrStrMap => value.is_string() || fits(value, Shape::StrMap),
+        Shape::Map(inner) => value
+            .as_object()
+            .is_some_and(|o| o.values().all(|v| fits(v, *inner))),
     }
 }
 
@@ -97,6 +102,11 @@ mod tests {
         assert!(!fits(&json!({"a": 1}), Shape::StrMap));
         assert!(fits(&json!("x"), Shape::StrOrStrMap));
         assert!(!fits(&json!({"url": {"a": "b"}}), Shape::StrOrStrMap));
+        const M: Shape = Shape::Map(&Shape::Struct(&[("n", Shape::Str)]));
+        assert!(fits(&json!({"a": {"n": "x"}, "b": null, "c": {}}), M));
+        assert!(!fits(&json!({"a": {"n": 1}}), M));
+        assert!(!fits(&json!({"a": "x"}), M));
+        assert!(!fits(&json!(["x"]), M));
     }
 
     #[test]

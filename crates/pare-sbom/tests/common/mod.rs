@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod pe_build;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -75,14 +77,16 @@ pub fn catalog_root(root: &Path) -> Cataloged {
 /// `None` when `syft` is missing (a skip locally, a failure under
 /// `CI=true`, by `pare_testkit::tool`).
 pub fn syft_artifacts(archive: &Path) -> Option<Vec<Value>> {
+    syft_artifacts_of(&format!("docker-archive:{}", archive.display()))
+}
+
+/// Every artifact Syft lists for `source` (`docker-archive:…`, `dir:…`)
+/// with its default catalogers for that kind of source; `None` as
+/// [`syft_artifacts`].
+pub fn syft_artifacts_of(source: &str) -> Option<Vec<Value>> {
     pare_testkit::tool("syft")?;
     let out = Command::new("syft")
-        .args([
-            "-q",
-            &format!("docker-archive:{}", archive.display()),
-            "-o",
-            "json",
-        ])
+        .args(["-q", source, "-o", "json"])
         .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
         .output()
         .unwrap();
@@ -125,6 +129,44 @@ pub fn compare_root(root: &Path, syft_keeps: impl Fn(&Value) -> bool) -> Compare
         pare: ids(&cataloged.from_dir),
         syft,
         warnings: cataloged.from_dir.warnings,
+    }
+}
+
+/// What pare and Syft say of one tree seen as each kind of source: as an
+/// image (Syft's image catalogers) and as a root folder (Syft's directory
+/// catalogers, `syft dir:`), for the catalogers whose rules differ by
+/// kind (.NET's deps files).
+pub struct ComparedByKind {
+    pub image: Compared,
+    pub dir: Compared,
+}
+
+/// Catalogs `root` as a folder and as an image of it (see
+/// [`catalog_root`]), and asks Syft about each, keeping the artifacts
+/// `syft_keeps` selects.
+pub fn compare_root_by_kind(root: &Path, syft_keeps: impl Fn(&Value) -> bool) -> ComparedByKind {
+    let cataloged = catalog_root(root);
+    let ids = |c: &Catalog| -> BTreeSet<Id> { c.packages.iter().map(package_id).collect() };
+    let syft = |source: String| {
+        syft_artifacts_of(&source).map(|artifacts| {
+            artifacts
+                .iter()
+                .filter(|a| syft_keeps(a))
+                .map(artifact_id)
+                .collect()
+        })
+    };
+    ComparedByKind {
+        image: Compared {
+            pare: ids(&cataloged.from_image),
+            syft: syft(format!("docker-archive:{}", cataloged.archive.display())),
+            warnings: cataloged.from_image.warnings.clone(),
+        },
+        dir: Compared {
+            pare: ids(&cataloged.from_dir),
+            syft: syft(format!("dir:{}", root.display())),
+            warnings: cataloged.from_dir.warnings.clone(),
+        },
     }
 }
 
