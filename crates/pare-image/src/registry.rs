@@ -31,6 +31,9 @@ use crate::reference::ImageRef;
 use crate::store::{Member, Store};
 use crate::write::Written;
 
+/// Blobs uploaded at once.
+const PARALLEL_PUSHES: usize = 4;
+
 /// How to reach registries: the command line's `--creds`, `--cert-dir`
 /// and `--insecure-registry`. Credentials not given here come from the
 /// usual files (`REGISTRY_AUTH_FILE`, containers' `auth.json`, Docker's
@@ -259,11 +262,16 @@ pub(crate) fn write(
     let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes)
         .map_err(|e| Error::malformed("the written manifest", e.to_string()))?;
     let repository = parsed.repository();
-    let blobs = manifest
+    // Blobs go up a few at a time (each its own connection): one upload
+    // stream does not fill the link or the registry's disk. The manifest
+    // waits for all of them.
+    let blobs: Vec<_> = manifest
         .layers()
         .iter()
-        .chain(std::iter::once(manifest.config()));
-    for descriptor in blobs {
+        .chain(std::iter::once(manifest.config()))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let push_one = |descriptor: &oci_spec::image::Descriptor| -> Result<()> {
         let digest = pare_registry::Digest::parse(descriptor.digest().as_ref())?;
         let path = blob_path(descriptor.digest().as_ref())?;
         let size = descriptor.size();
@@ -274,7 +282,40 @@ pub(crate) fn write(
         };
         let pushed = client.push_blob(repository, &digest, size, &open, mount_from.as_ref());
         task.finish();
-        pushed?;
+        pushed.map(|_| ()).map_err(Error::from)
+    };
+    let results: Vec<Result<()>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..PARALLEL_PUSHES.min(blobs.len()))
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(descriptor) = blobs.get(i) else {
+                            return Ok(());
+                        };
+                        if let Err(e) = push_one(descriptor) {
+                            // The others stop at their next blob.
+                            next.store(blobs.len(), std::sync::atomic::Ordering::Relaxed);
+                            return Err(e);
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join().unwrap_or_else(|_| {
+                    Err(Error::malformed(
+                        destination.to_string(),
+                        "a push thread failed",
+                    ))
+                })
+            })
+            .collect()
+    });
+    for result in results {
+        result?;
     }
     let media_type = manifest
         .media_type()
