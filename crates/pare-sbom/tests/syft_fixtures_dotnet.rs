@@ -10,12 +10,15 @@
 //! checked anyway.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 mod common;
 
 use common::pe_build::{self, Version, pe_with_blocks, pe_with_strings, version_block};
-use common::{Compared, ComparedByKind, Id, id};
+use common::{
+    Compared, ComparedByKind, Id, Src,
+    Src::{Bytes, Fixture, Link},
+    build, id,
+};
 
 /// Known differences from Syft: (tree, PURL, reason).
 const ALLOWED: &[(&str, &str, &str)] = &[(
@@ -24,35 +27,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[(
     "a PE file not named *.dll/*.exe reached through a link so named: Syft reads it, pare \
      scans only files so named as the layer streams (README)",
 )];
-
-/// A file of a tree: one of Syft's fixtures, bytes built here, or a
-/// symlink to this target.
-enum Src {
-    Fixture(&'static str),
-    Bytes(Vec<u8>),
-    Link(&'static str),
-}
-use Src::{Bytes, Fixture, Link};
-
-fn fixture(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/syft-fixtures")
-        .join(relative)
-}
-
-fn build(root: &Path, files: &[(String, Src)]) {
-    for (path, src) in files {
-        let target = root.join(path);
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        match src {
-            Fixture(f) => {
-                std::fs::copy(fixture(f), &target).unwrap_or_else(|e| panic!("{f}: {e}"));
-            }
-            Bytes(b) => std::fs::write(&target, b).unwrap(),
-            Link(to) => std::os::unix::fs::symlink(to, &target).unwrap(),
-        }
-    }
-}
 
 fn is_dotnet(a: &serde_json::Value) -> bool {
     a["type"] == "dotnet"

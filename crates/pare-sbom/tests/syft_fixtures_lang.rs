@@ -12,29 +12,15 @@
 //! fails it under `CI=true`; what does not need Syft is checked anyway.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use pare_image::{ImageRef, Platform, Source};
 
 mod common;
 
-use common::{Compared, Id, id};
+use common::{Compared, Id, Src, Src::Fixture, Text, build, id};
 
 /// Known differences from Syft: (tree, PURL, reason). None today.
 const ALLOWED: &[(&str, &str, &str)] = &[];
-
-/// A file of a tree: one of Syft's fixtures, or text written here.
-enum Src {
-    Fixture(&'static str),
-    Text(&'static str),
-}
-use Src::{Fixture, Text};
-
-fn fixture(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/syft-fixtures")
-        .join(relative)
-}
 
 const SITE: &str = "usr/lib/python3.11/site-packages";
 
@@ -249,19 +235,6 @@ fn npm_variants() -> Vec<(String, Src)> {
             ),
         ),
     ]
-}
-
-fn build(root: &Path, files: &[(String, Src)]) {
-    for (path, src) in files {
-        let target = root.join(path);
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        match src {
-            Fixture(f) => {
-                std::fs::copy(fixture(f), &target).unwrap_or_else(|e| panic!("{f}: {e}"));
-            }
-            Text(t) => std::fs::write(&target, t).unwrap(),
-        }
-    }
 }
 
 fn compare(files: &[(String, Src)]) -> Compared {

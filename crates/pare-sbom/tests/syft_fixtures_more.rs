@@ -15,29 +15,17 @@
 //! is checked anyway.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 mod common;
 
-use common::{Compared, Id, id};
+use common::{
+    Compared, Id, Src,
+    Src::{Fixture, Link},
+    Text, build, id,
+};
 
 /// Known differences from Syft: (tree, PURL, reason). None today.
 const ALLOWED: &[(&str, &str, &str)] = &[];
-
-/// A file of a tree: one of Syft's fixtures, text written here, or a
-/// symlink to this target.
-enum Src {
-    Fixture(&'static str),
-    Text(String),
-    Link(&'static str),
-}
-use Src::{Fixture, Link, Text};
-
-fn fixture(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/syft-fixtures")
-        .join(relative)
-}
 
 const GEMS: &str = "usr/share/rubygems-integration/all/specifications";
 
@@ -223,7 +211,7 @@ fn linked() -> Vec<(String, Src)> {
         ),
         (
             "srv/real/vendor/composer/installed.json".into(),
-            Text(r#"[{"name": "linked/pkg", "version": "1.0"}]"#.into()),
+            Text(r#"[{"name": "linked/pkg", "version": "1.0"}]"#),
         ),
         (
             "srv/app/vendor/composer/installed.json".into(),
@@ -231,20 +219,6 @@ fn linked() -> Vec<(String, Src)> {
         ),
         ("srv/vendor-link".into(), Link("/srv/real/vendor")),
     ]
-}
-
-fn build(root: &Path, files: &[(String, Src)]) {
-    for (path, src) in files {
-        let target = root.join(path);
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        match src {
-            Fixture(f) => {
-                std::fs::copy(fixture(f), &target).unwrap_or_else(|e| panic!("{f}: {e}"));
-            }
-            Text(t) => std::fs::write(&target, t).unwrap(),
-            Link(to) => std::os::unix::fs::symlink(to, &target).unwrap(),
-        }
-    }
 }
 
 fn compare(files: &[(String, Src)]) -> Compared {

@@ -12,14 +12,14 @@
 //! `CI=true`; what does not need Syft is checked anyway.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use pare_image::{ImageRef, Platform, Source};
 
 mod common;
 
-use common::{Id, id};
+use common::{Id, Src, Src::Fixture, Text, build, fixture, id};
 
 /// Known differences from Syft: (tree, package name, reason). Each is
 /// also in README.md's list of differences.
@@ -49,19 +49,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
          pare writes pkg:apk/alpine/…, Syft no PURL at all",
     ),
 ];
-
-/// A file of a tree: one of the fixtures, or text written here.
-enum Src {
-    Fixture(&'static str),
-    Text(&'static str),
-}
-use Src::{Fixture, Text};
-
-fn fixture(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/syft-fixtures")
-        .join(relative)
-}
 
 fn file(path: &str, src: Src) -> (String, Src) {
     (path.to_string(), src)
@@ -282,19 +269,6 @@ fn rpm_variants() -> Vec<(String, Src)> {
 
 fn rpm_no_release() -> Vec<(String, Src)> {
     vec![file("var/lib/rpm/Packages", Fixture("rpm/Packages"))]
-}
-
-fn build(root: &Path, files: &[(String, Src)]) {
-    for (path, src) in files {
-        let target = root.join(path);
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        match src {
-            Fixture(f) => {
-                std::fs::copy(fixture(f), &target).unwrap_or_else(|e| panic!("{f}: {e}"));
-            }
-            Text(t) => std::fs::write(&target, t).unwrap(),
-        }
-    }
 }
 
 /// What one tool said of a tree: its packages, and each dpkg package's

@@ -217,3 +217,42 @@ pub fn fixture_files(dirs: &[&str]) -> BTreeSet<String> {
     }
     present
 }
+
+/// Where a file of a test root comes from.
+pub enum Src {
+    /// A committed Syft fixture, under `tests/data/syft-fixtures`.
+    Fixture(&'static str),
+    /// These bytes.
+    Bytes(Vec<u8>),
+    /// A symlink to this target.
+    Link(&'static str),
+}
+
+/// A file of a test root holding `text` (reads like the variants it
+/// stands beside in the tables).
+#[allow(non_snake_case)]
+pub fn Text(text: impl Into<String>) -> Src {
+    Src::Bytes(text.into().into_bytes())
+}
+
+/// A committed Syft fixture's path.
+pub fn fixture(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/syft-fixtures")
+        .join(relative)
+}
+
+/// Lays `files` out under `root`.
+pub fn build(root: &Path, files: &[(String, Src)]) {
+    for (path, src) in files {
+        let target = root.join(path);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        match src {
+            Src::Fixture(f) => {
+                std::fs::copy(fixture(f), &target).unwrap_or_else(|e| panic!("{f}: {e}"));
+            }
+            Src::Bytes(b) => std::fs::write(&target, b).unwrap(),
+            Src::Link(to) => std::os::unix::fs::symlink(to, &target).unwrap(),
+        }
+    }
+}

@@ -558,3 +558,40 @@ pub fn http_answer(port: u16, path: &str) -> Option<String> {
         }
     }
 }
+
+/// A package as the Syft parity tests compare it: type, name, version, PURL.
+pub type PackageId = (String, String, String, String);
+
+/// The packages (pare's `packages` or Syft's `artifacts`) of the given
+/// types (all when `None`), as compared with Syft.
+pub fn package_ids(
+    packages: &Value,
+    kinds: Option<&[&str]>,
+) -> std::collections::BTreeSet<PackageId> {
+    packages
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| kinds.is_none_or(|k| k.contains(&p["type"].as_str().unwrap_or(""))))
+        .map(|p| {
+            let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
+            (s("type"), s("name"), s("version"), s("purl"))
+        })
+        .collect()
+}
+
+/// pare's and Syft's packages are the same, but for the `allowed` ones
+/// (each a difference the README documents).
+pub fn assert_same_packages(
+    what: &str,
+    ours: &std::collections::BTreeSet<PackageId>,
+    theirs: &std::collections::BTreeSet<PackageId>,
+    allowed: impl Fn(&PackageId) -> bool,
+) {
+    let missing: Vec<_> = theirs.difference(ours).filter(|i| !allowed(i)).collect();
+    let extra: Vec<_> = ours.difference(theirs).filter(|i| !allowed(i)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{what}: Syft only {missing:#?}\npare only {extra:#?}"
+    );
+}

@@ -97,6 +97,45 @@ fn daemon_source_reads_what_docker_load_loaded() {
     assert_eq!(diff_ids(&from_engine), diff_ids(&from_archive));
     assert_eq!(from_engine["files"], from_archive["files"]);
     assert_eq!(from_engine["size_bytes"], from_archive["size_bytes"]);
+    // The same Engine over TCP (`DOCKER_HOST=tcp://…`), through socat.
+    if tool("socat").is_some() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut socat = Command::new("socat")
+            .args([
+                &format!("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork"),
+                "UNIX-CONNECT:/var/run/docker.sock",
+            ])
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "socat did not listen");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let over_tcp = pare()
+            .args([
+                "inspect",
+                "--format",
+                "json",
+                &format!("docker-daemon:{}", tag.0),
+            ])
+            .env("DOCKER_HOST", format!("tcp://127.0.0.1:{port}"))
+            .output()
+            .unwrap();
+        let _ = socat.kill();
+        let _ = socat.wait();
+        assert!(
+            over_tcp.status.success(),
+            "{}",
+            String::from_utf8_lossy(&over_tcp.stderr)
+        );
+        let over_tcp: Value = serde_json::from_slice(&over_tcp.stdout).unwrap();
+        assert_eq!(over_tcp["config_digest"], from_archive["config_digest"]);
+    }
     let found = engine_inspect(&tag.0).expect("loaded");
     assert_eq!(
         found["Id"].as_str(),
@@ -302,4 +341,70 @@ fn daemon_progress_only_on_a_terminal() {
         "{:?}",
         String::from_utf8_lossy(&piped.stderr)
     );
+}
+
+/// What `docker save` writes on the containerd image store (Docker 29's
+/// default; this machine's Engine 20.10 has the legacy store): an OCI
+/// layout with the blobs as stored (gzip layers named by their compressed
+/// digest) plus `manifest.json`, every member sorted by name, no
+/// `repositories` (containerd's core/images/archive/exporter.go). Built
+/// here from a gzip OCI layout the same way; pare reads it as the
+/// archive it came from, and so does `docker load`.
+#[test]
+fn daemon_containerd_store_save_layout_reads() {
+    let archive = require!(test_image("busybox"));
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("layout");
+    pare_ok(&[
+        "copy",
+        "--compression",
+        "gzip",
+        archive.to_str().unwrap(),
+        &format!("oci:{}", layout.display()),
+    ]);
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let manifest_digest = index["manifests"][0]["digest"].as_str().unwrap();
+    let blob = |digest: &str| layout.join("blobs/sha256").join(&digest[7..]);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(blob(manifest_digest)).unwrap()).unwrap();
+    let tag = Tag::new("containerd");
+    let legacy = serde_json::json!([{
+        "Config": format!("blobs/sha256/{}", &manifest["config"]["digest"].as_str().unwrap()[7..]),
+        "RepoTags": [tag.0],
+        "Layers": manifest["layers"].as_array().unwrap().iter()
+            .map(|l| format!("blobs/sha256/{}", &l["digest"].as_str().unwrap()[7..]))
+            .collect::<Vec<_>>(),
+    }]);
+    std::fs::write(layout.join("manifest.json"), legacy.to_string()).unwrap();
+    let saved = tmp.path().join("containerd-save.tar");
+    // Sorted member names, folders included, as containerd's writeTar.
+    run(
+        "tar",
+        &[
+            "--sort=name",
+            "-C",
+            layout.to_str().unwrap(),
+            "-cf",
+            saved.to_str().unwrap(),
+            "blobs",
+            "index.json",
+            "manifest.json",
+            "oci-layout",
+        ],
+    );
+    let original = inspect_json(archive.to_str().unwrap());
+    let read = inspect_json(&format!("docker-archive:{}", saved.display()));
+    assert_eq!(read["config_digest"], original["config_digest"]);
+    assert_eq!(diff_ids(&read), diff_ids(&original));
+    assert_eq!(read["files"], original["files"]);
+    assert!(
+        read["layers"][0]["size"].as_u64() < original["layers"][0]["size"].as_u64(),
+        "the layer is read compressed, as stored"
+    );
+    // The Engine loads it too, to the same image ID.
+    require!(docker());
+    run("docker", &["load", "-i", saved.to_str().unwrap()]);
+    let found = engine_inspect(&tag.0).expect("loaded");
+    assert_eq!(found["Id"], original["config_digest"]);
 }

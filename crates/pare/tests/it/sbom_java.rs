@@ -13,7 +13,7 @@ use crate::common::*;
 use crate::require;
 
 /// (type, name, version, PURL).
-type Id = (String, String, String, String);
+type Id = PackageId;
 
 const KINDS: [&str; 3] = ["java-archive", "jenkins-plugin", "binary"];
 

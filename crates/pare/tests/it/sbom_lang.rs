@@ -11,39 +11,21 @@ use crate::common::*;
 use crate::require;
 
 /// (type, name, version, PURL).
-type Id = (String, String, String, String);
-
-fn ids(packages: &Value, kinds: &[&str]) -> BTreeSet<Id> {
-    packages
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| kinds.contains(&p["type"].as_str().unwrap_or("")))
-        .map(|p| {
-            let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
-            (s("type"), s("name"), s("version"), s("purl"))
-        })
-        .collect()
-}
+type Id = PackageId;
 
 fn pare_ids(reference: &str, kinds: &[&str]) -> (BTreeSet<Id>, Value) {
     let ours: Value =
         serde_json::from_str(&pare_ok(&["sbom", "--format", "json", reference])).unwrap();
-    (ids(&ours["packages"], kinds), ours)
+    (package_ids(&ours["packages"], Some(kinds)), ours)
 }
 
 fn syft_ids(args: &[&str], kinds: &[&str]) -> BTreeSet<Id> {
     let theirs: Value = serde_json::from_slice(&syft(args).stdout).unwrap();
-    ids(&theirs["artifacts"], kinds)
+    package_ids(&theirs["artifacts"], Some(kinds))
 }
 
 fn assert_same(what: &str, ours: &BTreeSet<Id>, theirs: &BTreeSet<Id>) {
-    let missing: Vec<_> = theirs.difference(ours).collect();
-    let extra: Vec<_> = ours.difference(theirs).collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "{what}: Syft only {missing:#?}\npare only {extra:#?}"
-    );
+    assert_same_packages(what, ours, theirs, |_| false);
 }
 
 /// Debian's node modules live in `/usr/share/nodejs/*/package.json`, not

@@ -12,7 +12,7 @@ use crate::common::*;
 use crate::require;
 
 /// (type, name, version, PURL).
-type Id = (String, String, String, String);
+type Id = PackageId;
 
 /// Known differences from Syft on the `langs` image: (PURL, reason). None
 /// today; README.md lists the ones other images can show.
@@ -20,27 +20,10 @@ const ALLOWED: &[(&str, &str)] = &[];
 
 const KINDS: [&str; 4] = ["gem", "php-composer", "php-pecl", "dotnet"];
 
-fn ids(packages: &Value, kinds: Option<&[&str]>) -> BTreeSet<Id> {
-    packages
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| kinds.is_none_or(|k| k.contains(&p["type"].as_str().unwrap_or(""))))
-        .map(|p| {
-            let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
-            (s("type"), s("name"), s("version"), s("purl"))
-        })
-        .collect()
-}
-
 fn assert_same(what: &str, ours: &BTreeSet<Id>, theirs: &BTreeSet<Id>) {
-    let allowed = |id: &&Id| ALLOWED.iter().any(|(purl, _)| *purl == id.3);
-    let missing: Vec<_> = theirs.difference(ours).filter(|i| !allowed(i)).collect();
-    let extra: Vec<_> = ours.difference(theirs).filter(|i| !allowed(i)).collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "{what}: Syft only {missing:#?}\npare only {extra:#?}"
-    );
+    assert_same_packages(what, ours, theirs, |id| {
+        ALLOWED.iter().any(|(purl, _)| *purl == id.3)
+    });
 }
 
 /// Every package of the image, each ecosystem and overall, as Syft lists
@@ -57,14 +40,14 @@ fn sbom_ruby_php_dotnet_packages_match_syft_on_the_langs_image() {
     for kind in KINDS {
         assert_same(
             kind,
-            &ids(&ours["packages"], Some(&[kind])),
-            &ids(&theirs["artifacts"], Some(&[kind])),
+            &package_ids(&ours["packages"], Some(&[kind])),
+            &package_ids(&theirs["artifacts"], Some(&[kind])),
         );
     }
     assert_same(
         "all types",
-        &ids(&ours["packages"], None),
-        &ids(&theirs["artifacts"], None),
+        &package_ids(&ours["packages"], None),
+        &package_ids(&theirs["artifacts"], None),
     );
 
     let found_at = |purl: &str| -> String {
@@ -90,7 +73,7 @@ fn sbom_ruby_php_dotnet_packages_match_syft_on_the_langs_image() {
     found_at("pkg:pecl/memcached@3.2.0");
     // Debian's gems: rubygems-integration, Ruby's default gems, and the
     // arch-specific folder of a gem with a native extension.
-    let gems = ids(&ours["packages"], Some(&["gem"]));
+    let gems = package_ids(&ours["packages"], Some(&["gem"]));
     assert!(gems.len() >= 50, "only {} gems", gems.len());
     for (name, folder) in [
         (
@@ -187,8 +170,12 @@ fn sbom_ruby_php_fixtures_in_a_root_folder_match_syft() {
         .stdout,
     )
     .unwrap();
-    let ours = ids(&ours["packages"], Some(&KINDS));
-    assert_same("fixtures", &ours, &ids(&theirs["artifacts"], Some(&KINDS)));
+    let ours = package_ids(&ours["packages"], Some(&KINDS));
+    assert_same(
+        "fixtures",
+        &ours,
+        &package_ids(&theirs["artifacts"], Some(&KINDS)),
+    );
     for purl in [
         "pkg:gem/bundler@2.1.4",
         "pkg:composer/asm89/stack-cors@1.3.0",
