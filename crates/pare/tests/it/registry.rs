@@ -411,3 +411,68 @@ fn registry_progress_only_on_a_terminal() {
     assert!(piped.status.success());
     assert!(piped.stderr.is_empty());
 }
+
+/// A multi-platform index in the registry: `--platform` picks its entry (a
+/// variant included), the default is linux/amd64, and a platform it does
+/// not list is one line naming the ones it has.
+#[test]
+fn registry_index_resolves_by_platform() {
+    let registry = require!(Registry::plain());
+    let archive = require!(test_image("busybox"));
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tmp.path();
+    let single = format!("docker://{}/pare/multi:amd64", registry.host());
+    let written: Value = serde_json::from_str(&ok(pare_isolated(
+        tmp,
+        &[
+            "copy",
+            "--format",
+            "json",
+            archive.to_str().unwrap(),
+            &single,
+        ],
+    )))
+    .unwrap();
+    let manifest_digest = written["manifest_digest"].as_str().unwrap();
+    let client = pare_registry::Client::new(support::options());
+    let manifest = client
+        .get_manifest(&pare_registry::Reference::parse(&single["docker://".len()..]).unwrap())
+        .unwrap();
+    // Both entries name the same manifest: what is checked is the choice.
+    let entry = |platform: Value| {
+        serde_json::json!({
+            "mediaType": manifest.media_type,
+            "digest": manifest_digest,
+            "size": manifest.bytes.len(),
+            "platform": platform,
+        })
+    };
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": pare_registry::OCI_INDEX,
+        "manifests": [
+            entry(serde_json::json!({"os": "linux", "architecture": "arm64", "variant": "v8"})),
+            entry(serde_json::json!({"os": "linux", "architecture": "amd64"})),
+        ],
+    });
+    let bytes = serde_json::to_vec(&index).unwrap();
+    let tagged = format!("{}/pare/multi:all", registry.host());
+    client
+        .put_manifest(
+            &pare_registry::Reference::parse(&tagged).unwrap(),
+            &bytes,
+            pare_registry::OCI_INDEX,
+        )
+        .unwrap();
+    let image = format!("docker://{tagged}");
+    let by_default = inspect(tmp, &image, &[]);
+    assert_eq!(by_default["manifest_digest"], manifest_digest);
+    let arm = inspect(tmp, &image, &["--platform", "linux/arm64/v8"]);
+    assert_eq!(arm["manifest_digest"], manifest_digest);
+    let line = one_line_failure(pare_isolated(
+        tmp,
+        &["inspect", "--platform", "linux/s390x", &image],
+    ));
+    assert!(line.contains("no image for linux/s390x"), "{line}");
+    assert!(line.contains("linux/arm64"), "{line}");
+}
