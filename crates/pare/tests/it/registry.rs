@@ -55,6 +55,15 @@ fn one_line_failure(result: (Option<i32>, String, String)) -> String {
     stderr
 }
 
+/// The registry has no such image: exit 1, one line saying so.
+fn assert_not_in_registry(tmp: &Path, args: &[&str]) {
+    let line = one_line_failure(pare_isolated(tmp, args));
+    assert!(
+        line.contains("not found") || line.contains("unknown"),
+        "{line}"
+    );
+}
+
 fn scratch_is_empty(tmp: &Path) {
     let left: Vec<_> = std::fs::read_dir(tmp.join("scratch"))
         .unwrap()
@@ -241,11 +250,7 @@ fn registry_token_auth_and_refusals() {
     ));
     assert!(line.contains("auth"), "{line}");
     // Nothing was tagged by either attempt.
-    let line = one_line_failure(pare_isolated(tmp, &["inspect", "--creds", &creds, &other]));
-    assert!(
-        line.contains("not found") || line.contains("unknown"),
-        "{line}"
-    );
+    assert_not_in_registry(tmp, &["inspect", "--creds", &creds, &other]);
     scratch_is_empty(tmp);
 }
 
@@ -336,16 +341,12 @@ fn registry_cut_connections_corrupt_blobs_and_unknown_repositories() {
         tmp,
         &["copy", archive.to_str().unwrap(), &never],
     ));
-    let line = one_line_failure(pare_isolated(
+    assert_not_in_registry(
         tmp,
         &[
             "inspect",
             &format!("docker://{}/pare/never:1", registry.host()),
         ],
-    ));
-    assert!(
-        line.contains("not found") || line.contains("unknown"),
-        "{line}"
     );
     scratch_is_empty(tmp);
 
@@ -366,16 +367,12 @@ fn registry_cut_connections_corrupt_blobs_and_unknown_repositories() {
     let line = one_line_failure(pare_isolated(tmp, &["inspect", &image]));
     assert!(line.contains("digest"), "{line}");
 
-    let line = one_line_failure(pare_isolated(
+    assert_not_in_registry(
         tmp,
         &[
             "inspect",
             &format!("docker://{}/pare/no-such-repo:1", registry.host()),
         ],
-    ));
-    assert!(
-        line.contains("not found") || line.contains("unknown"),
-        "{line}"
     );
     scratch_is_empty(tmp);
 }
