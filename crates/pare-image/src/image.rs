@@ -278,9 +278,10 @@ impl Image {
                     };
                     let decoded = (|| {
                         let mut decoded = decompress(&mut raw, &context)?;
-                        std::io::copy(&mut decoded, &mut writer)
+                        writer
+                            .fill_from(&mut decoded)
                             .map_err(|e| Error::io(&context, e))?;
-                        writer.flush().map_err(|e| Error::io(&context, e))
+                        Ok(())
                     })();
                     drop(writer); // the consumer sees the end of the stream
                     // Whatever follows the compressed stream still belongs
