@@ -18,7 +18,7 @@ use crate::tree::FileTree;
 use crate::{docker_archive, oci};
 
 /// Layers read at once by [`Image::apply_layers`]; each holds up to a
-/// 2 MB pipe and a few threads, so more would only cost memory.
+/// 3 MB pipe and a few threads, so more would only cost memory.
 const MAX_LAYER_READERS: usize = 4;
 
 /// Entries read from layers past the one being applied that may wait to

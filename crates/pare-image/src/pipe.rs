@@ -1,7 +1,8 @@
 //! A bounded in-memory pipe between two threads, so one core can read,
 //! hash and inflate a layer blob while the other hashes the uncompressed
-//! stream and parses the tar. Chunks are 256 KiB and at most eight are in
-//! flight, so memory stays bounded whatever the layer's size.
+//! stream and parses the tar. Chunks are 256 KiB, at most eight are in
+//! flight and the reader hands each back to be filled again, so a pipe
+//! holds at most eleven (under 3 MiB) whatever the layer's size.
 //!
 //! [`PipeWriter::fill_from`] lets the producer decode straight into the
 //! chunk it will send: an inflater handed 256 KiB of room at a time runs
