@@ -40,6 +40,10 @@ mod targuard;
 pub mod tree;
 pub mod write;
 
+/// pare-registry's test servers (Debian's `docker-registry` on loopback).
+#[cfg(test)]
+#[path = "../../pare-registry/tests/support/mod.rs"]
+mod registry_support;
 #[cfg(test)]
 mod testutil;
 

@@ -12,24 +12,25 @@
 //!
 //! Writing: the image is written as an OCI layout in a temporary folder
 //! (blobs kept byte for byte where the source's compression is the one
-//! written, so digests are kept), then its blobs are pushed (those the
-//! registry has are skipped, those of a source repository on the same
-//! registry are mounted) and the manifest last, so a failure tags nothing.
+//! written, so digests are kept); each layer blob is pushed as soon as it
+//! is complete, while the next ones are written (those the registry has
+//! are skipped, those of a source repository on the same registry are
+//! mounted), and the manifest last, so a failure tags nothing.
 
-use std::collections::HashMap;
-use std::io::{Cursor, Read};
+use std::collections::{HashMap, HashSet};
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use oci_spec::image::ImageManifest;
-use pare_registry::{Client, ClientOptions, Credentials, Reference, Repository};
+use pare_registry::{Client, ClientOptions, Credentials, OpenBlob, Reference, Repository};
 
 use crate::error::{Error, Result};
 use crate::image::{Image, OpenOptions};
 use crate::progress::ProgressSink;
 use crate::reference::ImageRef;
 use crate::store::{Member, Store};
-use crate::write::Written;
+use crate::write::{Announce, StagedBlob, Written};
 
 /// Blobs uploaded at once.
 const PARALLEL_PUSHES: usize = 4;
@@ -230,14 +231,17 @@ pub(crate) fn source_repository(source: &ImageRef) -> Option<Repository> {
 }
 
 /// Writes an image to the registry: `write` writes it as an OCI layout at
-/// the reference it is given, whose blobs and manifest are then pushed.
+/// the reference it is given, announcing each layer blob as soon as it is
+/// complete; those are pushed while the rest is still being written (as
+/// skopeo compresses and uploads at once), the config and anything not
+/// announced after, and the manifest last.
 pub(crate) fn write(
     destination: &ImageRef,
     text: &str,
     registry: &RegistryOptions,
     progress: &ProgressSink,
     mount_from: Option<Repository>,
-    write: impl FnOnce(&ImageRef) -> Result<Written>,
+    write: impl FnOnce(&ImageRef, Announce) -> Result<Written>,
 ) -> Result<Written> {
     let parsed = Reference::parse(text)?;
     let client = registry.client()?;
@@ -246,10 +250,69 @@ pub(crate) fn write(
         .tempdir()
         .map_err(|e| Error::io("a temporary folder for the push", e))?;
     let layout = staging.path().join("layout");
-    let mut written = write(&ImageRef::Oci {
-        dir: layout.clone(),
-        name: None,
-    })?;
+    let repository = parsed.repository();
+    let pushed: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
+    // Pushes one blob unless it went up already; `open` gives its bytes
+    // from the start (again on a retry).
+    let push = |digest: &str, size: u64, open: &OpenBlob<'_>| -> Result<()> {
+        let digest = pare_registry::Digest::parse(digest)?;
+        if !lock(&pushed).insert(digest.to_string()) {
+            return Ok(());
+        }
+        let task = progress.start(&format!("pushing {}", short(&digest)), Some(size));
+        let reporting = || -> std::io::Result<Box<dyn Read>> {
+            Ok(Box::new(Reporting::new(open()?, task.clone())))
+        };
+        let result = client.push_blob(repository, &digest, size, &reporting, mount_from.as_ref());
+        task.finish();
+        result.map(|_| ()).map_err(Error::from)
+    };
+    // Layer blobs go up a few at a time (each its own connection) while
+    // the writer goes on; the writer's end closes the queue.
+    let (announce, announced) = std::sync::mpsc::channel::<StagedBlob>();
+    let announced = Mutex::new(announced);
+    let (written, early) = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..PARALLEL_PUSHES)
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    loop {
+                        let next = lock(&announced).recv();
+                        let Ok(blob) = next else { return Ok(()) };
+                        let file = blob.file;
+                        let open = || -> std::io::Result<Box<dyn Read>> {
+                            let mut again = file.try_clone()?;
+                            again.seek(SeekFrom::Start(0))?;
+                            Ok(Box::new(again))
+                        };
+                        push(&blob.digest.to_string(), blob.size, &open)?;
+                    }
+                })
+            })
+            .collect();
+        let written = write(
+            &ImageRef::Oci {
+                dir: layout.clone(),
+                name: None,
+            },
+            announce,
+        );
+        let early: Vec<Result<()>> = workers
+            .into_iter()
+            .map(|w| {
+                w.join().unwrap_or_else(|_| {
+                    Err(Error::malformed(
+                        destination.to_string(),
+                        "a push thread failed",
+                    ))
+                })
+            })
+            .collect();
+        (written, early)
+    });
+    let mut written = written?;
+    for result in early {
+        result?;
+    }
     let blob_path = |digest: &str| -> Result<PathBuf> {
         let hex = digest
             .strip_prefix("sha256:")
@@ -261,61 +324,17 @@ pub(crate) fn write(
         std::fs::read(&manifest_path).map_err(|e| Error::io(manifest_path.display(), e))?;
     let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes)
         .map_err(|e| Error::malformed("the written manifest", e.to_string()))?;
-    let repository = parsed.repository();
-    // Blobs go up a few at a time (each its own connection): one upload
-    // stream does not fill the link or the registry's disk. The manifest
-    // waits for all of them.
-    let blobs: Vec<_> = manifest
+    // The config, and any blob not announced (none today), before the
+    // manifest that names them.
+    for descriptor in manifest
         .layers()
         .iter()
         .chain(std::iter::once(manifest.config()))
-        .collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let push_one = |descriptor: &oci_spec::image::Descriptor| -> Result<()> {
-        let digest = pare_registry::Digest::parse(descriptor.digest().as_ref())?;
+    {
         let path = blob_path(descriptor.digest().as_ref())?;
-        let size = descriptor.size();
-        let task = progress.start(&format!("pushing {}", short(&digest)), Some(size));
-        let open = || -> std::io::Result<Box<dyn Read>> {
-            let file = std::fs::File::open(&path)?;
-            Ok(Box::new(Reporting::new(file, task.clone())))
-        };
-        let pushed = client.push_blob(repository, &digest, size, &open, mount_from.as_ref());
-        task.finish();
-        pushed.map(|_| ()).map_err(Error::from)
-    };
-    let results: Vec<Result<()>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..PARALLEL_PUSHES.min(blobs.len()))
-            .map(|_| {
-                scope.spawn(|| -> Result<()> {
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(descriptor) = blobs.get(i) else {
-                            return Ok(());
-                        };
-                        if let Err(e) = push_one(descriptor) {
-                            // The others stop at their next blob.
-                            next.store(blobs.len(), std::sync::atomic::Ordering::Relaxed);
-                            return Err(e);
-                        }
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join().unwrap_or_else(|_| {
-                    Err(Error::malformed(
-                        destination.to_string(),
-                        "a push thread failed",
-                    ))
-                })
-            })
-            .collect()
-    });
-    for result in results {
-        result?;
+        let open =
+            || -> std::io::Result<Box<dyn Read>> { Ok(Box::new(std::fs::File::open(&path)?)) };
+        push(descriptor.digest().as_ref(), descriptor.size(), &open)?;
     }
     let media_type = manifest
         .media_type()
@@ -324,4 +343,119 @@ pub(crate) fn write(
     client.put_manifest(&parsed, &manifest_bytes, &media_type)?;
     written.destination = destination.to_string();
     Ok(written)
+}
+
+/// A lock that a panicked holder does not poison for the others (what it
+/// guards stays consistent: a set insert, a queue receive).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::digest::Digest;
+    use crate::registry_support::Registry;
+
+    /// Writes a one-layer OCI layout holding `layer` at `dir`, as the real
+    /// writer leaves it.
+    fn layout_of(dir: &std::path::Path, layer: &[u8]) -> Written {
+        let blobs = dir.join("blobs/sha256");
+        std::fs::create_dir_all(&blobs).unwrap();
+        let put = |bytes: &[u8]| {
+            let digest = Digest::of(bytes);
+            std::fs::write(blobs.join(digest.hex()), bytes).unwrap();
+            digest
+        };
+        let layer_digest = put(layer);
+        let config = serde_json::to_vec(&serde_json::json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": [layer_digest.to_string()]},
+        }))
+        .unwrap();
+        let config_digest = put(&config);
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": pare_registry::OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": config_digest.to_string(), "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                        "digest": layer_digest.to_string(), "size": layer.len()}],
+        }))
+        .unwrap();
+        let manifest_digest = put(&manifest);
+        Written {
+            destination: dir.display().to_string(),
+            manifest_digest,
+            config_digest,
+            layers: vec![layer_digest],
+        }
+    }
+
+    #[test]
+    fn a_layer_is_pushed_while_the_rest_is_still_being_written() {
+        let Some(registry) = Registry::plain() else {
+            return;
+        };
+        let text = format!("{}/pipelined/app:1", registry.host());
+        let destination = ImageRef::parse(&format!("docker://{text}")).unwrap();
+        let reference = Reference::parse(&text).unwrap();
+        let layer: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let digest = pare_registry::Digest::parse(&Digest::of(&layer).to_string()).unwrap();
+        let client = RegistryOptions::default().client().unwrap();
+        let written = write(
+            &destination,
+            &text,
+            &RegistryOptions::default(),
+            &ProgressSink::default(),
+            None,
+            |at, announce| {
+                let ImageRef::Oci { dir, .. } = at else {
+                    panic!("staged as {at}")
+                };
+                // The layer is complete: announce it, then wait for the
+                // registry to have it before "writing" anything else. A
+                // push that waited for the writer would never come.
+                let staged = tempfile::tempfile().unwrap();
+                std::io::Write::write_all(&mut &staged, &layer).unwrap();
+                announce
+                    .send(StagedBlob {
+                        digest: Digest::of(&layer),
+                        size: layer.len() as u64,
+                        file: staged,
+                    })
+                    .unwrap();
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while client
+                    .blob_exists(reference.repository(), &digest)
+                    .unwrap()
+                    .is_none()
+                {
+                    assert!(
+                        Instant::now() < deadline,
+                        "the layer was not pushed while writing"
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Ok(layout_of(dir, &layer))
+            },
+        )
+        .unwrap();
+        assert_eq!(written.destination, destination.to_string());
+        // One upload of the layer (not a second one after the write), and
+        // the image reads back whole.
+        assert_eq!(
+            registry.requests("PUT", "/v2/pipelined/app/blobs/uploads/"),
+            2
+        );
+        let image = Image::open(&destination, &crate::image::Platform::default()).unwrap();
+        assert_eq!(image.layers.len(), 1);
+        assert_eq!(
+            image.layers[0].digest.as_ref().map(|d| d.to_string()),
+            Some(digest.to_string())
+        );
+    }
 }

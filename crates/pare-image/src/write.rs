@@ -55,6 +55,18 @@ pub struct Written {
     pub layers: Vec<Digest>,
 }
 
+/// A layer blob complete in the staging folder, handed to whoever wants
+/// to send it on while the rest is written (a push): open, so it stays
+/// readable when the staging folder is moved into place.
+pub(crate) struct StagedBlob {
+    pub digest: Digest,
+    pub size: u64,
+    pub file: File,
+}
+
+/// Where [`StagedBlob`]s are announced.
+pub(crate) type Announce = std::sync::mpsc::Sender<StagedBlob>;
+
 /// A blob written to the staging folder.
 #[derive(Clone)]
 struct Blob {
@@ -76,8 +88,13 @@ struct Prepared {
     manifest_annotations: std::collections::BTreeMap<String, String>,
 }
 
-/// Checks `destination` and stages beside it.
-fn prepare(destination: &ImageRef, options: &WriteOptions) -> Result<Prepared> {
+/// Checks `destination` and stages beside it; each layer blob is
+/// announced to `announce` once complete.
+fn prepare(
+    destination: &ImageRef,
+    options: &WriteOptions,
+    announce: Option<Announce>,
+) -> Result<Prepared> {
     let (target, name, archive) = match destination {
         ImageRef::DockerArchive { path, name } => (path, name, Format::DockerArchive),
         ImageRef::Oci { dir, name } => (dir, name, Format::OciDir),
@@ -123,7 +140,7 @@ fn prepare(destination: &ImageRef, options: &WriteOptions) -> Result<Prepared> {
         .prefix(".pare-tmp-")
         .tempdir_in(&parent)
         .map_err(|e| Error::io(parent.display(), e))?;
-    let layout = Layout::new(staging.path())?;
+    let layout = Layout::new(staging.path(), announce)?;
     Ok(Prepared {
         target: target.clone(),
         name: name.clone(),
@@ -143,6 +160,16 @@ pub fn write_image(
     destination: &ImageRef,
     options: &WriteOptions,
 ) -> Result<Written> {
+    write_image_announcing(source, destination, options, None)
+}
+
+/// [`write_image`], announcing each layer blob as it is complete.
+fn write_image_announcing(
+    source: &Source,
+    destination: &ImageRef,
+    options: &WriteOptions,
+    announce: Option<Announce>,
+) -> Result<Written> {
     if let ImageRef::DockerDaemon { name } = destination {
         return crate::daemon::write(destination, name, &options.progress, |archive| {
             write_image(source, archive, options)
@@ -156,10 +183,10 @@ pub fn write_image(
             &options.registry,
             &options.progress,
             mount_from,
-            |layout| write_image(source, layout, options),
+            |layout, announce| write_image_announcing(source, layout, options, Some(announce)),
         );
     }
-    let prepared = prepare(destination, options)?;
+    let prepared = prepare(destination, options, announce)?;
     let (layout, compression) = (&prepared.layout, prepared.compression);
     let (config_bytes, layers) = match source {
         Source::Image(image) => {
@@ -234,6 +261,19 @@ pub fn write_built_image(
     destination: &ImageRef,
     options: &WriteOptions,
 ) -> Result<Written> {
+    write_built_announcing(tree, spool, config, mtime_clamp, destination, options, None)
+}
+
+/// [`write_built_image`], announcing the layer blob when it is complete.
+fn write_built_announcing(
+    tree: &FileTree,
+    spool: Option<&Spool>,
+    config: &oci_spec::image::ImageConfiguration,
+    mtime_clamp: Option<u64>,
+    destination: &ImageRef,
+    options: &WriteOptions,
+    announce: Option<Announce>,
+) -> Result<Written> {
     if let ImageRef::DockerDaemon { name } = destination {
         return crate::daemon::write(destination, name, &options.progress, |archive| {
             write_built_image(tree, spool, config, mtime_clamp, archive, options)
@@ -246,10 +286,20 @@ pub fn write_built_image(
             &options.registry,
             &options.progress,
             None,
-            |layout| write_built_image(tree, spool, config, mtime_clamp, layout, options),
+            |layout, announce| {
+                write_built_announcing(
+                    tree,
+                    spool,
+                    config,
+                    mtime_clamp,
+                    layout,
+                    options,
+                    Some(announce),
+                )
+            },
         );
     }
-    let prepared = prepare(destination, options)?;
+    let prepared = prepare(destination, options, announce)?;
     let (blob, diff_id) = prepared.layout.write_layer(prepared.compression, |out| {
         write_layer_tar_from(tree, out, mtime_clamp, spool)
     })?;
@@ -385,15 +435,18 @@ fn tag_of(name: &str) -> &str {
 struct Layout {
     root: PathBuf,
     blobs: PathBuf,
+    /// Told of every streamed (layer) blob once it is complete.
+    announce: Option<Announce>,
 }
 
 impl Layout {
-    fn new(root: &Path) -> Result<Self> {
+    fn new(root: &Path, announce: Option<Announce>) -> Result<Self> {
         let blobs = root.join("blobs/sha256");
         fs::create_dir_all(&blobs).map_err(|e| Error::io(blobs.display(), e))?;
         Ok(Layout {
             root: root.to_path_buf(),
             blobs,
+            announce,
         })
     }
 
@@ -427,12 +480,21 @@ impl Layout {
         let mut out = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
         fill(&mut out)?;
         let (digest, size, buffered) = out.finish();
-        buffered
+        let file = buffered
             .into_inner()
             .map_err(|e| Error::io(tmp.path().display(), e.into_error()))?;
         let path = self.blobs.join(digest.hex());
         tmp.persist(&path)
             .map_err(|e| Error::io(path.display(), e.error))?;
+        if let Some(announce) = &self.announce {
+            // Nobody listening any more (a push failed) is the listener's
+            // story, told when the write is done.
+            let _ = announce.send(StagedBlob {
+                digest: digest.clone(),
+                size,
+                file,
+            });
+        }
         Ok(Blob {
             digest,
             size,
