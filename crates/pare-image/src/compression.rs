@@ -40,6 +40,22 @@ impl Compression {
     }
 
     /// Parses a `--compression` value.
+    /// The levels a compressor of this kind takes: gzip's 1 (fastest) to
+    /// 9 (smallest), zstd's 1 to 19 (its ultra levels need a bigger window
+    /// than every reader allows); `None` for no compression.
+    pub fn levels(self) -> Option<std::ops::RangeInclusive<u32>> {
+        match self {
+            Compression::None => None,
+            Compression::Gzip => Some(1..=9),
+            Compression::Zstd => Some(1..=19),
+        }
+    }
+
+    /// Whether `level` is one of [`Compression::levels`].
+    pub fn has_level(self, level: u32) -> bool {
+        self.levels().is_some_and(|levels| levels.contains(&level))
+    }
+
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "none" | "uncompressed" => Some(Compression::None),
@@ -110,17 +126,31 @@ pub enum Compressor<W: Write> {
 
 impl<W: Write> Compressor<W> {
     pub fn new(inner: W, kind: Compression) -> io::Result<Self> {
+        Self::with_level(inner, kind, None)
+    }
+
+    /// A compressor at `level` (see [`Compression::levels`]); `None` is the
+    /// default: gzip 6, zstd 3 (what `gzip` and `zstd` use).
+    pub fn with_level(inner: W, kind: Compression, level: Option<u32>) -> io::Result<Self> {
+        if let Some(level) = level
+            && !kind.has_level(level)
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("compression level {level} is not one {kind:?} has"),
+            ));
+        }
         Ok(match kind {
             Compression::None => Compressor::None(inner),
-            // Level 6 is gzip's own default: what `docker push` and skopeo
-            // use. Written on every core, pigz-style (the bytes do not
-            // depend on how many there are).
             Compression::Gzip => Compressor::Gzip(crate::pgzip::ParallelGzip::new(
                 inner,
-                6,
+                level.unwrap_or(6),
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
-            Compression::Zstd => Compressor::Zstd(zstd::stream::write::Encoder::new(inner, 3)?),
+            Compression::Zstd => Compressor::Zstd(zstd::stream::write::Encoder::new(
+                inner,
+                level.unwrap_or(3) as i32,
+            )?),
         })
     }
 
@@ -170,5 +200,36 @@ mod tests {
                 .unwrap();
             assert_eq!(out, data, "{kind:?}");
         }
+    }
+
+    #[test]
+    fn levels_trade_size_for_time_and_bad_ones_are_refused() {
+        let data: Vec<u8> = (0..400_000u32)
+            .flat_map(|i| format!("line {} of {}\n", i % 977, i % 13).into_bytes())
+            .collect();
+        for kind in [Compression::Gzip, Compression::Zstd] {
+            let size = |level| {
+                let mut c = Compressor::with_level(Vec::new(), kind, Some(level)).unwrap();
+                c.write_all(&data).unwrap();
+                let packed = c.finish().unwrap();
+                let mut out = Vec::new();
+                decompress(&packed[..], "t")
+                    .unwrap()
+                    .read_to_end(&mut out)
+                    .unwrap();
+                assert_eq!(out, data, "{kind:?} level {level}");
+                packed.len()
+            };
+            let levels = kind.levels().unwrap();
+            let (fast, small) = (size(*levels.start()), size(*levels.end()));
+            assert!(small < fast, "{kind:?}: {small} !< {fast}");
+            for bad in [0, levels.end() + 1] {
+                let err = Compressor::with_level(Vec::new(), kind, Some(bad))
+                    .err()
+                    .unwrap();
+                assert!(err.to_string().contains("compression level"), "{err}");
+            }
+        }
+        assert!(Compressor::with_level(Vec::new(), Compression::None, Some(1)).is_err());
     }
 }

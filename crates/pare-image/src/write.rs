@@ -37,6 +37,10 @@ pub struct WriteOptions {
     /// Layer compression; by default gzip for OCI, none for docker archives
     /// (what `docker save` and skopeo write).
     pub compression: Option<Compression>,
+    /// Level of the layers compressed here (`Compression::levels`);
+    /// `None` for the compressor's default. Blobs copied byte for byte
+    /// keep theirs.
+    pub compression_level: Option<u32>,
     /// Annotations of the written manifest (e.g. `org.opencontainers.image.base.name`).
     pub manifest_annotations: std::collections::BTreeMap<String, String>,
     /// Where a transfer after writing (a load into the Engine, a push)
@@ -140,7 +144,23 @@ fn prepare(
         .prefix(".pare-tmp-")
         .tempdir_in(&parent)
         .map_err(|e| Error::io(parent.display(), e))?;
-    let layout = Layout::new(staging.path(), announce)?;
+    if let Some(level) = options.compression_level
+        && !compression.has_level(level)
+    {
+        let message = match compression.levels() {
+            None => {
+                format!("compression level {level} for uncompressed layers (choose gzip or zstd)")
+            }
+            Some(levels) => format!(
+                "compression level {level} for {} layers (from {} to {})",
+                format!("{compression:?}").to_lowercase(),
+                levels.start(),
+                levels.end()
+            ),
+        };
+        return Err(Error::unsupported(destination.to_string(), message));
+    }
+    let layout = Layout::new(staging.path(), announce, options.compression_level)?;
     Ok(Prepared {
         target: target.clone(),
         name: name.clone(),
@@ -437,16 +457,19 @@ struct Layout {
     blobs: PathBuf,
     /// Told of every streamed (layer) blob once it is complete.
     announce: Option<Announce>,
+    /// Level of the layers compressed here.
+    level: Option<u32>,
 }
 
 impl Layout {
-    fn new(root: &Path, announce: Option<Announce>) -> Result<Self> {
+    fn new(root: &Path, announce: Option<Announce>, level: Option<u32>) -> Result<Self> {
         let blobs = root.join("blobs/sha256");
         fs::create_dir_all(&blobs).map_err(|e| Error::io(blobs.display(), e))?;
         Ok(Layout {
             root: root.to_path_buf(),
             blobs,
             announce,
+            level,
         })
     }
 
@@ -511,8 +534,8 @@ impl Layout {
     ) -> Result<(Blob, Digest)> {
         let mut diff_id = None;
         let blob = self.put_stream(compression.oci_layer_media_type(), |out| {
-            let compressor =
-                Compressor::new(out, compression).map_err(|e| Error::io("compressor", e))?;
+            let compressor = Compressor::with_level(out, compression, self.level)
+                .map_err(|e| Error::io("compressor", e))?;
             let mut tar = HashingWriter::new(compressor);
             produce(&mut tar)?;
             let (digest, _, compressor) = tar.finish();

@@ -392,6 +392,12 @@ pub struct CopyArgs {
     /// Layer compression to write (default: gzip for OCI, none for docker-archive).
     #[arg(long, value_enum)]
     pub compression: Option<CompressionArg>,
+    /// Level of the layers compressed on the way: gzip 1 (fastest) to 9
+    /// (smallest, default 6), zstd 1 to 19 (default 3). Layers that already
+    /// have the compression asked for are copied as they are (skopeo's
+    /// --dest-compress-level).
+    #[arg(long, value_name = "N")]
+    pub compression_level: Option<u32>,
     /// Print what was written as JSON.
     #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
     pub format: TextOrJson,

@@ -16,6 +16,7 @@ pub fn run(args: CopyArgs, options: &OpenOptions) -> Result<ExitCode> {
             CompressionArg::Zstd => Compression::Zstd,
             CompressionArg::None => Compression::None,
         }),
+        compression_level: args.compression_level,
         progress: options.progress.clone(),
         registry: options.registry.clone(),
         ..WriteOptions::default()

@@ -267,3 +267,67 @@ fn docker_loads_and_runs_a_copied_redis_image() {
     ]);
     assert_loaded_redis_answers(&out, tagged, "copied");
 }
+
+#[test]
+fn compression_level_trades_size_and_keeps_the_image() {
+    let archive = require!(test_image("busybox"));
+    let work = tempfile::tempdir().unwrap();
+    let original = inspect_json(&archive_ref(&archive));
+    let layer_bytes = |layout: &std::path::Path| -> u64 {
+        let copied = inspect_json(&format!("oci:{}", layout.display()));
+        assert_eq!(copied["config_digest"], original["config_digest"]);
+        assert_eq!(diff_ids(&copied), diff_ids(&original));
+        assert_eq!(copied["files"], original["files"]);
+        copied["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["size"].as_u64().unwrap())
+            .sum()
+    };
+    let mut sizes = Vec::new();
+    for (kind, level) in [("gzip", "1"), ("gzip", "9"), ("zstd", "1"), ("zstd", "19")] {
+        let out = work.path().join(format!("{kind}-{level}"));
+        pare_ok(&[
+            "copy",
+            "--compression",
+            kind,
+            "--compression-level",
+            level,
+            &archive_ref(&archive),
+            &format!("oci:{}", out.display()),
+        ]);
+        sizes.push(layer_bytes(&out));
+    }
+    assert!(
+        sizes[1] < sizes[0],
+        "gzip 9 not smaller than gzip 1: {sizes:?}"
+    );
+    assert!(
+        sizes[3] < sizes[2],
+        "zstd 19 not smaller than zstd 1: {sizes:?}"
+    );
+    // A level the compression does not have: one line, nothing written.
+    for (kind, level) in [("gzip", "10"), ("gzip", "0"), ("zstd", "20"), ("none", "1")] {
+        let out = work.path().join(format!("bad-{kind}-{level}"));
+        let done = pare()
+            .args(["copy", "--compression", kind, "--compression-level", level])
+            .arg(archive_ref(&archive))
+            .arg(format!("oci:{}", out.display()))
+            .output()
+            .unwrap();
+        assert_eq!(done.status.code(), Some(1), "{kind} {level}");
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(&format!("compression level {level}")),
+            "{stderr}"
+        );
+        assert!(!out.exists(), "{kind} {level} left {}", out.display());
+    }
+    assert!(
+        leftovers(work.path()).is_empty(),
+        "{:?}",
+        leftovers(work.path())
+    );
+}
