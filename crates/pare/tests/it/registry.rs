@@ -47,6 +47,16 @@ fn ok(result: (Option<i32>, String, String)) -> String {
     result.1
 }
 
+/// `pare copy --format json SOURCE DESTINATION`, which must succeed: what
+/// it says was written.
+fn copy_json(tmp: &Path, source: &str, destination: &str) -> Value {
+    let written = ok(pare_isolated(
+        tmp,
+        &["copy", "--format", "json", source, destination],
+    ));
+    serde_json::from_str(&written).unwrap()
+}
+
 /// Exit 1 and one line on stderr; returns the line.
 fn one_line_failure(result: (Option<i32>, String, String)) -> String {
     let (code, stdout, stderr) = result;
@@ -90,17 +100,7 @@ fn registry_push_pull_keeps_digests_and_skips_what_is_there() {
     let tmp = tempfile::tempdir().unwrap();
     let tmp = tmp.path();
     let image = format!("docker://{}/pare/redis:1", registry.host());
-    let written: Value = serde_json::from_str(&ok(pare_isolated(
-        tmp,
-        &[
-            "copy",
-            "--format",
-            "json",
-            archive.to_str().unwrap(),
-            &image,
-        ],
-    )))
-    .unwrap();
+    let written = copy_json(tmp, archive.to_str().unwrap(), &image);
     scratch_is_empty(tmp);
     let from_archive = inspect(tmp, archive.to_str().unwrap(), &[]);
     let from_registry = inspect(tmp, &image, &[]);
@@ -157,11 +157,7 @@ fn registry_push_pull_keeps_digests_and_skips_what_is_there() {
     // To another repository of the same registry: mounted, not uploaded,
     // and the manifest digest is kept.
     let copy = format!("docker://{}/pare/redis-copy:1", registry.host());
-    let copied: Value = serde_json::from_str(&ok(pare_isolated(
-        tmp,
-        &["copy", "--format", "json", &image, &copy],
-    )))
-    .unwrap();
+    let copied = copy_json(tmp, &image, &copy);
     assert_eq!(copied["manifest_digest"], written["manifest_digest"]);
     assert_eq!(
         registry.requests("PUT", "/v2/pare/redis-copy/blobs/uploads/"),
@@ -419,17 +415,7 @@ fn registry_index_resolves_by_platform() {
     let tmp = tempfile::tempdir().unwrap();
     let tmp = tmp.path();
     let single = format!("docker://{}/pare/multi:amd64", registry.host());
-    let written: Value = serde_json::from_str(&ok(pare_isolated(
-        tmp,
-        &[
-            "copy",
-            "--format",
-            "json",
-            archive.to_str().unwrap(),
-            &single,
-        ],
-    )))
-    .unwrap();
+    let written = copy_json(tmp, archive.to_str().unwrap(), &single);
     let manifest_digest = written["manifest_digest"].as_str().unwrap();
     let client = pare_registry::Client::new(support::options());
     let manifest = client
