@@ -281,22 +281,33 @@ pub fn write_built_image(
     destination: &ImageRef,
     options: &WriteOptions,
 ) -> Result<Written> {
-    write_built_announcing(tree, spool, config, mtime_clamp, destination, options, None)
+    let built = Built {
+        tree,
+        spool,
+        config,
+        mtime_clamp,
+    };
+    write_built(&built, destination, options, None)
+}
+
+/// The image [`write_built_image`] writes.
+struct Built<'a> {
+    tree: &'a FileTree,
+    spool: Option<&'a Spool>,
+    config: &'a oci_spec::image::ImageConfiguration,
+    mtime_clamp: Option<u64>,
 }
 
 /// [`write_built_image`], announcing the layer blob when it is complete.
-fn write_built_announcing(
-    tree: &FileTree,
-    spool: Option<&Spool>,
-    config: &oci_spec::image::ImageConfiguration,
-    mtime_clamp: Option<u64>,
+fn write_built(
+    built: &Built<'_>,
     destination: &ImageRef,
     options: &WriteOptions,
     announce: Option<Announce>,
 ) -> Result<Written> {
     if let ImageRef::DockerDaemon { name } = destination {
         return crate::daemon::write(destination, name, &options.progress, |archive| {
-            write_built_image(tree, spool, config, mtime_clamp, archive, options)
+            write_built(built, archive, options, None)
         });
     }
     if let ImageRef::Registry { reference } = destination {
@@ -306,24 +317,14 @@ fn write_built_announcing(
             &options.registry,
             &options.progress,
             None,
-            |layout, announce| {
-                write_built_announcing(
-                    tree,
-                    spool,
-                    config,
-                    mtime_clamp,
-                    layout,
-                    options,
-                    Some(announce),
-                )
-            },
+            |layout, announce| write_built(built, layout, options, Some(announce)),
         );
     }
     let prepared = prepare(destination, options, announce)?;
     let (blob, diff_id) = prepared.layout.write_layer(prepared.compression, |out| {
-        write_layer_tar_from(tree, out, mtime_clamp, spool)
+        write_layer_tar_from(built.tree, out, built.mtime_clamp, built.spool)
     })?;
-    let mut config = config.clone();
+    let mut config = built.config.clone();
     config.rootfs_mut().set_diff_ids(vec![diff_id.to_string()]);
     let bytes = serde_json::to_vec(&config).expect("config serialises");
     finish(prepared, destination, &bytes, vec![blob], None)
