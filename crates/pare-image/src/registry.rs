@@ -91,12 +91,7 @@ impl Store for RegistryStore {
         let hex = name.strip_prefix("blobs/sha256/").ok_or_else(missing)?;
         let digest =
             pare_registry::Digest::parse(&format!("sha256:{hex}")).map_err(|_| missing())?;
-        let cached = self
-            .manifests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&digest.to_string())
-            .cloned();
+        let cached = lock(&self.manifests).get(&digest.to_string()).cloned();
         if let Some(bytes) = cached {
             let size = bytes.len() as u64;
             return Ok((Box::new(Cursor::new(bytes.to_vec())), size));
@@ -120,10 +115,7 @@ impl Store for RegistryStore {
                 let reference = Reference::with_digest(self.repository.clone(), digest.clone());
                 let manifest = self.client.get_manifest(&reference)?;
                 let bytes = Arc::new(manifest.bytes);
-                self.manifests
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(digest.to_string(), bytes.clone());
+                lock(&self.manifests).insert(digest.to_string(), bytes.clone());
                 let size = bytes.len() as u64;
                 Ok((Box::new(Cursor::new(bytes.to_vec())), size))
             }
