@@ -20,6 +20,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use oci_spec::image::ImageManifest;
@@ -263,6 +264,9 @@ pub(crate) fn write(
     // the writer goes on; the writer's end closes the queue.
     let (announce, announced) = std::sync::mpsc::channel::<StagedBlob>();
     let announced = Mutex::new(announced);
+    // Once a push fails the others stop at their next blob: the push
+    // has failed, and its error is the one reported.
+    let failed = AtomicBool::new(false);
     let (written, early) = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..PARALLEL_PUSHES)
             .map(|_| {
@@ -270,13 +274,19 @@ pub(crate) fn write(
                     loop {
                         let next = lock(&announced).recv();
                         let Ok(blob) = next else { return Ok(()) };
+                        if failed.load(Ordering::Relaxed) {
+                            return Ok(());
+                        }
                         let file = blob.file;
                         let open = || -> std::io::Result<Box<dyn Read>> {
                             let mut again = file.try_clone()?;
                             again.seek(SeekFrom::Start(0))?;
                             Ok(Box::new(again))
                         };
-                        push(&blob.digest.to_string(), blob.size, &open)?;
+                        if let Err(e) = push(&blob.digest.to_string(), blob.size, &open) {
+                            failed.store(true, Ordering::Relaxed);
+                            return Err(e);
+                        }
                     }
                 })
             })
