@@ -142,6 +142,9 @@ impl<W: Write> Compressor<W> {
         }
         Ok(match kind {
             Compression::None => Compressor::None(inner),
+            // Level 6 is gzip's own default: what `docker push` and skopeo
+            // use. Written on every core, pigz-style (the bytes do not
+            // depend on how many there are).
             Compression::Gzip => Compressor::Gzip(crate::pgzip::ParallelGzip::new(
                 inner,
                 level.unwrap_or(6),

@@ -124,6 +124,22 @@ fn prepare(
         Format::DockerArchive => Compression::None,
         _ => Compression::Gzip,
     });
+    if let Some(level) = options.compression_level
+        && !compression.has_level(level)
+    {
+        let message = match compression.levels() {
+            None => {
+                format!("compression level {level} for uncompressed layers (choose gzip or zstd)")
+            }
+            Some(levels) => format!(
+                "compression level {level} for {} layers (from {} to {})",
+                format!("{compression:?}").to_lowercase(),
+                levels.start(),
+                levels.end()
+            ),
+        };
+        return Err(Error::unsupported(destination.to_string(), message));
+    }
     if archive == Format::OciDir && target.exists() {
         let empty = fs::read_dir(target)
             .map(|mut d| d.next().is_none())
@@ -144,22 +160,6 @@ fn prepare(
         .prefix(".pare-tmp-")
         .tempdir_in(&parent)
         .map_err(|e| Error::io(parent.display(), e))?;
-    if let Some(level) = options.compression_level
-        && !compression.has_level(level)
-    {
-        let message = match compression.levels() {
-            None => {
-                format!("compression level {level} for uncompressed layers (choose gzip or zstd)")
-            }
-            Some(levels) => format!(
-                "compression level {level} for {} layers (from {} to {})",
-                format!("{compression:?}").to_lowercase(),
-                levels.start(),
-                levels.end()
-            ),
-        };
-        return Err(Error::unsupported(destination.to_string(), message));
-    }
     let layout = Layout::new(staging.path(), announce, options.compression_level)?;
     Ok(Prepared {
         target: target.clone(),

@@ -309,7 +309,11 @@ fn compression_level_trades_size_and_keeps_the_image() {
     );
     // A level the compression does not have: one line, nothing written.
     for (kind, level) in [("gzip", "10"), ("gzip", "0"), ("zstd", "20"), ("none", "1")] {
-        let out = work.path().join(format!("bad-{kind}-{level}"));
+        // In a folder that does not exist yet: not even it is made.
+        let out = work
+            .path()
+            .join(format!("bad-{kind}-{level}"))
+            .join("image");
         let done = pare()
             .args(["copy", "--compression", kind, "--compression-level", level])
             .arg(archive_ref(&archive))
@@ -323,7 +327,8 @@ fn compression_level_trades_size_and_keeps_the_image() {
             stderr.contains(&format!("compression level {level}")),
             "{stderr}"
         );
-        assert!(!out.exists(), "{kind} {level} left {}", out.display());
+        let folder = out.parent().unwrap();
+        assert!(!folder.exists(), "{kind} {level} made {}", folder.display());
     }
     assert!(
         leftovers(work.path()).is_empty(),
